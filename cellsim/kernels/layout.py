@@ -1,0 +1,63 @@
+"""Layouts shared by the kernels and the Python side: parameter vector and event counters.
+
+Kernels take plain arrays (Numba compiles them once); these names keep both sides in step.
+"""
+
+from __future__ import annotations
+
+# Parameter vector (float64), built by cellsim.tissue from TissueParams and RunParams.
+P_DT_DAYS = 0
+P_DEATH_RATE_PER_DAY = 1
+P_TRANSFORMED_DEATH_RATE_PER_DAY = 2
+P_STRESS_RATE_PER_DAY = 3
+P_STRESS_AGE_SLOPE = 4  # per day per year of organism age
+P_STRESS_EPI_SLOPE = 5  # per day per year of epigenetic age
+P_CLEARANCE_RATE_PER_DAY = 6
+P_CLEARANCE_HALF_SATURATION = 7
+P_LOSS_MEAN_BP = 8
+P_LOSS_SD_BP = 9
+P_THRESHOLD_BP = 10
+P_TELOMERASE_STEM = 11
+P_TELOMERASE_PLURIPOTENT = 12
+P_TELOMERASE_TRANSFORMED = 13
+P_TRANSFORMATION_PROBABILITY = 14
+P_TRANSFORMED_FITNESS = 15
+P_EPI_ORIGIN_FLOOR_DAY = 16  # no cell's epigenetic clock started before this day
+P_BYSTANDER_PER_DAY = 17  # lattice: extra hazard per senescent-neighbour fraction
+N_PARAMS = 18
+
+# Cumulative event counters (int64), one array per tissue; these names reach the tables.
+COUNTER_NAMES = (
+    "deaths",
+    "stress_senescence",
+    "replicative_senescence",
+    "cleared_immune",
+    "cleared_senolytic",
+    "divisions",
+    "transformations",
+    "reprogrammed_full",
+    "supplied_in",
+    "supplied_out",
+    "teratomas",
+    "dedifferentiated_partial",
+    "insult_senescence",
+    "killed_off_target",
+    "redifferentiated",
+)
+C = {name: i for i, name in enumerate(COUNTER_NAMES)}
+C_DEATHS = C["deaths"]
+C_STRESS = C["stress_senescence"]
+C_REPLICATIVE = C["replicative_senescence"]
+C_CLEARED_IMMUNE = C["cleared_immune"]
+C_CLEARED_SENOLYTIC = C["cleared_senolytic"]
+C_DIVISIONS = C["divisions"]
+C_TRANSFORMATIONS = C["transformations"]
+C_REPROGRAMMED = C["reprogrammed_full"]
+C_SUPPLIED_IN = C["supplied_in"]
+C_SUPPLIED_OUT = C["supplied_out"]
+C_TERATOMAS = C["teratomas"]
+C_DEDIFFERENTIATED = C["dedifferentiated_partial"]
+C_INSULT = C["insult_senescence"]
+C_OFF_TARGET = C["killed_off_target"]
+C_REDIFFERENTIATED = C["redifferentiated"]
+N_COUNTERS = len(COUNTER_NAMES)

@@ -1,0 +1,92 @@
+"""Index bookkeeping: every cell's slot sits in one contiguous segment per state.
+
+``order`` is a permutation of the slots, grouped by state: the slots of state ``s`` are
+``order[seg[s]:seg[s + 1]]``; ``pos[i]`` is slot ``i``'s place in ``order``. Moving a cell to
+another state costs at most ``N_STATES - 1`` swaps, so sampling a cell of a given state, or
+``k`` distinct ones, costs O(1) per cell and never scans the population. Competent states
+(CYCLING, STEM, TRANSFORMED) are the last codes, so "any competent cell" is one range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, inline="always")
+def _swap(order, pos, a, b):
+    ia = order[a]
+    ib = order[b]
+    order[a] = ib
+    order[b] = ia
+    pos[ib] = a
+    pos[ia] = b
+
+
+@njit(cache=True, inline="always")
+def randint(rng, n):
+    """Uniform integer in [0, n): one double draw (bias below 2**-53 per draw); several
+    times cheaper in Numba than ``Generator.integers``."""
+    j = np.int64(rng.random() * n)
+    return j if j < n else n - 1
+
+
+@njit(cache=True, inline="always")
+def move(order, pos, seg, state, i, new_state):
+    """Move slot ``i`` from its state's segment to ``new_state``'s; sets ``state[i]``."""
+    s = np.int64(state[i])
+    t = np.int64(new_state)
+    if s == t:
+        return
+    if s < t:
+        # Walk right: at each boundary, put i at the end of its segment, then shift the
+        # boundary left so that i becomes the first element of the next segment.
+        while s < t:
+            last = seg[s + 1] - 1
+            _swap(order, pos, pos[i], last)
+            seg[s + 1] -= 1
+            s += 1
+    else:
+        while s > t:
+            first = seg[s]
+            _swap(order, pos, pos[i], first)
+            seg[s] += 1
+            s -= 1
+    state[i] = new_state
+
+
+@njit(cache=True)
+def sample_distinct(order, pos, seg, s, k, rng):
+    """Return ``k`` distinct slots drawn uniformly from state ``s`` (partial Fisher-Yates)."""
+    lo = seg[s]
+    n = seg[s + 1] - lo
+    if k > n:
+        k = n
+    out = np.empty(k, dtype=np.int64)
+    for j in range(k):
+        r = j + randint(rng, n - j)
+        _swap(order, pos, lo + j, lo + r)
+        out[j] = order[lo + j]
+    return out
+
+
+@njit(cache=True, inline="always")
+def count(seg, s):
+    """Number of cells in state ``s``."""
+    return seg[s + 1] - seg[s]
+
+
+@njit(cache=True)
+def check(order, pos, seg, state):
+    """Consistency of the bookkeeping (for tests): returns True when it holds."""
+    n = order.shape[0]
+    if seg[0] != 0 or seg[seg.shape[0] - 1] != n:
+        return False
+    for s in range(seg.shape[0] - 1):
+        if seg[s + 1] < seg[s]:
+            return False
+        for j in range(seg[s], seg[s + 1]):
+            i = order[j]
+            if pos[i] != j or state[i] != s:
+                return False
+    return True

@@ -1,0 +1,340 @@
+"""Daily processes of a well-mixed tissue (MODEL.md processes 1-4, 6), as Numba kernels.
+
+Work per call scales with the number of events, not of cells: event counts are drawn from
+binomials and the cells are then drawn from their state's segment (see segments.py).
+Per-cell rates (stress senescence rises with the cell's epigenetic age) are sampled at an
+upper bound and thinned. Every kernel takes the model's ``numpy.random.Generator``.
+
+Array arguments, in this order everywhere (a tissue's ``CellPopulation.arrays()``):
+``state`` int8, ``telomere_bp`` float32, ``divisions`` int32, ``epi_origin_day`` float32
+(epigenetic age = day - origin), ``clone`` int32, ``order`` / ``pos`` int32, ``seg`` int64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .layout import (
+    C_CLEARED_IMMUNE,
+    C_DEATHS,
+    C_DIVISIONS,
+    C_REPLICATIVE,
+    C_STRESS,
+    C_TRANSFORMATIONS,
+    P_CLEARANCE_HALF_SATURATION,
+    P_CLEARANCE_RATE_PER_DAY,
+    P_DEATH_RATE_PER_DAY,
+    P_DT_DAYS,
+    P_EPI_ORIGIN_FLOOR_DAY,
+    P_LOSS_MEAN_BP,
+    P_LOSS_SD_BP,
+    P_STRESS_AGE_SLOPE,
+    P_STRESS_EPI_SLOPE,
+    P_STRESS_RATE_PER_DAY,
+    P_TELOMERASE_PLURIPOTENT,
+    P_TELOMERASE_STEM,
+    P_TELOMERASE_TRANSFORMED,
+    P_THRESHOLD_BP,
+    P_TRANSFORMATION_PROBABILITY,
+    P_TRANSFORMED_DEATH_RATE_PER_DAY,
+    P_TRANSFORMED_FITNESS,
+)
+from .segments import count, move, sample_distinct
+
+PLURIPOTENT = 0  # codes as in cellsim.params.CellState
+SENESCENT = 1
+EMPTY = 2
+CYCLING = 3
+STEM = 4
+TRANSFORMED = 5
+DAYS_PER_YEAR = 365.25
+
+
+@njit(cache=True, inline="always")
+def prob(rate_per_day, dt_days):
+    """Probability of at least one event of a constant hazard over a step."""
+    return -math.expm1(-rate_per_day * dt_days)
+
+
+@njit(cache=True)
+def kill_random(state, order, pos, seg, s, p, rng):
+    """Each cell of state ``s`` dies with probability ``p``: Binomial count, distinct cells."""
+    n = count(seg, s)
+    if n == 0 or p <= 0.0:
+        return 0
+    k = rng.binomial(n, min(p, 1.0))
+    victims = sample_distinct(order, pos, seg, s, k, rng)
+    for j in range(victims.shape[0]):
+        move(order, pos, seg, state, victims[j], EMPTY)
+    return k
+
+
+@njit(cache=True)
+def turnover(state, order, pos, seg, p, rng, counters):
+    """Process 2: CYCLING, STEM and PLURIPOTENT cells die at 1/lifespan; TRANSFORMED at theirs.
+
+    SENESCENT cells resist apoptosis and are removed only by clearance.
+    """
+    dt = p[P_DT_DAYS]
+    q = prob(p[P_DEATH_RATE_PER_DAY], dt)
+    k = kill_random(state, order, pos, seg, CYCLING, q, rng)
+    k += kill_random(state, order, pos, seg, STEM, q, rng)
+    k += kill_random(state, order, pos, seg, PLURIPOTENT, q, rng)
+    q_t = prob(p[P_TRANSFORMED_DEATH_RATE_PER_DAY], dt)
+    k += kill_random(state, order, pos, seg, TRANSFORMED, q_t, rng)
+    counters[C_DEATHS] += k
+
+
+@njit(cache=True)
+def stress_hazard_per_day(p, day, epi_age_days):
+    """Stress-senescence hazard of one CYCLING cell (MODEL.md process 3, without bystanders)."""
+    age_years = day / DAYS_PER_YEAR
+    return (
+        p[P_STRESS_RATE_PER_DAY]
+        + p[P_STRESS_AGE_SLOPE] * age_years
+        + p[P_STRESS_EPI_SLOPE] * epi_age_days / DAYS_PER_YEAR
+    )
+
+
+@njit(cache=True)
+def stress_senescence(state, epi_origin_day, order, pos, seg, p, day, rng, counters):
+    """Process 3: CYCLING cells become SENESCENT at a hazard rising with epigenetic age.
+
+    Candidates are drawn at the hazard of the oldest possible clock (no clock started before
+    ``P_EPI_ORIGIN_FLOOR_DAY``) and each is kept with probability p_cell / p_max (thinning).
+    """
+    n = count(seg, CYCLING)
+    if n == 0:
+        return
+    dt = p[P_DT_DAYS]
+    max_epi_days = day - p[P_EPI_ORIGIN_FLOOR_DAY]
+    h_max = stress_hazard_per_day(p, day, max_epi_days)
+    if h_max <= 0.0:
+        return
+    q_max = prob(h_max, dt)
+    k = rng.binomial(n, q_max)
+    if k == 0:
+        return
+    cand = sample_distinct(order, pos, seg, CYCLING, k, rng)
+    for j in range(cand.shape[0]):
+        i = cand[j]
+        q_i = prob(stress_hazard_per_day(p, day, day - epi_origin_day[i]), dt)
+        if rng.random() * q_max < q_i:
+            move(order, pos, seg, state, i, SENESCENT)
+            counters[C_STRESS] += 1
+
+
+@njit(cache=True)
+def immune_clearance(state, order, pos, seg, p, rng, counters):
+    """Process 4: each SENESCENT cell is removed at hazard r0 / (1 + s/K) (Karin 2019)."""
+    n_sen = count(seg, SENESCENT)
+    if n_sen == 0:
+        return
+    s = n_sen / state.shape[0]
+    h = p[P_CLEARANCE_RATE_PER_DAY] / (1.0 + s / p[P_CLEARANCE_HALF_SATURATION])
+    k = kill_random(state, order, pos, seg, SENESCENT, prob(h, p[P_DT_DAYS]), rng)
+    counters[C_CLEARED_IMMUNE] += k
+
+
+@njit(cache=True)
+def telomerase_of(p, s):
+    """Telomerase activity of a cell in state ``s`` (scales its loss by 1 - a)."""
+    if s == STEM:
+        return p[P_TELOMERASE_STEM]
+    if s == PLURIPOTENT:
+        return p[P_TELOMERASE_PLURIPOTENT]
+    if s == TRANSFORMED:
+        return p[P_TELOMERASE_TRANSFORMED]
+    return 0.0
+
+
+@njit(cache=True)
+def division_loss_bp(p, s, rng):
+    """Telomere lost by one daughter: max(0, Normal(mean, sd)) * (1 - a)."""
+    loss = rng.normal(p[P_LOSS_MEAN_BP], p[P_LOSS_SD_BP])
+    if loss < 0.0:
+        loss = 0.0
+    return loss * (1.0 - telomerase_of(p, s))
+
+
+@njit(cache=True)
+def settle_daughter(state, telomere_bp, order, pos, seg, p, i, lineage_state, rng, counters):
+    """Give daughter ``i`` its state: transformed by chance, senescent below the threshold."""
+    if lineage_state == TRANSFORMED:
+        move(order, pos, seg, state, i, TRANSFORMED)
+        return
+    if lineage_state == CYCLING and rng.random() < p[P_TRANSFORMATION_PROBABILITY]:
+        move(order, pos, seg, state, i, TRANSFORMED)
+        counters[C_TRANSFORMATIONS] += 1
+        return
+    if telomere_bp[i] < p[P_THRESHOLD_BP]:
+        move(order, pos, seg, state, i, SENESCENT)
+        counters[C_REPLICATIVE] += 1
+        return
+    move(order, pos, seg, state, i, lineage_state)
+
+
+@njit(cache=True)
+def divide_into(
+    state,
+    telomere_bp,
+    divisions,
+    epi_origin_day,
+    clone,
+    order,
+    pos,
+    seg,
+    p,
+    parent,
+    child,
+    rng,
+    counters,
+):
+    """Process 6 for one vacancy: ``parent`` divides, one daughter stays, one fills ``child``.
+
+    Each daughter loses its own draw of telomere; both count one more division.
+    """
+    s = np.int64(state[parent])
+    base = telomere_bp[parent]
+    telomere_bp[parent] = base - division_loss_bp(p, s, rng)
+    telomere_bp[child] = base - division_loss_bp(p, s, rng)
+    divisions[parent] += 1
+    divisions[child] = divisions[parent]
+    epi_origin_day[child] = epi_origin_day[parent]
+    clone[child] = clone[parent]
+    counters[C_DIVISIONS] += 1
+    settle_daughter(state, telomere_bp, order, pos, seg, p, parent, s, rng, counters)
+    settle_daughter(state, telomere_bp, order, pos, seg, p, child, s, rng, counters)
+
+
+@njit(cache=True)
+def draw_parent(order, seg, p, rng):
+    """A competent parent: CYCLING/STEM with weight 1, TRANSFORMED with weight fitness.
+
+    Returns -1 when no cell can divide.
+    """
+    n_norm = seg[TRANSFORMED] - seg[CYCLING]
+    n_tr = count(seg, TRANSFORMED)
+    w = p[P_TRANSFORMED_FITNESS]
+    total = n_norm + w * n_tr
+    if total <= 0.0:
+        return -1
+    u = rng.random() * total
+    if u < n_norm:
+        j = min(np.int64(u), n_norm - 1)
+        return order[seg[CYCLING] + j]
+    j = min(np.int64((u - n_norm) / w), n_tr - 1)
+    return order[seg[TRANSFORMED] + j]
+
+
+@njit(cache=True)
+def replacement(
+    state,
+    telomere_bp,
+    divisions,
+    epi_origin_day,
+    clone,
+    order,
+    pos,
+    seg,
+    p,
+    n_fill,
+    rng,
+    counters,
+):
+    """Process 6 (well-mixed): refill up to ``n_fill`` vacancies by divisions of any competent
+    cell of the tissue. Returns the number filled (fewer when no cell can divide)."""
+    filled = 0
+    while filled < n_fill and count(seg, EMPTY) > 0:
+        parent = draw_parent(order, seg, p, rng)
+        if parent < 0:
+            break
+        child = order[seg[EMPTY]]
+        divide_into(
+            state,
+            telomere_bp,
+            divisions,
+            epi_origin_day,
+            clone,
+            order,
+            pos,
+            seg,
+            p,
+            parent,
+            child,
+            rng,
+            counters,
+        )
+        filled += 1
+    return filled
+
+
+@njit(cache=True)
+def losses_day(
+    state,
+    telomere_bp,
+    divisions,
+    epi_origin_day,
+    clone,
+    order,
+    pos,
+    seg,
+    p,
+    day,
+    rng,
+    counters,
+):
+    """Processes 2-4 of one day (the clocks of process 1 are the day itself)."""
+    turnover(state, order, pos, seg, p, rng, counters)
+    stress_senescence(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
+    immune_clearance(state, order, pos, seg, p, rng, counters)
+
+
+@njit(cache=True)
+def step_day(
+    state,
+    telomere_bp,
+    divisions,
+    epi_origin_day,
+    clone,
+    order,
+    pos,
+    seg,
+    p,
+    day,
+    rng,
+    counters,
+):
+    """One whole day of a tissue with no outside supply: processes 2-4, then 6 for every
+    vacancy. One call per day keeps the Python overhead per step to one dispatch."""
+    losses_day(
+        state,
+        telomere_bp,
+        divisions,
+        epi_origin_day,
+        clone,
+        order,
+        pos,
+        seg,
+        p,
+        day,
+        rng,
+        counters,
+    )
+    return replacement(
+        state,
+        telomere_bp,
+        divisions,
+        epi_origin_day,
+        clone,
+        order,
+        pos,
+        seg,
+        p,
+        count(seg, EMPTY),
+        rng,
+        counters,
+    )

@@ -1,0 +1,150 @@
+"""AgingModel: the Mesa model that owns the clock, tissues, interventions and recording."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import mesa
+import pandas as pd
+
+from .params import ModelParams, TissueParams, with_overrides
+from .tissue import Tissue
+
+TRAJECTORY_KEYS_PRIMARY = (
+    "day",
+    "age_years",
+    "functional_fraction",
+    "senescent_fraction",
+    "transformed_fraction",
+    "pool_size",
+    "telomere_mean_bp",
+    "divisions_left_mean",
+    "divisions_cumulative",
+)
+
+
+class AgingModel(mesa.Model):
+    """An organism's tissues advanced a step (``dt_days``) at a time.
+
+    Each step runs MODEL.md's processes in a fixed order: the clock advances (1); every
+    tissue loses cells to turnover (2), stress senescence (3) and immune clearance (4);
+    vacancies are refilled by division (6); failures are detected (8). Scheduled
+    interventions (5) are Mesa events that fire at the start of their day, before (2), so
+    the vacancies they make are refilled by that day's replacement.
+
+    Args:
+        params: the run's parameters (defaults: one dermal-fibroblast-like tissue).
+        rng: seed or Generator; the model's Generator drives every kernel.
+        **overrides: flat parameter overrides, e.g. ``lifespan_days=360`` (see
+            ``cellsim.params.with_overrides``), so that ``mesa.batch_run`` can vary them.
+    """
+
+    def __init__(
+        self,
+        params: ModelParams | None = None,
+        *,
+        rng: Any = None,
+        **overrides: Any,
+    ) -> None:
+        super().__init__(rng=rng)
+        self.params = with_overrides(params or ModelParams(), overrides)
+        run = self.params.run
+        self.dt_days = run.dt_days
+        self.age_days = run.start_age_days
+        self.end_day = run.start_age_days + run.horizon_days
+        self.tissues: list[Tissue] = [Tissue(self, tp) for tp in self.params.tissues]
+        self.by_name = {t.name: t for t in self.tissues}
+        self.primary = self.tissues[0]
+        self.has_supply = False
+        self._next_record_day = self.age_days
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                k: (lambda m, k=k: m.primary.last_record[k]) for k in TRAJECTORY_KEYS_PRIMARY
+            },
+            agent_reporters={"tissue": "name", "record": lambda a: dict(a.last_record)},
+        )
+        self._record()
+
+    # --- time ------------------------------------------------------------------------
+    def step_of_day(self, day: float) -> float:
+        """Mesa time at which an event "at the start of ``day``" fires."""
+        return (day - self.params.run.start_age_days) / self.dt_days - 0.5
+
+    def step(self) -> None:
+        """Advance every tissue by one step of ``dt_days``."""
+        day = self.age_days + self.dt_days
+        if self.has_supply:
+            for t in self.tissues:
+                t.losses(day)
+            self.supply()
+            for t in self.tissues:
+                t.replace()
+        else:
+            for t in self.tissues:
+                t.step_day(day)
+        self.age_days = day
+        for t in self.tissues:
+            t.detect_events(day)
+        if day >= self._next_record_day - 1e-9:
+            self._record()
+        if self._should_stop():
+            self.running = False
+            if self._last_record_day != day:
+                self._record()
+
+    def supply(self) -> None:
+        """Stem-compartment supply of vacancies (filled in by cellsim.interventions)."""
+
+    def _should_stop(self) -> bool:
+        if self.age_days >= self.end_day - 1e-9:
+            return True
+        stop_at = self.params.run.stop_at
+        ev = self.primary.event_days
+        if stop_at == "first_event":
+            return any(v is not None for v in ev.values())
+        if stop_at == "all_events":
+            settled = ev["exhaustion"] is not None and ev["failure"] is not None
+            neo_possible = self.primary.can_change() or ev["neoplasia"] is not None
+            return settled and (ev["neoplasia"] is not None or not neo_possible)
+        return False
+
+    def run(self) -> AgingModel:
+        """Step until ``running`` is False (a failure, or the horizon)."""
+        while self.running:
+            self.step()
+        return self
+
+    # --- recording -------------------------------------------------------------------
+    def _record(self) -> None:
+        for t in self.tissues:
+            t.record(self.age_days)
+        self.datacollector.collect(self)
+        self._last_record_day = self.age_days
+        interval = self.params.run.record_interval_days
+        self._next_record_day = (math.floor(self.age_days / interval + 1e-9) + 1) * interval
+
+    def trajectories(self) -> pd.DataFrame:
+        """One row per (tissue, recorded day): DESIGN.md's trajectory columns."""
+        df = self.datacollector.get_agent_vars_dataframe().reset_index()
+        rows = pd.DataFrame.from_records(df["record"].tolist())
+        rows.insert(0, "tissue", df["tissue"].to_numpy())
+        return rows.drop_duplicates(["tissue", "day"], keep="last").reset_index(drop=True)
+
+    def event_days(self) -> dict[str, dict[str, float | None]]:
+        """First day of each failure per tissue (None when not reached by ``age_days``)."""
+        return {t.name: dict(t.event_days) for t in self.tissues}
+
+    def cells_frame(self, tissue: str | None = None) -> pd.DataFrame:
+        """The cells of one tissue (default: the first) as a DataFrame."""
+        t = self.by_name[tissue] if tissue else self.primary
+        return t.cells.frame(self.age_days)
+
+    def tissue_params(self, name: str) -> TissueParams:
+        """The parameters of the tissue called ``name``."""
+        return self.by_name[name].params
+
+    @property
+    def rng_state(self) -> dict[str, Any]:
+        """The Generator's state (for checkpoints)."""
+        return self.rng.bit_generator.state

@@ -1,0 +1,215 @@
+"""Validated parameters of a cellsim run.
+
+Every quantity carries its unit in its name (``_bp``, ``_days``, ``_per_day``). Every default
+names its source in ../shared/MODEL.md (copied into docs/MODEL.md); where MODEL.md gives no
+number, the default is marked *chosen* and is a free parameter to sweep.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DAYS_PER_YEAR = 365.25
+
+
+class CellState(IntEnum):
+    """Cell states (MODEL.md, "Cell state").
+
+    The numeric order is an engine detail: competent states (able to divide) are the
+    contiguous codes >= CYCLING, so the kernels draw a parent from one index range, and the
+    commonest transitions (death, birth, clearance) join neighbouring codes, so they cost
+    one swap in the state index (kernels/segments.py).
+    """
+
+    PLURIPOTENT = 0
+    SENESCENT = 1
+    EMPTY = 2
+    CYCLING = 3
+    STEM = 4
+    TRANSFORMED = 5
+
+
+N_STATES = len(CellState)
+
+
+class _Strict(BaseModel):
+    """Base model: unknown keys are errors and assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TelomereParams(_Strict):
+    """Telomere lengths and their shortening at division."""
+
+    initial_mean_bp: float = Field(9500.0, gt=0)
+    """Telomere at birth: leukocyte TRF 9.5 kb (Factor-Litvak 2016)."""
+    initial_sd_bp: float = Field(700.0, ge=0)
+    """Spread at birth, 0.7 kb (Factor-Litvak 2016, between people; used cell-to-cell: chosen)."""
+    loss_mean_bp: float = Field(100.0, ge=0)
+    """Loss per division, 50-200 bp in culture (Harley 1990; BioNumbers 109260)."""
+    loss_sd_bp: float = Field(30.0, ge=0)
+    """Cell-to-cell spread of the loss per division (chosen)."""
+    senescence_threshold_bp: float = Field(5000.0, ge=0)
+    """Critical length: (9500-5000)/100 = 45 PD, inside Hayflick's 40-60 PD (chosen to fit)."""
+    telomerase_stem: float = Field(0.9, ge=0, le=1)
+    """Telomerase activity a of STEM cells: loss scaled by (1-a). HSC ~30 bp/year (chosen)."""
+    telomerase_pluripotent: float = Field(1.0, ge=0, le=1)
+    """Telomerase activity of PLURIPOTENT cells (iPSCs elongate telomeres, Suhr 2009)."""
+    telomerase_transformed: float = Field(1.0, ge=0, le=1)
+    """Telomerase activity of TRANSFORMED cells (telomerase reactivation)."""
+
+    @model_validator(mode="after")
+    def _threshold_below_initial(self) -> TelomereParams:
+        if self.senescence_threshold_bp >= self.initial_mean_bp:
+            raise ValueError(
+                f"senescence_threshold_bp={self.senescence_threshold_bp:g} must be below "
+                f"initial_mean_bp={self.initial_mean_bp:g}"
+            )
+        return self
+
+
+class StressParams(_Strict):
+    """Stress-induced senescence of CYCLING cells (MODEL.md process 3).
+
+    Per-cell hazard per day: ``rate_per_day + age_slope * organism_age_years
+    + epigenetic_slope * epigenetic_age_years`` (+ a bystander term on lattices).
+    """
+
+    rate_per_day: float = Field(1e-5, ge=0)
+    """Base rate (chosen: no published per-cell constant)."""
+    age_slope_per_day_per_year: float = Field(0.0, ge=0)
+    """Rise with organism age (chosen: 0, age acts through the epigenetic clock)."""
+    epigenetic_slope_per_day_per_year: float = Field(1e-6, ge=0)
+    """Rise with the cell's epigenetic age (chosen; Karin 2019's production rises with age)."""
+
+
+class ClearanceParams(_Strict):
+    """Immune clearance of senescent cells, saturating (Karin et al. 2019).
+
+    Per-cell hazard ``rate_per_day / (1 + s / half_saturation_fraction)``, s the senescent
+    fraction of the tissue's slots.
+    """
+
+    rate_per_day: float = Field(0.15, ge=0)
+    """r0: Karin 2019 mouse fit beta = 0.15/day."""
+    half_saturation_fraction: float = Field(0.5, gt=0)
+    """K: Karin 2019 kappa = 0.5 (their units; used as a fraction: chosen)."""
+
+
+class TransformationParams(_Strict):
+    """Escape from the division limit (neoplastic transformation)."""
+
+    probability_per_division: float = Field(1e-8, ge=0, le=1)
+    """Chance a daughter reactivates telomerase (chosen: a small free parameter)."""
+    fitness: float = Field(1.5, gt=0)
+    """Relative weight of a TRANSFORMED cell when a parent is drawn (chosen)."""
+    lifespan_factor: float = Field(1.0, gt=0)
+    """Transformed cells' lifespan relative to the tissue's cell lifespan (chosen)."""
+
+
+class FailureParams(_Strict):
+    """Thresholds of MODEL.md process 8."""
+
+    functional_fraction_min: float = Field(0.5, ge=0, le=1)
+    """Tissue failure: functional (CYCLING+STEM) fraction of slots below this (chosen)."""
+    neoplasia_fraction: float = Field(0.01, gt=0, le=1)
+    """Neoplasia: TRANSFORMED fraction of slots above this (chosen)."""
+
+
+class TissueParams(_Strict):
+    """One compartment: its size, turnover and the cell-level processes within it."""
+
+    name: str = "tissue"
+    kind: Literal["somatic", "stem"] = "somatic"
+    """Somatic tissues start CYCLING; stem compartments start STEM (telomerase-positive)."""
+    n_cells: int = Field(10_000, ge=1, le=200_000_000)
+    """Slots in the simulated sample (MODEL.md: samples of 10^3-10^7 cells)."""
+    lifespan_days: float = Field(140.0, gt=0)
+    """Cell lifespan, turnover = 1/lifespan: dermal fibroblast 140 d (Sender & Milo 2021)."""
+    telomere: TelomereParams = Field(default_factory=TelomereParams)
+    stress: StressParams = Field(default_factory=StressParams)
+    clearance: ClearanceParams = Field(default_factory=ClearanceParams)
+    transformation: TransformationParams = Field(default_factory=TransformationParams)
+    failure: FailureParams = Field(default_factory=FailureParams)
+
+
+class RunParams(_Strict):
+    """Clock, horizon, recording and stopping of one run."""
+
+    dt_days: float = Field(1.0, gt=0, le=30)
+    """Step length; a probability over a step is 1 - exp(-rate * dt)."""
+    horizon_days: float = Field(100 * DAYS_PER_YEAR, gt=0)
+    start_age_days: float = Field(0.0, ge=0)
+    """Organism age at the start; cells start with this epigenetic age."""
+    record_interval_days: float = Field(30.0, gt=0)
+    stop_at: Literal["first_event", "all_events", "horizon"] = "first_event"
+    """Stop at the first failure, once exhaustion, failure and neoplasia were all seen, or
+    run to the horizon."""
+
+
+class ModelParams(_Strict):
+    """Everything an AgingModel needs: tissues and the run settings."""
+
+    tissues: list[TissueParams] = Field(default_factory=lambda: [TissueParams()], min_length=1)
+    run: RunParams = Field(default_factory=RunParams)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ModelParams:
+        names = [t.name for t in self.tissues]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tissue names must be unique, got {names}")
+        return self
+
+
+def probability(rate_per_day: float, dt_days: float) -> float:
+    """Probability of an event of constant hazard over one step: ``1 - exp(-rate * dt)``."""
+    import math
+
+    return -math.expm1(-rate_per_day * dt_days)
+
+
+def with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParams:
+    """A validated copy of ``params`` with some fields replaced.
+
+    Each key is a dotted path whose head is ``run``, a tissue's name, or ``tissues.N``
+    (``run.horizon_days``, ``skin.lifespan_days``, ``tissues.0.telomere.loss_mean_bp``),
+    or a bare field name, looked up in the run, then the first tissue, then that tissue's
+    parameter groups (``lifespan_days``, ``loss_mean_bp``) -- the form ``mesa.batch_run``
+    passes. Raises ``KeyError`` for a path that names no field.
+    """
+    if not overrides:
+        return params
+    data = params.model_dump()
+    names = {t["name"]: i for i, t in enumerate(data["tissues"])}
+    for key, value in overrides.items():
+        parts = key.split(".")
+        head = parts[0]
+        if len(parts) > 1 and head in names:
+            parts = ["tissues", str(names[head]), *parts[1:]]
+        elif len(parts) == 1:
+            parts = _resolve_bare(data, key)
+        node: Any = data
+        for part in parts[:-1]:
+            try:
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            except (KeyError, IndexError, ValueError):
+                raise KeyError(key) from None
+        if not isinstance(node, dict) or parts[-1] not in node:
+            raise KeyError(key)
+        node[parts[-1]] = value
+    return ModelParams.model_validate(data)
+
+
+def _resolve_bare(data: dict[str, Any], key: str) -> list[str]:
+    if key in data["run"]:
+        return ["run", key]
+    first = data["tissues"][0]
+    if key in first:
+        return ["tissues", "0", key]
+    groups = [g for g, v in first.items() if isinstance(v, dict) and key in v]
+    if len(groups) != 1:
+        raise KeyError(key)
+    return ["tissues", "0", groups[0], key]

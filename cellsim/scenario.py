@@ -1,0 +1,146 @@
+"""Scenario files (TOML) -> validated arms x replicates -> RunSpecs.
+
+A scenario holds base parameters, arms that override them, the number of replicates and
+one seed; see scenarios/baseline.toml for the annotated format.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from .execute import RunSpec
+from .params import ModelParams, _Strict, with_overrides
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "scenarios"
+"""Scenarios shipped in the wheel (a copy of the repository's scenarios/ folder)."""
+REPO_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+DEFAULT_SCENARIO = "hayflick_question"
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message is one line naming field and value."""
+
+
+class Arm(_Strict):
+    """One arm: a name, what it tests, and the parameters it changes from the base."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    set: dict[str, Any] = Field(default_factory=dict)
+    """Dotted parameter paths and their values (see ``cellsim.params.with_overrides``)."""
+
+
+class Scenario(_Strict):
+    """A validated scenario: base parameters, arms, replicates, seed."""
+
+    name: str = "scenario"
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    """Root entropy of the scenario's SeedSequence."""
+    replicates: int = Field(8, ge=1, le=100_000)
+    control: str | None = None
+    """The arm the others are compared with (log-rank); default: the first arm."""
+    base: ModelParams = Field(default_factory=ModelParams)
+    arms: list[Arm] = Field(default_factory=lambda: [Arm(name="default")], min_length=1)
+
+    @field_validator("arms")
+    @classmethod
+    def _unique_arms(cls, arms: list[Arm]) -> list[Arm]:
+        names = [a.name for a in arms]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"arm names must be unique; repeated: {', '.join(dup)}")
+        return arms
+
+    @model_validator(mode="after")
+    def _control_is_an_arm(self) -> Scenario:
+        if self.control is not None and self.control not in {a.name for a in self.arms}:
+            raise ValueError(f"control {self.control!r} is not an arm")
+        return self
+
+    @property
+    def control_arm(self) -> str:
+        """Name of the control arm."""
+        return self.control or self.arms[0].name
+
+    def arm_params(self, arm: Arm) -> ModelParams:
+        """The base parameters with one arm's overrides, validated."""
+        return with_overrides(self.base, arm.set)
+
+    def resolved(self) -> dict[str, ModelParams]:
+        """Every arm's full parameters (raises ScenarioError on a bad override)."""
+        out = {}
+        for i, arm in enumerate(self.arms):
+            try:
+                out[arm.name] = self.arm_params(arm)
+            except KeyError as exc:
+                raise ScenarioError(
+                    f"arms.{i}.set: unknown parameter {exc.args[0]!r} in arm {arm.name!r}"
+                ) from None
+            except ValidationError as exc:
+                raise ScenarioError(
+                    format_validation_error(exc, prefix=f"arms.{i}.set ({arm.name}): ")
+                ) from None
+        return out
+
+    def run_specs(self, replicates: int | None = None) -> list[RunSpec]:
+        """Arms x replicates as RunSpecs sharing the scenario's root seed."""
+        n = replicates or self.replicates
+        return [
+            RunSpec(arm=name, replicate=r, params=params, entropy=self.seed)
+            for name, params in self.resolved().items()
+            for r in range(n)
+        ]
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
+    """The first error of a pydantic ValidationError as one line: field, value, rule."""
+    err = exc.errors()[0]
+    loc = ".".join(str(x) for x in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return f"{prefix}{loc}: unknown key (allowed keys are listed in cellsim.params)"
+    if err["type"] == "missing":
+        return f"{prefix}{loc}: required field is missing"
+    value = err.get("input")
+    if isinstance(value, dict | list):
+        return f"{prefix}{loc}: {msg}" if loc else f"{prefix}{msg}"
+    where = f"{loc} = {value!r}" if loc else f"value {value!r}"
+    return f"{prefix}{where}: {msg}"
+
+
+def find_scenario(name_or_path: str | Path) -> Path:
+    """A scenario path: an existing file, or the name of a built-in scenario."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    for folder in (BUILTIN_DIR, REPO_SCENARIOS):
+        candidate = folder / f"{path.stem}.toml"
+        if path.suffix in ("", ".toml") and path.parent == Path(".") and candidate.is_file():
+            return candidate
+    raise ScenarioError(f"scenario: file {str(name_or_path)!r} not found")
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Read, parse and validate a scenario file (every arm resolved) or raise ScenarioError."""
+    path = find_scenario(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot be read: {exc}") from None
+    data.setdefault("name", path.stem)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"{path}: {format_validation_error(exc)}") from None
+    try:
+        scenario.resolved()
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    return scenario

@@ -1,0 +1,163 @@
+"""Tissue: one compartment as a Mesa agent (parameters + CellPopulation + geometry)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from .kernels import layout as L
+from .kernels import summary as S
+from .kernels import wellmixed as K
+from .params import CellState, RunParams, TissueParams
+from .population import CellPopulation
+
+if TYPE_CHECKING:
+    from .model import AgingModel
+
+EVENTS = ("exhaustion", "failure", "neoplasia")
+
+
+def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
+    """Pack a tissue's parameters into the kernels' float64 vector (kernels/layout.py)."""
+    p = np.zeros(L.N_PARAMS)
+    tel, stress, clr, tr = params.telomere, params.stress, params.clearance, params.transformation
+    p[L.P_DT_DAYS] = run.dt_days
+    p[L.P_DEATH_RATE_PER_DAY] = 1.0 / params.lifespan_days
+    p[L.P_TRANSFORMED_DEATH_RATE_PER_DAY] = 1.0 / (params.lifespan_days * tr.lifespan_factor)
+    p[L.P_STRESS_RATE_PER_DAY] = stress.rate_per_day
+    p[L.P_STRESS_AGE_SLOPE] = stress.age_slope_per_day_per_year
+    p[L.P_STRESS_EPI_SLOPE] = stress.epigenetic_slope_per_day_per_year
+    p[L.P_CLEARANCE_RATE_PER_DAY] = clr.rate_per_day
+    p[L.P_CLEARANCE_HALF_SATURATION] = clr.half_saturation_fraction
+    p[L.P_LOSS_MEAN_BP] = tel.loss_mean_bp
+    p[L.P_LOSS_SD_BP] = tel.loss_sd_bp
+    p[L.P_THRESHOLD_BP] = tel.senescence_threshold_bp
+    p[L.P_TELOMERASE_STEM] = tel.telomerase_stem
+    p[L.P_TELOMERASE_PLURIPOTENT] = tel.telomerase_pluripotent
+    p[L.P_TELOMERASE_TRANSFORMED] = tel.telomerase_transformed
+    p[L.P_TRANSFORMATION_PROBABILITY] = tr.probability_per_division
+    p[L.P_TRANSFORMED_FITNESS] = tr.fitness
+    p[L.P_EPI_ORIGIN_FLOOR_DAY] = 0.0  # clocks start at the organism's birth at the earliest
+    return p
+
+
+class Tissue(mesa.Agent):
+    """One compartment of the organism: a somatic tissue or a stem compartment.
+
+    The cells live in ``self.cells`` (a CellPopulation); the daily processes are the Numba
+    kernels, called with the model's Generator. ``counters`` holds cumulative event counts
+    (names in ``kernels.layout.COUNTER_NAMES``); ``event_days`` the first day of each
+    failure of MODEL.md process 8 (None until reached).
+    """
+
+    def __init__(self, model: AgingModel, params: TissueParams) -> None:
+        super().__init__(model)
+        self.params = params
+        self.name = params.name
+        run = model.params.run
+        self.p = parameter_vector(params, run)
+        self.cells = CellPopulation.founded(params, model.rng, start_age_days=run.start_age_days)
+        self.counters = np.zeros(L.N_COUNTERS, dtype=np.int64)
+        self.event_days: dict[str, float | None] = dict.fromkeys(EVENTS)
+        self.last_record: dict[str, float] = {}
+        self._divisions_at_last_record = 0
+        self.supply_share = 0.0  # share of vacancies filled from a stem compartment
+
+    # --- daily processes -------------------------------------------------------------
+    def step_day(self, day: float) -> None:
+        """Processes 2-4 and 6 in one kernel call (no outside supply)."""
+        K.step_day(*self.cells.arrays(), self.p, day, self.model.rng, self.counters)
+
+    def losses(self, day: float) -> None:
+        """Processes 2-4: turnover, stress senescence, immune clearance."""
+        K.losses_day(*self.cells.arrays(), self.p, day, self.model.rng, self.counters)
+
+    def replace(self, n_fill: int | None = None) -> int:
+        """Process 6: refill ``n_fill`` vacancies (all by default) by local divisions."""
+        if n_fill is None:
+            n_fill = self.cells.count(CellState.EMPTY)
+        return int(
+            K.replacement(*self.cells.arrays(), self.p, n_fill, self.model.rng, self.counters)
+        )
+
+    # --- observation -----------------------------------------------------------------
+    def pool_size(self) -> int:
+        """Cells that can divide and are not neoplastic (CYCLING + STEM)."""
+        return self.cells.count(CellState.CYCLING) + self.cells.count(CellState.STEM)
+
+    def detect_events(self, day: float) -> list[str]:
+        """Process 8: record the first day of each failure; return the ones new today."""
+        n = self.cells.n_slots
+        fail = self.params.failure
+        seg = self.cells.seg
+        pool = int(seg[CellState.TRANSFORMED] - seg[CellState.CYCLING])
+        reached = {
+            "exhaustion": pool == 0,
+            "failure": pool < fail.functional_fraction_min * n,
+            "neoplasia": int(seg[-1] - seg[CellState.TRANSFORMED]) > fail.neoplasia_fraction * n,
+        }
+        new = [e for e, hit in reached.items() if hit and self.event_days[e] is None]
+        for e in new:
+            self.event_days[e] = day
+        return new
+
+    def can_change(self) -> bool:
+        """Whether any cell may still divide or change state by itself."""
+        c = self.cells.counts()
+        return (
+            c[CellState.CYCLING]
+            + c[CellState.STEM]
+            + c[CellState.TRANSFORMED]
+            + c[CellState.PLURIPOTENT]
+            > 0
+        )
+
+    def record(self, day: float) -> dict[str, float]:
+        """The trajectory columns of DESIGN.md's result schema for this tissue, now."""
+        cells = self.cells
+        tel = self.params.telomere
+        c = cells.counts()
+        n = cells.n_slots
+        summ = S.summarize(
+            cells.state,
+            cells.telomere_bp,
+            cells.divisions,
+            cells.epi_origin_day,
+            day,
+            tel.senescence_threshold_bp,
+            tel.loss_mean_bp,
+        )
+        divisions = int(self.counters[L.C_DIVISIONS])
+        rec: dict[str, float] = {
+            "day": day,
+            "age_years": day / 365.25,
+            **{f"n_{s.name.lower()}": c[s] for s in CellState},
+            "functional_fraction": (c[CellState.CYCLING] + c[CellState.STEM]) / n,
+            "senescent_fraction": c[CellState.SENESCENT] / n,
+            "transformed_fraction": c[CellState.TRANSFORMED] / n,
+            "pool_size": c[CellState.CYCLING] + c[CellState.STEM],
+            "telomere_mean_bp": summ[S.S_TELOMERE_MEAN],
+            "telomere_p10_bp": summ[S.S_TELOMERE_P10],
+            "telomere_p50_bp": summ[S.S_TELOMERE_P50],
+            "telomere_p90_bp": summ[S.S_TELOMERE_P90],
+            "divisions_left_mean": summ[S.S_DIVISIONS_LEFT_MEAN],
+            "divisions_per_cell_mean": summ[S.S_DIVISIONS_MEAN],
+            "epigenetic_age_mean_years": summ[S.S_EPI_AGE_MEAN] / 365.25,
+            "divisions_interval": divisions - self._divisions_at_last_record,
+            "divisions_cumulative": divisions,
+            **{
+                f"{name}_cumulative": int(self.counters[i])
+                for i, name in enumerate(L.COUNTER_NAMES)
+                if name != "divisions"
+            },
+        }
+        self._divisions_at_last_record = divisions
+        self.last_record = rec
+        return rec
+
+    def telomere_histogram(self) -> tuple[np.ndarray, np.ndarray]:
+        """(bin left edges in bp, counts) of the occupied slots' telomere lengths."""
+        hist = S.telomere_histogram(self.cells.state, self.cells.telomere_bp)
+        return np.arange(hist.size) * S.HIST_BIN_BP, hist
