@@ -1,0 +1,199 @@
+"""A scenario from file to folder: run the arms, store the tables, analyse, report."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from . import __version__
+from .execute import RunResult, collect, run_many
+from .io import MANIFEST, atomic_dir, check_output_dir, write_csv, write_json, write_parquet
+from .scenario import Scenario
+
+EVENT_LABELS = {
+    "exhaustion": "pool exhaustion",
+    "failure": "tissue failure",
+    "neoplasia": "neoplasia",
+}
+
+
+class RunsFailed(RuntimeError):
+    """Every run of a scenario raised."""
+
+
+def progress_bar() -> Progress:
+    """A rich progress bar for runs: done/total, failures, elapsed and ETA."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("failed {task.fields[failed]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+def run_scenario(
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    replicates: int | None = None,
+    workers: int = 1,
+    console: Console | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run all arms x replicates, write the output folder atomically, print the table.
+
+    Returns ``{"runs", "trajectories", "summary", "out_dir", "errors"}``.
+    """
+    console = console or Console()
+    check_output_dir(out_dir)  # fail before any work
+    specs = scenario.run_specs(replicates)
+    results: list[RunResult] = []
+    errors: list[dict[str, str]] = []
+    bar = progress_bar() if progress else None
+    task = None
+    if bar is not None:
+        bar.start()
+        task = bar.add_task(f"{scenario.name}: runs", total=len(specs), failed=0)
+    try:
+        for spec, result, error in run_many(specs, workers=workers):
+            if result is not None:
+                results.append(result)
+            else:
+                errors.append({"run_id": spec.run_id, "error": error or ""})
+            if bar is not None and task is not None:
+                bar.update(task, advance=1, failed=len(errors))
+    finally:
+        if bar is not None:
+            bar.stop()
+    if not results:
+        raise RunsFailed(f"all {len(specs)} runs failed; first error: {errors[0]['error']}")
+    runs, traj = collect(results)
+    with atomic_dir(out_dir) as tmp:
+        write_outputs(tmp, scenario, runs, traj, errors, replicates=replicates)
+        summary = analyse(tmp, scenario.name, scenario.description, scenario.control_arm)
+    print_summary(console, summary, scenario.name, out_dir)
+    for e in errors:
+        console.print(f"[red]run {e['run_id']} failed:[/red] {e['error']}")
+    return {
+        "runs": runs,
+        "trajectories": traj,
+        "summary": summary,
+        "out_dir": out_dir,
+        "errors": errors,
+    }
+
+
+def write_outputs(
+    folder: Path,
+    scenario: Scenario,
+    runs: pd.DataFrame,
+    traj: pd.DataFrame,
+    errors: list[dict[str, str]],
+    replicates: int | None = None,
+) -> None:
+    """The tables and the resolved scenario (with version and seed entropy)."""
+    write_parquet(folder / "runs.parquet", runs)
+    write_parquet(folder / "trajectories.parquet", traj)
+    resolved = {
+        "scenario": scenario.model_dump(mode="json"),
+        "arms_resolved": {k: v.model_dump(mode="json") for k, v in scenario.resolved().items()},
+        "replicates": replicates or scenario.replicates,
+        "seed_entropy": scenario.seed,
+        "cellsim_version": __version__,
+    }
+    write_json(folder / "scenario.resolved.json", resolved)
+    write_json(
+        folder / MANIFEST,
+        {
+            "kind": "scenario",
+            "name": scenario.name,
+            "control": scenario.control_arm,
+            "description": scenario.description,
+            "cellsim_version": __version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "n_runs": len(runs),
+            "failed_runs": errors,
+        },
+    )
+
+
+def analyse(folder: Path, name: str, description: str, control: str) -> pd.DataFrame:
+    """Summary table, figures and report.md of an output folder; returns the summary."""
+    from analysis.exhaustion import summary_table
+    from analysis.plots import make_standard_figures
+    from analysis.report import write_report
+
+    runs = pd.read_parquet(folder / "runs.parquet")
+    traj = pd.read_parquet(folder / "trajectories.parquet")
+    summary = summary_table(runs, control=control)
+    write_csv(folder / "summary.csv", summary)
+    figures = make_standard_figures(runs, traj, folder / "figures")
+    write_report(folder, runs, summary, figures, title=f"cellsim: {name}", description=description)
+    return summary
+
+
+def rewrite_report(folder: Path, console: Console | None = None) -> Path:
+    """Recompute the summary, figures and report of an existing scenario output folder."""
+    manifest = json.loads((folder / MANIFEST).read_text())
+    summary = analyse(
+        folder, manifest["name"], manifest.get("description", ""), manifest["control"]
+    )
+    if console is not None:
+        print_summary(console, summary, manifest["name"], folder)
+    return folder / "report.md"
+
+
+def _fmt_years(row: pd.Series, event: str) -> str:
+    med = row[f"{event}_median_years"]
+    lo, hi = row[f"{event}_ci_low_years"], row[f"{event}_ci_high_years"]
+    if np.isnan(med):
+        return "not reached"
+    lo_s = "?" if np.isnan(lo) else f"{lo:.1f}"
+    hi_s = "?" if np.isnan(hi) else f"{hi:.1f}"
+    return f"{med:.1f} [{lo_s}, {hi_s}]"
+
+
+def print_summary(console: Console, summary: pd.DataFrame, name: str, out_dir: Path) -> None:
+    """The per-arm table: median years to each failure with 95% CIs (Kaplan-Meier)."""
+    table = Table(
+        title=f"{name}: median years (95% CI, Kaplan-Meier, censored at the horizon)",
+        title_justify="left",
+    )
+    table.add_column("arm")
+    table.add_column("runs", justify="right")
+    for label in EVENT_LABELS.values():
+        table.add_column(label, justify="right")
+    table.add_column("censored (exh.)", justify="right")
+    table.add_column("divisions/cell", justify="right")
+    for _, row in summary.iterrows():
+        table.add_row(
+            str(row["arm"]),
+            str(int(row["n_runs"])),
+            *[_fmt_years(row, e) for e in EVENT_LABELS],
+            f"{int(row['exhaustion_censored'])}/{int(row['n_runs'])}",
+            f"{row['divisions_per_cell_mean']:.1f}",
+        )
+    console.print(table)
+    console.print(f"results: {out_dir}/ (runs.parquet, trajectories.parquet, summary.csv, ")
+    console.print("         report.md, figures/)")

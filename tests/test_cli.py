@@ -1,0 +1,169 @@
+"""The command line: bad input, reproducibility, worker-count independence."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cellsim.cli import main
+
+CELLSIM = [sys.executable, "-m", "cellsim.cli"]
+
+SMALL = """
+name = "small"
+seed = 5
+replicates = 3
+
+[base.run]
+horizon_days = 400.0
+stop_at = "all_events"
+
+[[base.tissues]]
+name = "t"
+n_cells = 300
+lifespan_days = 5.0
+
+[base.tissues.telomere]
+loss_mean_bp = 300.0
+
+[[arms]]
+name = "a"
+
+[[arms]]
+name = "b"
+set = { "t.lifespan_days" = 8.0 }
+"""
+
+
+def cellsim(*args: str) -> subprocess.CompletedProcess:
+    """The real command in a subprocess (for runs)."""
+    return subprocess.run([*CELLSIM, *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def cli(capsys):
+    """The command in-process (fast, for error paths): returns (exit code, stdout, stderr)."""
+
+    def call(*args: str) -> subprocess.CompletedProcess:
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return call
+
+
+@pytest.mark.parametrize(
+    ("edit", "must_name"),
+    [
+        (("[base.run]", "[base.run]\nfrobnicate = 3"), ["frobnicate", "unknown key"]),
+        (("lifespan_days = 5.0", "lifespan_days = -5.0"), ["lifespan_days", "-5.0"]),
+        (
+            (
+                "[base.tissues.telomere]",
+                "[base.tissues.transformation]\n"
+                "probability_per_division = 1.5\n[base.tissues.telomere]",
+            ),
+            ["probability_per_division", "1.5", "less than or equal to 1"],
+        ),
+        (
+            ("loss_mean_bp = 300.0", "loss_mean_bp = 300.0\nsenescence_threshold_bp = 12000.0"),
+            ["senescence_threshold_bp", "12000", "initial_mean_bp"],
+        ),
+        (("n_cells = 300", 'n_cells = "many"'), ["n_cells", "'many'", "integer"]),
+        (
+            ('set = { "t.lifespan_days" = 8.0 }', 'set = { "t.lifespan_dayz" = 8.0 }'),
+            ["t.lifespan_dayz", "unknown parameter"],
+        ),
+        (
+            ('set = { "t.lifespan_days" = 8.0 }', 'set = { "t.lifespan_days" = 0 }'),
+            ["lifespan_days", "0", "greater than 0"],
+        ),
+    ],
+)
+def test_bad_scenario_gives_one_line_error_exit_2_and_no_output(cli, tmp_path, edit, must_name):
+    old, new = edit
+    assert old in SMALL
+    path = tmp_path / "bad.toml"
+    path.write_text(SMALL.replace(old, new, 1))
+    out = tmp_path / "out"
+    for command in (["validate", str(path)], ["run", str(path), "--out", str(out)]):
+        res = cli(*command)
+        assert res.returncode == 2, res.stderr
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1, res.stderr
+        assert "Traceback" not in res.stderr
+        for word in must_name:
+            assert word in lines[0], (word, lines[0])
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_missing_file_and_bad_options(cli, tmp_path):
+    res = cli("run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "nope.toml" in res.stderr and "not found" in res.stderr
+    path = tmp_path / "s.toml"
+    path.write_text(SMALL)
+    for opt, val in (("--workers", "0"), ("--replicates", "-1"), ("--workers", "two")):
+        res = cli("run", str(path), opt, val, "--out", str(tmp_path / "o"))
+        assert res.returncode == 2, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1 and opt in res.stderr
+    assert not (tmp_path / "o").exists()
+    res = cli("run", str(path), "--out", str(path))  # a file, not a cellsim folder
+    assert res.returncode == 2 and "--out" in res.stderr
+
+
+def test_bad_scenario_in_a_subprocess(tmp_path):
+    """The installed entry point behaves the same outside pytest (one line, exit 2)."""
+    path = tmp_path / "bad.toml"
+    path.write_text(SMALL.replace("n_cells = 300", "n_cells = -3"))
+    res = cellsim("run", str(path), "--out", str(tmp_path / "o"))
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0 and "n_cells = -3" in res.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def _runs_table(folder: Path) -> pd.DataFrame:
+    runs = pd.read_parquet(folder / "runs.parquet")
+    return runs.drop(columns=["wall_seconds"]).sort_values("run_id").reset_index(drop=True)
+
+
+@pytest.mark.slow
+def test_same_seed_same_output_and_workers_do_not_matter(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(SMALL)
+    outs = {}
+    for name, workers in (("w1", "1"), ("w1_again", "1"), ("w2", "2")):
+        res = cellsim("run", str(path), "--out", str(tmp_path / name), "--workers", workers)
+        assert res.returncode == 0, res.stderr
+        outs[name] = tmp_path / name
+        for f in (
+            "runs.parquet",
+            "trajectories.parquet",
+            "summary.csv",
+            "report.md",
+            "scenario.resolved.json",
+            "manifest.json",
+        ):
+            assert (outs[name] / f).is_file(), f
+        assert list((outs[name] / "figures").glob("*.png"))
+    ref = _runs_table(outs["w1"])
+    assert len(ref) == 6 and ref["exhaustion_day"].notna().all()
+    pd.testing.assert_frame_equal(ref, _runs_table(outs["w1_again"]))
+    pd.testing.assert_frame_equal(ref, _runs_table(outs["w2"]))
+    t1 = pd.read_parquet(outs["w1"] / "trajectories.parquet")
+    t2 = pd.read_parquet(outs["w2"] / "trajectories.parquet")
+    pd.testing.assert_frame_equal(t1, t2)
+    # a different seed changes the runs
+    path.write_text(SMALL.replace("seed = 5", "seed = 6"))
+    res = cellsim("run", str(path), "--out", str(tmp_path / "other"), "--workers", "1")
+    assert res.returncode == 0
+    assert not _runs_table(tmp_path / "other")["exhaustion_day"].equals(ref["exhaustion_day"])
