@@ -1,0 +1,11 @@
+"""Analysis of cellsim result tables: pure functions, no simulator imports.
+
+- ``analysis.exhaustion``: event times, Kaplan-Meier per arm, log-rank, summary table;
+- ``analysis.plots``: the standard figures (seaborn on matplotlib's Agg canvas);
+- ``analysis.report``: the Markdown report;
+- ``analysis.meanfield``: the deterministic mean-field prediction, for cross-checks.
+
+The only contract with the simulator is the result schema (``runs`` and ``trajectories``
+tables; DESIGN.md, "Result schema"). Submodules are not imported here, so importing one of
+them does not pull in matplotlib.
+"""

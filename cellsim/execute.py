@@ -137,9 +137,16 @@ def run_many(
             yield fut.result()
 
 
-def collect(results: Iterable[RunResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Concatenate results into ``runs`` and ``trajectories`` tables, sorted by run id."""
-    results = sorted(results, key=lambda r: (r.row["arm"], r.row["replicate"]))
+def collect(
+    results: Iterable[RunResult], arm_order: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Concatenate results into ``runs`` and ``trajectories`` tables, ordered by arm (in
+    ``arm_order``, else by name) and replicate, whatever order the runs finished in."""
+    rank = {a: i for i, a in enumerate(arm_order or [])}
+    results = sorted(
+        results,
+        key=lambda r: (rank.get(r.row["arm"], len(rank)), r.row["arm"], r.row["replicate"]),
+    )
     runs = pd.DataFrame.from_records([r.row for r in results])
     traj = pd.concat([r.trajectories for r in results], ignore_index=True)
     return runs, traj

@@ -8,6 +8,7 @@ from typing import Any
 import mesa
 import pandas as pd
 
+from .interventions import schedule_interventions
 from .params import ModelParams, TissueParams, with_overrides
 from .tissue import Tissue
 
@@ -29,9 +30,11 @@ class AgingModel(mesa.Model):
 
     Each step runs MODEL.md's processes in a fixed order: the clock advances (1); every
     tissue loses cells to turnover (2), stress senescence (3) and immune clearance (4);
-    vacancies are refilled by division (6); failures are detected (8). Scheduled
-    interventions (5) are Mesa events that fire at the start of their day, before (2), so
-    the vacancies they make are refilled by that day's replacement.
+    vacancies are refilled by division (6), first from stem compartments, then locally;
+    failures are detected (8). Scheduled interventions (5) are Mesa events that fire
+    between steps (see ``time_of_day``): an intervention at age d acts on the tissue as it
+    stands at the end of day d, before the next day's turnover, and the vacancies it makes
+    are refilled by that next day's replacement.
 
     Args:
         params: the run's parameters (defaults: one dermal-fibroblast-like tissue).
@@ -55,8 +58,15 @@ class AgingModel(mesa.Model):
         self.end_day = run.start_age_days + run.horizon_days
         self.tissues: list[Tissue] = [Tissue(self, tp) for tp in self.params.tissues]
         self.by_name = {t.name: t for t in self.tissues}
-        self.primary = self.tissues[0]
-        self.has_supply = False
+        self._last_record_day = self.age_days
+        somatic = [t for t in self.tissues if t.params.kind == "somatic"]
+        self.primary = somatic[0] if somatic else self.tissues[0]
+        for t in self.tissues:
+            if t.params.supply_from is not None:
+                t.source = self.by_name[t.params.supply_from]
+                t.clone_offset = t.cells.n_slots
+        self.has_supply = any(t.source is not None for t in self.tissues)
+        self.interventions = schedule_interventions(self)
         self._next_record_day = self.age_days
         self.datacollector = mesa.DataCollector(
             model_reporters={
@@ -67,9 +77,10 @@ class AgingModel(mesa.Model):
         self._record()
 
     # --- time ------------------------------------------------------------------------
-    def step_of_day(self, day: float) -> float:
-        """Mesa time at which an event "at the start of ``day``" fires."""
-        return (day - self.params.run.start_age_days) / self.dt_days - 0.5
+    def time_of_day(self, day: float) -> float:
+        """Mesa time of an event at organism age ``day``: half a step after the step that
+        ends on that day, so it acts before the next day's processes."""
+        return (day - self.params.run.start_age_days) / self.dt_days + 0.5
 
     def step(self) -> None:
         """Advance every tissue by one step of ``dt_days``."""
@@ -94,7 +105,10 @@ class AgingModel(mesa.Model):
                 self._record()
 
     def supply(self) -> None:
-        """Stem-compartment supply of vacancies (filled in by cellsim.interventions)."""
+        """Stem compartments fill their share of each supplied tissue's vacancies."""
+        for t in self.tissues:
+            if t.source is not None:
+                t.receive_supply()
 
     def _should_stop(self) -> bool:
         if self.age_days >= self.end_day - 1e-9:
@@ -104,9 +118,9 @@ class AgingModel(mesa.Model):
         if stop_at == "first_event":
             return any(v is not None for v in ev.values())
         if stop_at == "all_events":
-            settled = ev["exhaustion"] is not None and ev["failure"] is not None
-            neo_possible = self.primary.can_change() or ev["neoplasia"] is not None
-            return settled and (ev["neoplasia"] is not None or not neo_possible)
+            if ev["exhaustion"] is None or ev["failure"] is None:
+                return False
+            return ev["neoplasia"] is not None or not self.primary.can_change()
         return False
 
     def run(self) -> AgingModel:

@@ -8,7 +8,7 @@ number, the default is marked *chosen* and is a free parameter to sweep.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -119,6 +119,19 @@ class FailureParams(_Strict):
     """Neoplasia: TRANSFORMED fraction of slots above this (chosen)."""
 
 
+class PluripotencyParams(_Strict):
+    """Fate of cells made PLURIPOTENT by full reprogramming or partial-protocol slips."""
+
+    embryonic_telomere_bp: float = Field(13300.0, gt=0)
+    """Reset target: iPSC telomeres >40% longer than the parent cells' (Suhr 2009): 9.5 kb x 1.4."""
+    telomere_reset_fraction: float = Field(1.0, ge=0, le=1)
+    """How far toward the embryonic length a reprogrammed telomere moves (1 = all the way)."""
+    redifferentiation_delay_days: float = Field(21.0, ge=0)
+    """Days a cell stays PLURIPOTENT before it redifferentiates (chosen: ~3 weeks)."""
+    teratoma_probability: float = Field(0.0, ge=0, le=1)
+    """Chance a redifferentiating cell becomes TRANSFORMED instead (chosen; per scenario)."""
+
+
 class TissueParams(_Strict):
     """One compartment: its size, turnover and the cell-level processes within it."""
 
@@ -134,6 +147,17 @@ class TissueParams(_Strict):
     clearance: ClearanceParams = Field(default_factory=ClearanceParams)
     transformation: TransformationParams = Field(default_factory=TransformationParams)
     failure: FailureParams = Field(default_factory=FailureParams)
+    pluripotency: PluripotencyParams = Field(default_factory=PluripotencyParams)
+    supply_from: str | None = None
+    """Name of a stem compartment (a tissue of kind "stem") that supplies this tissue."""
+    supply_share: float = Field(0.0, ge=0, le=1)
+    """Share of this tissue's vacancies filled by asymmetric divisions of that compartment."""
+
+    @model_validator(mode="after")
+    def _supply_needs_a_source(self) -> TissueParams:
+        if self.supply_share > 0 and self.supply_from is None:
+            raise ValueError(f"supply_share={self.supply_share:g} needs supply_from")
+        return self
 
 
 class RunParams(_Strict):
@@ -150,18 +174,120 @@ class RunParams(_Strict):
     run to the horizon."""
 
 
+class _Intervention(_Strict):
+    """Common fields: which tissues an intervention acts on."""
+
+    label: str = ""
+    """A name for tables and figures (default: the kind)."""
+    tissues: list[str] | None = None
+    """Tissue names; None means every somatic tissue."""
+
+
+class Senolytic(_Intervention):
+    """Senolytic regimen: from ``start_age_days``, a course every ``interval_days``, each
+    course ``course_days`` daily doses; a dose kills each senescent cell with probability
+    ``efficacy_per_dose`` and each competent cell with ``off_target_kill_per_dose``.
+
+    Per-dose kill fractions are not published (MODEL.md): 30-70% per course is the usual
+    assumption. Genetic clearance (INK-ATTAC + AP20187 twice weekly from 12 months, Baker
+    2016) is the same mechanism with ``cause = "genetic"``.
+    """
+
+    kind: Literal["senolytic"] = "senolytic"
+    cause: Literal["drug", "genetic"] = "drug"
+    start_age_days: float = Field(0.0, ge=0)
+    end_age_days: float | None = Field(None, ge=0)
+    interval_days: float = Field(30.0, gt=0)
+    course_days: int = Field(1, ge=1)
+    efficacy_per_dose: float = Field(0.5, ge=0, le=1)
+    off_target_kill_per_dose: float = Field(0.0, ge=0, le=1)
+
+
+class Insult(_Intervention):
+    """Senescence-inducing insult (irradiation, chemotherapy, bleomycin): at ``age_days``,
+    each competent (CYCLING or STEM) cell becomes SENESCENT with probability ``fraction``."""
+
+    kind: Literal["insult"] = "insult"
+    age_days: float = Field(ge=0)
+    fraction: float = Field(ge=0, le=1)
+
+
+class FullReprogramming(_Intervention):
+    """OSKM to iPSC: at each course, each CYCLING, STEM or SENESCENT cell (Lapasset 2011)
+    becomes PLURIPOTENT with probability ``efficiency_per_course`` (0.001-0.1%, up to ~2%
+    in secondary systems); its telomere resets toward the embryonic length and its
+    epigenetic age to 0 (Horvath 2013); see PluripotencyParams for what follows."""
+
+    kind: Literal["full_reprogramming"] = "full_reprogramming"
+    start_age_days: float = Field(0.0, ge=0)
+    end_age_days: float | None = Field(None, ge=0)
+    interval_days: float = Field(365.25, gt=0)
+    efficiency_per_course: float = Field(0.001, ge=0, le=1)
+
+
+class PartialReprogramming(_Intervention):
+    """Cyclic partial reprogramming (Ocampo 2016: 2 days on, 5 off).
+
+    Each on-day sets every occupied cell's epigenetic age back by
+    ``epigenetic_setback_days_per_on_day`` (not below 0; up to ~30 years per full protocol,
+    Gill 2022) and may add ``telomere_gain_bp_per_on_day``. A CYCLING or SENESCENT cell
+    dedifferentiates fully (becomes PLURIPOTENT) on an on-day with probability
+    ``dedifferentiation_probability_per_on_day * exp((k - 1) / identity_loss_days)``, k
+    the number of consecutive on-days so far: off-days let identity recover, continuous
+    induction (``off_days = 0``) loses it within weeks and is lethal (Parras 2023).
+    """
+
+    kind: Literal["partial_reprogramming"] = "partial_reprogramming"
+    start_age_days: float = Field(0.0, ge=0)
+    end_age_days: float | None = Field(None, ge=0)
+    on_days: int = Field(2, ge=1)
+    off_days: int = Field(5, ge=0)
+    """0 = continuous induction."""
+    epigenetic_setback_days_per_on_day: float = Field(30.0, ge=0)
+    """Chosen: 2 on-days a week over a year set back ~8 years, in Gill 2022's range."""
+    telomere_gain_bp_per_on_day: float = Field(0.0, ge=0)
+    dedifferentiation_probability_per_on_day: float = Field(1e-5, ge=0, le=1)
+    """Chosen: small; teratomas are rare under cyclic induction (Ocampo 2016)."""
+    identity_loss_days: float = Field(3.0, gt=0)
+    """e-folding of the dedifferentiation risk with consecutive on-days (chosen)."""
+
+
+Intervention = Annotated[
+    Senolytic | Insult | FullReprogramming | PartialReprogramming, Field(discriminator="kind")
+]
+
+
 class ModelParams(_Strict):
-    """Everything an AgingModel needs: tissues and the run settings."""
+    """Everything an AgingModel needs: tissues, interventions and the run settings."""
 
     tissues: list[TissueParams] = Field(default_factory=lambda: [TissueParams()], min_length=1)
+    interventions: list[Intervention] = Field(default_factory=list)
     run: RunParams = Field(default_factory=RunParams)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> ModelParams:
+    def _consistent(self) -> ModelParams:
         names = [t.name for t in self.tissues]
         if len(set(names)) != len(names):
             raise ValueError(f"tissue names must be unique, got {names}")
+        kinds = {t.name: t.kind for t in self.tissues}
+        for t in self.tissues:
+            if t.supply_from is not None:
+                if kinds.get(t.supply_from) != "stem":
+                    raise ValueError(
+                        f"tissue {t.name!r}: supply_from={t.supply_from!r} must name a "
+                        f"tissue of kind 'stem' (tissues: {names})"
+                    )
+        for i, iv in enumerate(self.interventions):
+            for name in iv.tissues or []:
+                if name not in kinds:
+                    raise ValueError(
+                        f"interventions.{i}.tissues: {name!r} is not a tissue (tissues: {names})"
+                    )
         return self
+
+    def somatic_tissues(self) -> list[str]:
+        """Names of the somatic tissues."""
+        return [t.name for t in self.tissues if t.kind == "somatic"]
 
 
 def probability(rate_per_day: float, dt_days: float) -> float:

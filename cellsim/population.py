@@ -81,6 +81,10 @@ class CellPopulation:
         """Cells in one state."""
         return int(self.seg[s + 1] - self.seg[s])
 
+    def count_competent(self) -> int:
+        """Cells that can divide: CYCLING, STEM and TRANSFORMED (one contiguous range)."""
+        return int(self.seg[N_STATES] - self.seg[CellState.CYCLING])
+
     def slots_of(self, s: CellState) -> np.ndarray:
         """Slot indices of the cells in state ``s`` (a view; do not modify)."""
         return self.order[self.seg[s] : self.seg[s + 1]]

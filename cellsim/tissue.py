@@ -40,6 +40,11 @@ def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
     p[L.P_TRANSFORMATION_PROBABILITY] = tr.probability_per_division
     p[L.P_TRANSFORMED_FITNESS] = tr.fitness
     p[L.P_EPI_ORIGIN_FLOOR_DAY] = 0.0  # clocks start at the organism's birth at the earliest
+    plu = params.pluripotency
+    p[L.P_REDIFFERENTIATION_DELAY_DAYS] = plu.redifferentiation_delay_days
+    p[L.P_TERATOMA_PROBABILITY] = plu.teratoma_probability
+    p[L.P_EMBRYONIC_TELOMERE_BP] = plu.embryonic_telomere_bp
+    p[L.P_TELOMERE_RESET_FRACTION] = plu.telomere_reset_fraction
     return p
 
 
@@ -63,7 +68,8 @@ class Tissue(mesa.Agent):
         self.event_days: dict[str, float | None] = dict.fromkeys(EVENTS)
         self.last_record: dict[str, float] = {}
         self._divisions_at_last_record = 0
-        self.supply_share = 0.0  # share of vacancies filled from a stem compartment
+        self.source: Tissue | None = None  # stem compartment supplying this tissue
+        self.clone_offset = 0  # clone ids of supplied cells: offset + the stem cell's clone
 
     # --- daily processes -------------------------------------------------------------
     def step_day(self, day: float) -> None:
@@ -82,6 +88,25 @@ class Tissue(mesa.Agent):
             K.replacement(*self.cells.arrays(), self.p, n_fill, self.model.rng, self.counters)
         )
 
+    def receive_supply(self) -> int:
+        """Fill ``supply_share`` of the vacancies from the source stem compartment."""
+        src = self.source
+        if src is None:
+            return 0
+        return int(
+            K.supply(
+                *src.cells.arrays(),
+                src.p,
+                *self.cells.arrays(),
+                self.p,
+                self.params.supply_share,
+                self.clone_offset,
+                self.model.rng,
+                src.counters,
+                self.counters,
+            )
+        )
+
     # --- observation -----------------------------------------------------------------
     def pool_size(self) -> int:
         """Cells that can divide and are not neoplastic (CYCLING + STEM)."""
@@ -91,16 +116,19 @@ class Tissue(mesa.Agent):
         """Process 8: record the first day of each failure; return the ones new today."""
         n = self.cells.n_slots
         fail = self.params.failure
-        seg = self.cells.seg
-        pool = int(seg[CellState.TRANSFORMED] - seg[CellState.CYCLING])
-        reached = {
-            "exhaustion": pool == 0,
-            "failure": pool < fail.functional_fraction_min * n,
-            "neoplasia": int(seg[-1] - seg[CellState.TRANSFORMED]) > fail.neoplasia_fraction * n,
-        }
-        new = [e for e, hit in reached.items() if hit and self.event_days[e] is None]
+        seg = self.cells.seg.tolist()
+        pool = seg[CellState.TRANSFORMED] - seg[CellState.CYCLING]
+        transformed = seg[CellState.TRANSFORMED + 1] - seg[CellState.TRANSFORMED]
+        ev = self.event_days
+        new = []
+        if pool == 0 and ev["exhaustion"] is None:
+            new.append("exhaustion")
+        if pool < fail.functional_fraction_min * n and ev["failure"] is None:
+            new.append("failure")
+        if transformed > fail.neoplasia_fraction * n and ev["neoplasia"] is None:
+            new.append("neoplasia")
         for e in new:
-            self.event_days[e] = day
+            ev[e] = day
         return new
 
     def can_change(self) -> bool:

@@ -18,18 +18,11 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
 from . import __version__
 from .execute import RunResult, collect, run_many
 from .io import MANIFEST, atomic_dir, check_output_dir, write_csv, write_json, write_parquet
 from .scenario import Scenario
-
-EVENT_LABELS = {
-    "exhaustion": "pool exhaustion",
-    "failure": "tissue failure",
-    "neoplasia": "neoplasia",
-}
 
 
 class RunsFailed(RuntimeError):
@@ -87,7 +80,7 @@ def run_scenario(
             bar.stop()
     if not results:
         raise RunsFailed(f"all {len(specs)} runs failed; first error: {errors[0]['error']}")
-    runs, traj = collect(results)
+    runs, traj = collect(results, arm_order=[a.name for a in scenario.arms])
     with atomic_dir(out_dir) as tmp:
         write_outputs(tmp, scenario, runs, traj, errors, replicates=replicates)
         summary = analyse(tmp, scenario.name, scenario.description, scenario.control_arm)
@@ -164,36 +157,19 @@ def rewrite_report(folder: Path, console: Console | None = None) -> Path:
     return folder / "report.md"
 
 
-def _fmt_years(row: pd.Series, event: str) -> str:
-    med = row[f"{event}_median_years"]
-    lo, hi = row[f"{event}_ci_low_years"], row[f"{event}_ci_high_years"]
-    if np.isnan(med):
-        return "not reached"
-    lo_s = "?" if np.isnan(lo) else f"{lo:.1f}"
-    hi_s = "?" if np.isnan(hi) else f"{hi:.1f}"
-    return f"{med:.1f} [{lo_s}, {hi_s}]"
-
-
 def print_summary(console: Console, summary: pd.DataFrame, name: str, out_dir: Path) -> None:
-    """The per-arm table: median years to each failure with 95% CIs (Kaplan-Meier)."""
-    table = Table(
-        title=f"{name}: median years (95% CI, Kaplan-Meier, censored at the horizon)",
-        title_justify="left",
+    """The per-arm table: median age at each failure with 95% CIs (Kaplan-Meier)."""
+    from analysis.exhaustion import format_summary
+
+    console.print(
+        f"{name}: median age in years [95% CI] (Kaplan-Meier; runs that did not reach an "
+        "event are censored at their end)",
+        markup=False,
     )
-    table.add_column("arm")
-    table.add_column("runs", justify="right")
-    for label in EVENT_LABELS.values():
-        table.add_column(label, justify="right")
-    table.add_column("censored (exh.)", justify="right")
-    table.add_column("divisions/cell", justify="right")
-    for _, row in summary.iterrows():
-        table.add_row(
-            str(row["arm"]),
-            str(int(row["n_runs"])),
-            *[_fmt_years(row, e) for e in EVENT_LABELS],
-            f"{int(row['exhaustion_censored'])}/{int(row['n_runs'])}",
-            f"{row['divisions_per_cell_mean']:.1f}",
-        )
-    console.print(table)
-    console.print(f"results: {out_dir}/ (runs.parquet, trajectories.parquet, summary.csv, ")
-    console.print("         report.md, figures/)")
+    for line in format_summary(summary):
+        console.print(line, markup=False, highlight=False)
+    console.print(
+        f"results in {out_dir}/: runs.parquet, trajectories.parquet, summary.csv, report.md, "
+        "figures/",
+        markup=False,
+    )

@@ -24,7 +24,11 @@ P_TRANSFORMATION_PROBABILITY = 14
 P_TRANSFORMED_FITNESS = 15
 P_EPI_ORIGIN_FLOOR_DAY = 16  # no cell's epigenetic clock started before this day
 P_BYSTANDER_PER_DAY = 17  # lattice: extra hazard per senescent-neighbour fraction
-N_PARAMS = 18
+P_REDIFFERENTIATION_DELAY_DAYS = 18
+P_TERATOMA_PROBABILITY = 19
+P_EMBRYONIC_TELOMERE_BP = 20
+P_TELOMERE_RESET_FRACTION = 21
+N_PARAMS = 22
 
 # Cumulative event counters (int64), one array per tissue; these names reach the tables.
 COUNTER_NAMES = (
@@ -33,6 +37,7 @@ COUNTER_NAMES = (
     "replicative_senescence",
     "cleared_immune",
     "cleared_senolytic",
+    "cleared_genetic",
     "divisions",
     "transformations",
     "reprogrammed_full",
@@ -50,6 +55,7 @@ C_STRESS = C["stress_senescence"]
 C_REPLICATIVE = C["replicative_senescence"]
 C_CLEARED_IMMUNE = C["cleared_immune"]
 C_CLEARED_SENOLYTIC = C["cleared_senolytic"]
+C_CLEARED_GENETIC = C["cleared_genetic"]
 C_DIVISIONS = C["divisions"]
 C_TRANSFORMATIONS = C["transformations"]
 C_REPROGRAMMED = C["reprogrammed_full"]

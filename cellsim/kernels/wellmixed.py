@@ -17,12 +17,15 @@ import math
 import numpy as np
 from numba import njit
 
+from .interventions import redifferentiate
 from .layout import (
     C_CLEARED_IMMUNE,
     C_DEATHS,
     C_DIVISIONS,
     C_REPLICATIVE,
     C_STRESS,
+    C_SUPPLIED_IN,
+    C_SUPPLIED_OUT,
     C_TRANSFORMATIONS,
     P_CLEARANCE_HALF_SATURATION,
     P_CLEARANCE_RATE_PER_DAY,
@@ -42,7 +45,7 @@ from .layout import (
     P_TRANSFORMED_DEATH_RATE_PER_DAY,
     P_TRANSFORMED_FITNESS,
 )
-from .segments import count, move, sample_distinct
+from .segments import count, move, randint, sample_distinct
 
 PLURIPOTENT = 0  # codes as in cellsim.params.CellState
 SENESCENT = 1
@@ -287,7 +290,9 @@ def losses_day(
     rng,
     counters,
 ):
-    """Processes 2-4 of one day (the clocks of process 1 are the day itself)."""
+    """Processes 2-4 of one day (the clocks of process 1 are the day itself), after
+    PLURIPOTENT cells whose delay is over have redifferentiated."""
+    redifferentiate(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
     turnover(state, order, pos, seg, p, rng, counters)
     stress_senescence(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
     immune_clearance(state, order, pos, seg, p, rng, counters)
@@ -338,3 +343,64 @@ def step_day(
         rng,
         counters,
     )
+
+
+@njit(cache=True)
+def supply(
+    s_state,
+    s_tel,
+    s_div,
+    s_epi,
+    s_clone,
+    s_order,
+    s_pos,
+    s_seg,
+    s_p,
+    t_state,
+    t_tel,
+    t_div,
+    t_epi,
+    t_clone,
+    t_order,
+    t_pos,
+    t_seg,
+    t_p,
+    share,
+    clone_offset,
+    rng,
+    s_counters,
+    t_counters,
+):
+    """Stem supply (process 6): each vacancy of the target is, with probability ``share``,
+    filled by an asymmetric division of a random STEM cell of the source compartment.
+
+    The stem cell stays STEM; the differentiated daughter enters the vacancy as CYCLING
+    (clone ``clone_offset + stem clone``). Both daughters lose telomere at the stem cells'
+    telomerase-scaled rate; a stem cell below the threshold senesces, and so does a
+    daughter below the target's threshold. Returns the number supplied.
+    """
+    n_vac = count(t_seg, EMPTY)
+    if n_vac == 0 or share <= 0.0:
+        return 0
+    k = rng.binomial(n_vac, min(share, 1.0))
+    done = 0
+    for _ in range(k):
+        n_stem = count(s_seg, STEM)
+        if n_stem == 0:
+            break
+        parent = s_order[s_seg[STEM] + randint(rng, n_stem)]
+        child = t_order[t_seg[EMPTY]]
+        base = s_tel[parent]
+        s_tel[parent] = base - division_loss_bp(s_p, STEM, rng)
+        t_tel[child] = base - division_loss_bp(s_p, STEM, rng)
+        s_div[parent] += 1
+        t_div[child] = s_div[parent]
+        t_epi[child] = s_epi[parent]
+        t_clone[child] = clone_offset + s_clone[parent]
+        s_counters[C_DIVISIONS] += 1
+        s_counters[C_SUPPLIED_OUT] += 1
+        t_counters[C_SUPPLIED_IN] += 1
+        settle_daughter(s_state, s_tel, s_order, s_pos, s_seg, s_p, parent, STEM, rng, s_counters)
+        settle_daughter(t_state, t_tel, t_order, t_pos, t_seg, t_p, child, CYCLING, rng, t_counters)
+        done += 1
+    return done

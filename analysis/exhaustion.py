@@ -1,0 +1,380 @@
+"""Event times per run, Kaplan-Meier survival per arm, and comparisons between arms.
+
+Pure functions over the ``runs`` result table (one row per run). Nothing here imports the
+simulator; the only contract is the result schema:
+
+- ``<event>_day``: organism age (days) at which the event was first reached, NaN if it was
+  not reached before the run stopped;
+- ``end_day``: organism age (days) at which the run stopped, the right-censoring time
+  (``horizon_day`` is used where ``end_day`` is missing).
+
+Time scale. Times are organism age in years (``day / 365.25``), not time since the run
+started: an event observed at ``exhaustion_day`` has time ``exhaustion_day / 365.25``; a run
+that did not reach it is right-censored at ``end_day / 365.25``. A run that starts at
+``start_day > 0`` cannot have an event before it, so with a common start age per arm the
+Kaplan-Meier curve is the survival conditional on having reached that start age (it is flat
+at 1 before it). Runs with different start ages within one arm would need a left-truncated
+(delayed-entry) estimator, which is not done here.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+EVENTS: tuple[str, ...] = ("exhaustion", "failure", "neoplasia")
+DAYS_PER_YEAR: float = 365.25
+CONFIDENCE_LEVEL: float = 0.95
+
+__all__ = [
+    "CONFIDENCE_LEVEL",
+    "DAYS_PER_YEAR",
+    "EVENTS",
+    "KaplanMeier",
+    "arms_in_order",
+    "event_times",
+    "format_summary",
+    "kaplan_meier",
+    "logrank",
+    "summary_display",
+    "summary_table",
+]
+
+
+# --------------------------------------------------------------------------------------
+# event times
+# --------------------------------------------------------------------------------------
+
+
+def arms_in_order(runs: pd.DataFrame) -> list[str]:
+    """Arm names in the order they first appear in ``runs`` (or a trajectories table)."""
+    if "arm" not in runs.columns:
+        return []
+    return [str(a) for a in pd.unique(runs["arm"].astype(str))]
+
+
+def _censor_day(runs: pd.DataFrame) -> pd.Series:
+    """The censoring day of each run: ``end_day``, falling back to ``horizon_day``."""
+    if "end_day" in runs.columns:
+        end = runs["end_day"].astype(float)
+        if "horizon_day" in runs.columns:
+            end = end.fillna(runs["horizon_day"].astype(float))
+        return end
+    if "horizon_day" in runs.columns:
+        return runs["horizon_day"].astype(float)
+    raise KeyError("runs table has neither 'end_day' nor 'horizon_day' (the censoring time)")
+
+
+def event_times(runs: pd.DataFrame, event: str) -> pd.DataFrame:
+    """Time to ``event`` of every run, in years of organism age, with right censoring.
+
+    Returns a DataFrame with columns ``arm``, ``run_id``, ``time_years`` and ``observed``
+    (bool), in the row order of ``runs``. ``time_years`` is ``<event>_day / 365.25`` when the
+    event was reached, else ``end_day / 365.25`` (censored). ``event`` is one of ``EVENTS``
+    or any other name with a ``<event>_day`` column (e.g. ``"stem.exhaustion"``). A standard
+    event whose column is absent is treated as never reached (all runs censored).
+    """
+    column = f"{event}_day"
+    if column in runs.columns:
+        event_day = runs[column].astype(float)
+    elif event in EVENTS:
+        event_day = pd.Series(np.nan, index=runs.index, dtype=float)
+    else:
+        raise KeyError(f"runs table has no column {column!r}")
+    observed = event_day.notna()
+    day = event_day.where(observed, _censor_day(runs))
+    out = pd.DataFrame(
+        {
+            "arm": runs["arm"].astype(str) if "arm" in runs.columns else "",
+            "run_id": runs["run_id"].astype(str) if "run_id" in runs.columns else "",
+            "time_years": day.to_numpy(dtype=float) / DAYS_PER_YEAR,
+            "observed": observed.to_numpy(dtype=bool),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# Kaplan-Meier
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class KaplanMeier:
+    """A Kaplan-Meier estimate of the probability that the event has not yet happened.
+
+    The curve is a right-continuous step function: ``survival[i]`` holds on
+    ``[times_years[i], times_years[i + 1])``. ``times_years`` starts at 0 (where S = 1) and
+    lists every distinct observed time (events and censorings), so the curve extends to the
+    last follow-up. ``ci_low``/``ci_high`` are the pointwise 95% log-log band (1 where
+    S = 1; where S = 0 the lower band is 0 and the upper one undefined: NaN).
+    """
+
+    times_years: np.ndarray
+    survival: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    median_years: float
+    median_ci_low_years: float
+    median_ci_high_years: float
+    n: int
+    n_events: int
+    censor_times_years: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    @property
+    def n_censored(self) -> int:
+        """Number of right-censored observations."""
+        return self.n - self.n_events
+
+    @property
+    def followup_max_years(self) -> float:
+        """The largest observed time (event or censoring), NaN when there is no data."""
+        return float(self.times_years[-1]) if self.n else math.nan
+
+    def survival_at(self, t_years: np.ndarray | float) -> np.ndarray:
+        """S(t) of the step function at the given times (NaN past the last follow-up)."""
+        t = np.atleast_1d(np.asarray(t_years, dtype=float))
+        if not self.n:
+            return np.full(t.shape, np.nan)
+        idx = np.searchsorted(self.times_years, t, side="right") - 1
+        out = self.survival[np.clip(idx, 0, None)]
+        out = np.where(t < self.times_years[0], 1.0, out)
+        return np.where(t > self.times_years[-1], np.nan, out)
+
+
+def _first_time_at_or_below(times: np.ndarray, values: np.ndarray, level: float) -> float:
+    """First time whose step value is <= ``level`` (NaN-safe); NaN if never."""
+    hit = np.flatnonzero(np.nan_to_num(values, nan=np.inf) <= level)
+    return float(times[hit[0]]) if hit.size else math.nan
+
+
+def kaplan_meier(
+    time_years: np.ndarray | pd.Series, observed: np.ndarray | pd.Series
+) -> KaplanMeier:
+    """Kaplan-Meier estimate with a pointwise 95% CI and a 95% CI of the median.
+
+    Uses ``scipy.stats.ecdf`` on ``scipy.stats.CensoredData.right_censored`` data; the
+    pointwise band is ``sf.confidence_interval(0.95, method="log-log")`` (Greenwood variance
+    on the log(-log S) scale, Kalbfleisch & Prentice). Median and its CI follow the usual
+    Brookmeyer-Crowley-style reading of the band (as R's ``survfit``):
+
+    - median = first t with S(t) <= 0.5;
+    - CI low = first t with lower-band(t) <= 0.5 (the lower band reaches 0.5 first);
+    - CI high = first t with upper-band(t) <= 0.5;
+
+    each NaN when that never happens within follow-up (e.g. median not reached), so
+    CI low <= median <= CI high always holds.
+    """
+    t = np.asarray(time_years, dtype=float)
+    obs = np.asarray(observed, dtype=bool)
+    if t.shape != obs.shape or t.ndim != 1:
+        raise ValueError("time_years and observed must be 1-d arrays of the same length")
+    keep = np.isfinite(t)
+    t, obs = t[keep], obs[keep]
+    n, n_events = int(t.size), int(obs.sum())
+    if n == 0:
+        empty = np.empty(0)
+        return KaplanMeier(empty, empty, empty, empty, math.nan, math.nan, math.nan, 0, 0)
+
+    res = stats.ecdf(stats.CensoredData.right_censored(t, ~obs))
+    times = np.asarray(res.sf.quantiles, dtype=float)
+    surv = np.asarray(res.sf.probabilities, dtype=float)
+    if n_events:
+        with warnings.catch_warnings():
+            # "The confidence interval is undefined at some observations" (S = 1 or 0).
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ci = res.sf.confidence_interval(CONFIDENCE_LEVEL, method="log-log")
+        low = np.asarray(ci.low.probabilities, dtype=float).copy()
+        high = np.asarray(ci.high.probabilities, dtype=float).copy()
+    else:
+        low = np.ones_like(surv)
+        high = np.ones_like(surv)
+    at_one = surv >= 1.0
+    low[at_one], high[at_one] = 1.0, 1.0
+    at_zero = surv <= 0.0
+    low[at_zero], high[at_zero] = 0.0, np.nan
+
+    if times[0] > 0.0:
+        times = np.concatenate([[0.0], times])
+        surv, low, high = (np.concatenate([[1.0], a]) for a in (surv, low, high))
+
+    return KaplanMeier(
+        times_years=times,
+        survival=surv,
+        ci_low=low,
+        ci_high=high,
+        median_years=_first_time_at_or_below(times, surv, 0.5),
+        median_ci_low_years=_first_time_at_or_below(times, low, 0.5),
+        median_ci_high_years=_first_time_at_or_below(times, high, 0.5),
+        n=n,
+        n_events=n_events,
+        censor_times_years=np.sort(t[~obs]),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# comparisons and summaries
+# --------------------------------------------------------------------------------------
+
+
+def logrank(runs: pd.DataFrame, event: str, arm: str, control: str) -> float:
+    """Two-sided log-rank p-value for ``event`` times of ``arm`` versus ``control``.
+
+    Uses ``scipy.stats.logrank`` on right-censored ages (see ``event_times``). NaN when not
+    computable: the same arm, an arm without runs, or no event at all in either arm.
+    """
+    if arm == control:
+        return math.nan
+    times = event_times(runs, event)
+    a = times[times["arm"] == str(arm)]
+    c = times[times["arm"] == str(control)]
+    if a.empty or c.empty or not (a["observed"].any() or c["observed"].any()):
+        return math.nan
+
+    def censored(df: pd.DataFrame) -> stats.CensoredData:
+        return stats.CensoredData.right_censored(
+            df["time_years"].to_numpy(float), ~df["observed"].to_numpy(bool)
+        )
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            p = float(stats.logrank(censored(a), censored(c), alternative="two-sided").pvalue)
+        except (ValueError, ZeroDivisionError):
+            return math.nan
+    return p if math.isfinite(p) else math.nan
+
+
+def summary_table(runs: pd.DataFrame, control: str | None = None) -> pd.DataFrame:
+    """One row per arm (in order of first appearance) summarising the event times.
+
+    Columns: ``arm``, ``n_runs``; for each event ``e`` in ``EVENTS``: ``e_median_years``,
+    ``e_ci_low_years``, ``e_ci_high_years`` (Kaplan-Meier median and its 95% CI, NaN when not
+    reached), ``e_censored`` (runs that did not reach e) and ``e_followup_max_years`` (the
+    largest observed time, shown when the median is not reached); then
+    ``divisions_per_cell_mean`` (mean over runs) and ``exhaustion_logrank_p`` (two-sided
+    log-rank vs ``control``, NaN for the control arm). ``control`` defaults to the first arm.
+    """
+    arms = arms_in_order(runs)
+    if control is None:
+        control = arms[0] if arms else None
+    elif arms and str(control) not in arms:
+        raise ValueError(f"control arm {control!r} not among the arms {arms}")
+
+    times = {e: event_times(runs, e) for e in EVENTS}
+    arm_col = runs["arm"].astype(str) if "arm" in runs.columns else pd.Series(dtype=str)
+    rows: list[dict[str, object]] = []
+    for arm in arms:
+        row: dict[str, object] = {"arm": arm, "n_runs": int((arm_col == arm).sum())}
+        for e in EVENTS:
+            sel = times[e][times[e]["arm"] == arm]
+            km = kaplan_meier(sel["time_years"], sel["observed"])
+            row[f"{e}_median_years"] = km.median_years
+            row[f"{e}_ci_low_years"] = km.median_ci_low_years
+            row[f"{e}_ci_high_years"] = km.median_ci_high_years
+            row[f"{e}_censored"] = int((~sel["observed"]).sum())
+            row[f"{e}_followup_max_years"] = km.followup_max_years
+        if "divisions_per_cell" in runs.columns:
+            row["divisions_per_cell_mean"] = float(
+                runs.loc[arm_col == arm, "divisions_per_cell"].astype(float).mean()
+            )
+        else:
+            row["divisions_per_cell_mean"] = math.nan
+        row["exhaustion_logrank_p"] = (
+            math.nan if control is None else logrank(runs, "exhaustion", arm, str(control))
+        )
+        rows.append(row)
+    columns = ["arm", "n_runs"]
+    for e in EVENTS:
+        columns += [
+            f"{e}_median_years",
+            f"{e}_ci_low_years",
+            f"{e}_ci_high_years",
+            f"{e}_censored",
+            f"{e}_followup_max_years",
+        ]
+    columns += ["divisions_per_cell_mean", "exhaustion_logrank_p"]
+    table = pd.DataFrame(rows, columns=columns)
+    table.attrs["control"] = control
+    return table
+
+
+# --------------------------------------------------------------------------------------
+# display
+# --------------------------------------------------------------------------------------
+
+
+def _fmt_years(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{x:.1f}"
+
+
+def _event_cell(row: pd.Series, event: str) -> str:
+    """E.g. ``31.2 [29.8, 33.0]``, ``31.2 [29.8, 33.0] (2/8 censored)``, ``> 100.0 (8/8 ...)``."""
+    n = int(row["n_runs"])
+    censored = int(row[f"{event}_censored"])
+    median = float(row[f"{event}_median_years"])
+    followup = float(row.get(f"{event}_followup_max_years", math.nan))
+    note = f" ({censored}/{n} censored)" if censored else ""
+    if n == 0:
+        return "no runs"
+    if not math.isfinite(median):
+        return f"> {_fmt_years(followup)}{note}"
+    low = float(row[f"{event}_ci_low_years"])
+    high = float(row[f"{event}_ci_high_years"])
+    high_text = _fmt_years(high) if math.isfinite(high) else f"> {_fmt_years(followup)}"
+    return f"{median:.1f} [{_fmt_years(low)}, {high_text}]{note}"
+
+
+def _fmt_p(p: float, is_control: bool) -> str:
+    if is_control:
+        return "(control)"
+    if not math.isfinite(p):
+        return "n/a"
+    if p < 1e-4:
+        return f"{p:.1e}"
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.4f}"
+
+
+def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary table as display strings, one row per arm, with readable headers.
+
+    Event cells read ``median [95% CI low, high]`` in years of age, with the number of
+    censored runs when any; ``> T (k/n censored)`` when the median is not reached by the
+    last follow-up T.
+    """
+    control = summary.attrs.get("control")
+    if control is None and len(summary):
+        control = str(summary["arm"].iloc[0])
+    records = []
+    for _, row in summary.iterrows():
+        rec = {"arm": str(row["arm"]), "runs": str(int(row["n_runs"]))}
+        for e in EVENTS:
+            rec[f"{e} age (years)"] = _event_cell(row, e)
+        dpc = float(row.get("divisions_per_cell_mean", math.nan))
+        rec["divisions per cell"] = f"{dpc:.1f}" if math.isfinite(dpc) else "n/a"
+        rec["exhaustion log-rank p"] = _fmt_p(
+            float(row.get("exhaustion_logrank_p", math.nan)), str(row["arm"]) == control
+        )
+        records.append(rec)
+    headers = ["arm", "runs"]
+    headers += [f"{e} age (years)" for e in EVENTS]
+    headers += ["divisions per cell", "exhaustion log-rank p"]
+    return pd.DataFrame(records, columns=headers)
+
+
+def format_summary(summary: pd.DataFrame) -> list[str]:
+    """The summary as aligned text lines for printing: a header line, a rule, one per arm."""
+    display = summary_display(summary)
+    headers = list(display.columns)
+    cells = [[str(v) for v in rec] for rec in display.itertuples(index=False)]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells]
