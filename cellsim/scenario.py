@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .execute import RunSpec
-from .params import ModelParams, _Strict, with_overrides
+from .params import Intervention, ModelParams, _Strict, with_overrides
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "scenarios"
 """Scenarios shipped in the wheel (a copy of the repository's scenarios/ folder)."""
@@ -32,6 +32,8 @@ class Arm(_Strict):
     description: str = ""
     set: dict[str, Any] = Field(default_factory=dict)
     """Dotted parameter paths and their values (see ``cellsim.params.with_overrides``)."""
+    interventions: list[Intervention] = Field(default_factory=list)
+    """Interventions added to the base scenario's for this arm."""
 
 
 class Scenario(_Strict):
@@ -68,8 +70,13 @@ class Scenario(_Strict):
         return self.control or self.arms[0].name
 
     def arm_params(self, arm: Arm) -> ModelParams:
-        """The base parameters with one arm's overrides, validated."""
-        return with_overrides(self.base, arm.set)
+        """The base parameters with one arm's overrides and interventions, validated."""
+        params = with_overrides(self.base, arm.set)
+        if not arm.interventions:
+            return params
+        data = params.model_dump()
+        data["interventions"] += [iv.model_dump() for iv in arm.interventions]
+        return ModelParams.model_validate(data)
 
     def resolved(self) -> dict[str, ModelParams]:
         """Every arm's full parameters (raises ScenarioError on a bad override)."""
