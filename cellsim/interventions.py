@@ -143,33 +143,52 @@ class FullReprogrammingAction(Action):
 
 
 class PartialReprogrammingAction(Action):
-    """Daily check from the start age: on-days of the on/off cycle act on every cell."""
+    """On/off cycles from the start age; each on-day acts on every cell of the targets.
+
+    A cycle is a recurring event every ``on_days + off_days`` days that applies on-day 1 and
+    schedules the rest of its on-days; continuous induction (no off-days) is one recurring
+    daily event whose consecutive-day count keeps growing.
+    """
 
     spec: PartialReprogramming
 
     def schedule(self) -> None:
         s = self.spec
-        self._recurring(self.day, s.start_age_days, 1.0, s.end_age_days)
-        self._start = max(s.start_age_days, self.model.age_days)
+        period = s.on_days + s.off_days
+        self._consecutive = 0
+        self._recurring(
+            self.cycle if s.off_days else self.continuous_day,
+            s.start_age_days,
+            float(period if s.off_days else 1),
+            s.end_age_days,
+        )
 
-    def consecutive_on_days(self, day: float) -> int:
-        """0 on an off-day, else the number of consecutive on-days up to and incl. today."""
-        s = self.spec
-        elapsed = round(day - self._start)
-        if s.off_days == 0:
-            return elapsed + 1
-        phase = elapsed % (s.on_days + s.off_days)
-        return phase + 1 if phase < s.on_days else 0
+    def cycle(self) -> None:
+        """On-day 1 of a cycle now, on-days 2..on_days on the following days."""
+        self._consecutive = 1
+        self.on_day(1)
+        if self.spec.on_days > 1:
+            m = self.model
+            m.schedule_recurring(
+                self.continuous_day,
+                Schedule(
+                    interval=1 / m.dt_days,
+                    start=m.time + 1 / m.dt_days,
+                    count=self.spec.on_days - 1,
+                ),
+            )
 
-    def day(self) -> None:
-        """Apply an on-day (or nothing on an off-day)."""
+    def continuous_day(self) -> None:
+        """One more day of continuous induction."""
+        self._consecutive += 1
+        self.on_day(self._consecutive)
+
+    def on_day(self, consecutive_on_days: int) -> None:
+        """Apply the ``consecutive_on_days``-th consecutive on-day."""
         s = self.spec
         day = self.model.age_days
-        k = self.consecutive_on_days(day)
-        if k == 0:
-            return
         p_dediff = KI.dedifferentiation_probability(
-            s.dedifferentiation_probability_per_on_day, k, s.identity_loss_days
+            s.dedifferentiation_probability_per_on_day, consecutive_on_days, s.identity_loss_days
         )
         for t in self.targets:
             KI.partial_on_day(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from .kernels import lattice as KL
 from .kernels import layout as L
 from .kernels import summary as S
 from .kernels import wellmixed as K
@@ -45,6 +46,7 @@ def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
     p[L.P_TERATOMA_PROBABILITY] = plu.teratoma_probability
     p[L.P_EMBRYONIC_TELOMERE_BP] = plu.embryonic_telomere_bp
     p[L.P_TELOMERE_RESET_FRACTION] = plu.telomere_reset_fraction
+    p[L.P_BYSTANDER_PER_DAY] = params.lattice.bystander_per_day if params.lattice else 0.0
     return p
 
 
@@ -70,20 +72,77 @@ class Tissue(mesa.Agent):
         self._divisions_at_last_record = 0
         self.source: Tissue | None = None  # stem compartment supplying this tissue
         self.clone_offset = 0  # clone ids of supplied cells: offset + the stem cell's clone
+        self.lattice = params.lattice  # None: well-mixed
+        if self.lattice is not None:  # per-slot stamp of the lattice replacement pass
+            self._mark = np.zeros(params.n_cells, dtype=np.int32)
+            self._epoch = 0
 
     # --- daily processes -------------------------------------------------------------
     def step_day(self, day: float) -> None:
         """Processes 2-4 and 6 in one kernel call (no outside supply)."""
+        if self.lattice is not None:
+            args = (*self.cells.arrays(), self.p, day, self.model.rng, self.counters)
+            KL.step_day(*args, *self._geometry(), *self._next_pass())
+            return
         K.step_day(*self.cells.arrays(), self.p, day, self.model.rng, self.counters)
+
+    def advance_days(self, day: float, n_days: int) -> int:
+        """Up to ``n_days`` steps from ``day`` in one kernel call; stops after the step on which
+        a failure not yet recorded is reached. Returns the steps run (see AgingModel.run)."""
+        n = self.cells.n_slots
+        fail = self.params.failure
+        watch = np.array([self.event_days[e] is None for e in EVENTS], dtype=np.bool_)
+        if self.lattice is not None:
+            args = (*self.cells.arrays(), self.p, day, n_days, watch)
+            limits = (fail.functional_fraction_min * n, fail.neoplasia_fraction * n)
+            first_epoch = self._epoch + 1
+            self._epoch += n_days  # one replacement epoch per day (kernels/lattice.py)
+            return int(
+                KL.advance_days(
+                    *args, *limits, self.model.rng, self.counters, *self._geometry(),
+                    self._mark, first_epoch,
+                )
+            )  # fmt: skip
+        return int(
+            K.advance_days(
+                *self.cells.arrays(),
+                self.p,
+                day,
+                n_days,
+                watch,
+                fail.functional_fraction_min * n,
+                fail.neoplasia_fraction * n,
+                self.model.rng,
+                self.counters,
+            )
+        )
 
     def losses(self, day: float) -> None:
         """Processes 2-4: turnover, stress senescence, immune clearance."""
+        if self.lattice is not None:
+            args = (*self.cells.arrays(), self.p, day, self.model.rng, self.counters)
+            KL.losses_day(*args, *self._geometry())
+            return
         K.losses_day(*self.cells.arrays(), self.p, day, self.model.rng, self.counters)
 
+    def _geometry(self) -> tuple[int, int, bool]:
+        """(width, height, torus) for the lattice kernels."""
+        lat = self.lattice
+        return lat.width, lat.height, lat.torus
+
+    def _next_pass(self) -> tuple[np.ndarray, int]:
+        """(mark, epoch) of a new lattice replacement pass (kernels/lattice.py)."""
+        self._epoch += 1
+        return self._mark, self._epoch
+
     def replace(self, n_fill: int | None = None) -> int:
-        """Process 6: refill ``n_fill`` vacancies (all by default) by local divisions."""
+        """Process 6: refill ``n_fill`` vacancies (all by default) by local divisions
+        (on a lattice: by Moore neighbours; vacancies without one stay empty)."""
         if n_fill is None:
             n_fill = self.cells.count(CellState.EMPTY)
+        if self.lattice is not None:
+            args = (*self.cells.arrays(), self.p, n_fill, self.model.rng, self.counters)
+            return int(KL.replacement(*args, *self._geometry(), *self._next_pass()))
         return int(
             K.replacement(*self.cells.arrays(), self.p, n_fill, self.model.rng, self.counters)
         )

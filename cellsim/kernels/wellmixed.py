@@ -404,3 +404,54 @@ def supply(
         settle_daughter(t_state, t_tel, t_order, t_pos, t_seg, t_p, child, CYCLING, rng, t_counters)
         done += 1
     return done
+
+
+@njit(cache=True)
+def advance_days(
+    state,
+    telomere_bp,
+    divisions,
+    epi_origin_day,
+    clone,
+    order,
+    pos,
+    seg,
+    p,
+    day,
+    n_days,
+    watch,
+    failure_pool_below,
+    neoplasia_above,
+    rng,
+    counters,
+):
+    """Run up to ``n_days`` whole steps of ``step_day`` in one call (the quiet stretches
+    between scheduled events and records), stopping after the first step on which a watched
+    failure is reached: ``watch`` flags (exhaustion, failure, neoplasia) select pool == 0,
+    pool < ``failure_pool_below`` and transformed > ``neoplasia_above``. The day advances as
+    in AgingModel.step (``day += dt`` per step). Returns the number of steps run."""
+    dt = p[P_DT_DAYS]
+    for j in range(n_days):
+        day = day + dt
+        step_day(
+            state,
+            telomere_bp,
+            divisions,
+            epi_origin_day,
+            clone,
+            order,
+            pos,
+            seg,
+            p,
+            day,
+            rng,
+            counters,
+        )
+        pool = seg[TRANSFORMED] - seg[CYCLING]
+        if (
+            (watch[0] and pool == 0)
+            or (watch[1] and pool < failure_pool_below)
+            or (watch[2] and count(seg, TRANSFORMED) > neoplasia_above)
+        ):
+            return j + 1
+    return n_days
