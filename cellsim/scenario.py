@@ -18,7 +18,7 @@ from .params import Intervention, ModelParams, _Strict, with_overrides
 BUILTIN_DIR = Path(__file__).resolve().parent / "scenarios"
 """Scenarios shipped in the wheel (a copy of the repository's scenarios/ folder)."""
 REPO_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-DEFAULT_SCENARIO = "baseline"
+DEFAULT_SCENARIO = "hayflick_question"
 
 
 class ScenarioError(ValueError):
