@@ -130,16 +130,26 @@ class AgingModel(mesa.Model):
     def run(self) -> AgingModel:
         """Step until ``running`` is False (a failure, or the horizon).
 
-        Same result as calling ``step()`` in a loop, faster: a one-tissue model runs the
-        quiet stretches between scheduled events, records and the horizon as one kernel
-        call each (the same per-step kernel in the same order with the same Generator, so
-        the output is bit-identical), and Mesa's clock is advanced over the stretch.
+        Same result as calling ``step()`` in a loop, faster: a model of one tissue, or of
+        one tissue and the stem compartment supplying it, runs the quiet stretches between
+        scheduled events, records and the horizon as one kernel call each (the same
+        per-step kernels in the same order with the same Generator, so the output is
+        bit-identical), and Mesa's clock is advanced over the stretch.
         """
-        fast = len(self.tissues) == 1 and not self.has_supply
+        n = len(self.tissues)
+        fast = (n == 1 and not self.has_supply) or (n == 2 and self._fast_pair() is not None)
         while self.running:
             if not (fast and self._fast_forward()):
                 self.step()
         return self
+
+    def _fast_pair(self) -> Tissue | None:
+        """Of two tissues, the one supplied by the other (None if that is not the setup)."""
+        a, b = self.tissues
+        for t, other in ((a, b), (b, a)):
+            if t.source is other and other.source is None and t.lattice is other.lattice is None:
+                return t
+        return None
 
     def _steps_until(self, day: float) -> int:
         """Whole steps from now until the clock reaches ``day`` (at least 0)."""
@@ -157,7 +167,8 @@ class AgingModel(mesa.Model):
                 n = min(n, math.ceil(pending[0].time) - 1 - round(self.time))
             if n < min_steps:
                 return False
-            done = self.primary.advance_days(self.age_days, n)
+            lead = self.primary if len(self.tissues) == 1 else self._fast_pair()
+            done = lead.advance_days(self.age_days, n)
             day = self.age_days
             for _ in range(done):
                 day += self.dt_days

@@ -132,6 +132,34 @@ class PluripotencyParams(_Strict):
     """Chance a redifferentiating cell becomes TRANSFORMED instead (chosen; per scenario)."""
 
 
+class LatticeParams(_Strict):
+    """Spatial geometry of a tissue: a ``width`` x ``height`` grid of slots, Moore
+    neighbourhood (8 neighbours); slot i sits at row ``i // width``, column ``i % width``.
+
+    A vacancy is refilled only by the division of a competent neighbour (or by stem supply);
+    with none it stays empty, a tissue defect (kernels/lattice.py).
+    """
+
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    torus: bool = True
+    """Wrap the edges (every slot has 8 neighbours); False: bounded, edge slots have 3-5."""
+    bystander_per_day: float = Field(1e-4, ge=0)
+    """Bystander senescence (SASP; Nelson 2012, Acosta 2013): a CYCLING cell's extra
+    stress-senescence hazard is ``bystander_per_day * (senescent neighbours / 8)``. No
+    published constant: chosen small, 10x the base stress rate when all 8 neighbours are
+    senescent."""
+
+    @model_validator(mode="after")
+    def _torus_needs_room(self) -> LatticeParams:
+        if self.torus and (self.width < 3 or self.height < 3):
+            raise ValueError(
+                f"a torus lattice needs width and height >= 3 (got {self.width}x"
+                f"{self.height}): smaller ones would count a slot as its own neighbour"
+            )
+        return self
+
+
 class TissueParams(_Strict):
     """One compartment: its size, turnover and the cell-level processes within it."""
 
@@ -152,12 +180,49 @@ class TissueParams(_Strict):
     """Name of a stem compartment (a tissue of kind "stem") that supplies this tissue."""
     supply_share: float = Field(0.0, ge=0, le=1)
     """Share of this tissue's vacancies filled by asymmetric divisions of that compartment."""
+    lattice: LatticeParams | None = None
+    """None: well-mixed (any competent cell refills any vacancy); else a spatial grid.
+    ``n_cells`` defaults to ``width * height`` and must equal it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lattice_sets_n_cells(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("lattice") is not None and "n_cells" not in data:
+            lat = data["lattice"]
+            get = lat.get if isinstance(lat, dict) else lambda k: getattr(lat, k, None)
+            w, h = get("width"), get("height")
+            if isinstance(w, int) and isinstance(h, int):
+                data = {**data, "n_cells": w * h}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_preset(cls, data: Any) -> Any:
+        """``preset = "epidermis"``: the preset's values (cellsim/presets.py, with sources)
+        fill the fields the table does not set."""
+        if isinstance(data, dict) and "preset" in data:
+            from .presets import apply_preset
+
+            data = apply_preset(data)
+        return data
 
     @model_validator(mode="after")
     def _supply_needs_a_source(self) -> TissueParams:
         if self.supply_share > 0 and self.supply_from is None:
             raise ValueError(f"supply_share={self.supply_share:g} needs supply_from")
+        if self.lattice is not None:
+            lat = self.lattice
+            if lat.width * lat.height != self.n_cells:
+                raise ValueError(
+                    f"n_cells={self.n_cells} must equal lattice width x height = "
+                    f"{lat.width} x {lat.height} = {lat.width * lat.height}"
+                )
         return self
+
+    @property
+    def geometry(self) -> Literal["well_mixed", "lattice"]:
+        """Which replacement rule the tissue follows."""
+        return "well_mixed" if self.lattice is None else "lattice"
 
 
 class RunParams(_Strict):

@@ -110,6 +110,26 @@ class CellPopulation:
         """Memory held by the arrays."""
         return sum(a.nbytes for a in self.arrays())
 
+    def image(self, width: int, field: str = "state", day: float = 0.0) -> np.ndarray:
+        """One per-slot field as a 2-D array of ``n_slots // width`` rows: slot ``i`` at row
+        ``i // width``, column ``i % width`` (a lattice tissue's layout).
+
+        ``field``: ``state`` (int8 CellState codes), ``clone`` (int32, -1 at vacancies), or
+        ``telomere_bp``, ``divisions``, ``epigenetic_age_days`` (float64, NaN at vacancies).
+        """
+        empty = self.state == CellState.EMPTY
+        if field == "state":
+            values = self.state.copy()
+        elif field == "clone":
+            values = np.where(empty, -1, self.clone)
+        elif field in ("telomere_bp", "divisions"):
+            values = np.where(empty, np.nan, getattr(self, field).astype(np.float64))
+        elif field == "epigenetic_age_days":
+            values = np.where(empty, np.nan, day - self.epi_origin_day.astype(np.float64))
+        else:
+            raise ValueError(f"field = {field!r}: not a per-slot field")
+        return values.reshape(-1, width)
+
     def frame(self, day: float, include_empty: bool = False) -> pd.DataFrame:
         """The cells as a DataFrame (one row per occupied slot unless ``include_empty``)."""
         keep = slice(None) if include_empty else self.state != CellState.EMPTY

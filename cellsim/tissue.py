@@ -65,7 +65,10 @@ class Tissue(mesa.Agent):
         self.name = params.name
         run = model.params.run
         self.p = parameter_vector(params, run)
-        self.cells = CellPopulation.founded(params, model.rng, start_age_days=run.start_age_days)
+        # The clock is organism age, so founders' epigenetic clocks read the start age.
+        self.cells = CellPopulation.founded(
+            params, model.rng, start_day=run.start_age_days, start_age_days=run.start_age_days
+        )
         self.counters = np.zeros(L.N_COUNTERS, dtype=np.int64)
         self.event_days: dict[str, float | None] = dict.fromkeys(EVENTS)
         self.last_record: dict[str, float] = {}
@@ -86,12 +89,31 @@ class Tissue(mesa.Agent):
             return
         K.step_day(*self.cells.arrays(), self.p, day, self.model.rng, self.counters)
 
+    def watch(self) -> tuple[np.ndarray, float, float]:
+        """What the fast-forward kernels stop on: the failures not yet recorded, the pool
+        size below which the tissue fails and the transformed count above which it is
+        neoplastic (the rules of ``detect_events``)."""
+        n = self.cells.n_slots
+        fail = self.params.failure
+        flags = np.array([self.event_days[e] is None for e in EVENTS], dtype=np.bool_)
+        return flags, fail.functional_fraction_min * n, fail.neoplasia_fraction * n
+
     def advance_days(self, day: float, n_days: int) -> int:
         """Up to ``n_days`` steps from ``day`` in one kernel call; stops after the step on which
         a failure not yet recorded is reached. Returns the steps run (see AgingModel.run)."""
         n = self.cells.n_slots
         fail = self.params.failure
         watch = np.array([self.event_days[e] is None for e in EVENTS], dtype=np.bool_)
+        if self.source is not None and self.lattice is None and self.source.lattice is None:
+            src = self.source
+            return int(
+                K.advance_days_supplied(
+                    *self.cells.arrays(), self.p, *src.cells.arrays(), src.p,
+                    self.model.tissues.index(self) < self.model.tissues.index(src),
+                    self.params.supply_share, self.clone_offset, day, n_days, *self.watch(),
+                    *src.watch(), self.model.rng, self.counters, src.counters,
+                )
+            )  # fmt: skip
         if self.lattice is not None:
             args = (*self.cells.arrays(), self.p, day, n_days, watch)
             limits = (fail.functional_fraction_min * n, fail.neoplasia_fraction * n)

@@ -108,3 +108,48 @@ def test_batch_run_varies_flat_parameters():
 def test_unknown_override_is_rejected():
     with pytest.raises(KeyError):
         AgingModel(rng=1, lifespan_dayz=3)
+
+
+def test_supplied_tissue_run_is_bit_identical_to_stepping():
+    """The two-tissue fast path (a tissue and its stem compartment, in either order)."""
+    stem = tissue(
+        name="stem",
+        kind="stem",
+        n_cells=200,
+        lifespan_days=300.0,
+        telomere={"telomerase_stem": 0.5},
+    )
+    skin = tissue(
+        name="skin", n_cells=1000, lifespan_days=10.0, supply_from="stem", supply_share=0.6
+    )
+    for order in ([skin, stem], [stem, skin]):
+        p = ModelParams(
+            tissues=order,
+            interventions=[Senolytic(start_age_days=50, interval_days=40)],
+            run=RunParams(stop_at="horizon", horizon_days=900),
+        )
+        fast = AgingModel(p, rng=8).run()
+        slow = AgingModel(p, rng=8)
+        while slow.running:
+            slow.step()
+        assert fast.steps == slow.steps
+        assert fast.event_days() == slow.event_days()
+        for tf, ts in zip(fast.tissues, slow.tissues, strict=True):
+            for a, b in zip(tf.cells.arrays(), ts.cells.arrays(), strict=True):
+                assert np.array_equal(a, b)
+            assert np.array_equal(tf.counters, ts.counters)
+        pd.testing.assert_frame_equal(fast.trajectories(), slow.trajectories())
+
+
+def test_epigenetic_clocks_start_at_the_start_age():
+    """A model started at age A: founders' epigenetic age is A, and n days later A + n."""
+    p = ModelParams(
+        tissues=[tissue(n_cells=300)],
+        run=RunParams(start_age_days=3652.5, stop_at="horizon", horizon_days=10),
+    )
+    m = AgingModel(p, rng=1)
+    assert np.allclose(m.cells_frame()["epigenetic_age_days"], 3652.5)
+    m.run()
+    assert m.age_days == 3662.5
+    assert np.allclose(m.cells_frame()["epigenetic_age_days"], 3662.5, atol=1e-3)
+    assert m.trajectories()["epigenetic_age_mean_years"].iloc[0] == pytest.approx(10.0, rel=1e-6)

@@ -407,6 +407,16 @@ def supply(
 
 
 @njit(cache=True)
+def _reached(seg, watch, failure_pool_below, neoplasia_above):
+    pool = seg[TRANSFORMED] - seg[CYCLING]
+    return (
+        (watch[0] and pool == 0)
+        or (watch[1] and pool < failure_pool_below)
+        or (watch[2] and count(seg, TRANSFORMED) > neoplasia_above)
+    )
+
+
+@njit(cache=True)
 def advance_days(
     state,
     telomere_bp,
@@ -447,11 +457,194 @@ def advance_days(
             rng,
             counters,
         )
-        pool = seg[TRANSFORMED] - seg[CYCLING]
-        if (
-            (watch[0] and pool == 0)
-            or (watch[1] and pool < failure_pool_below)
-            or (watch[2] and count(seg, TRANSFORMED) > neoplasia_above)
-        ):
+        if _reached(seg, watch, failure_pool_below, neoplasia_above):
+            return j + 1
+    return n_days
+
+
+@njit(cache=True)
+def advance_days_supplied(
+    t_state,
+    t_tel,
+    t_div,
+    t_epi,
+    t_clone,
+    t_order,
+    t_pos,
+    t_seg,
+    t_p,
+    s_state,
+    s_tel,
+    s_div,
+    s_epi,
+    s_clone,
+    s_order,
+    s_pos,
+    s_seg,
+    s_p,
+    target_first,
+    share,
+    clone_offset,
+    day,
+    n_days,
+    t_watch,
+    t_fail,
+    t_neo,
+    s_watch,
+    s_fail,
+    s_neo,
+    rng,
+    t_counters,
+    s_counters,
+):
+    """``advance_days`` for a tissue supplied by a stem compartment (the model's only two
+    tissues), in AgingModel.step's order: losses of both (in list order), stem supply, then
+    local replacement of both (in list order). Stops after a step on which a watched
+    failure of either tissue is reached. Returns the number of steps run."""
+    dt = t_p[P_DT_DAYS]
+    for j in range(n_days):
+        day = day + dt
+        if target_first:
+            losses_day(
+                t_state,
+                t_tel,
+                t_div,
+                t_epi,
+                t_clone,
+                t_order,
+                t_pos,
+                t_seg,
+                t_p,
+                day,
+                rng,
+                t_counters,
+            )
+            losses_day(
+                s_state,
+                s_tel,
+                s_div,
+                s_epi,
+                s_clone,
+                s_order,
+                s_pos,
+                s_seg,
+                s_p,
+                day,
+                rng,
+                s_counters,
+            )
+        else:
+            losses_day(
+                s_state,
+                s_tel,
+                s_div,
+                s_epi,
+                s_clone,
+                s_order,
+                s_pos,
+                s_seg,
+                s_p,
+                day,
+                rng,
+                s_counters,
+            )
+            losses_day(
+                t_state,
+                t_tel,
+                t_div,
+                t_epi,
+                t_clone,
+                t_order,
+                t_pos,
+                t_seg,
+                t_p,
+                day,
+                rng,
+                t_counters,
+            )
+        supply(
+            s_state,
+            s_tel,
+            s_div,
+            s_epi,
+            s_clone,
+            s_order,
+            s_pos,
+            s_seg,
+            s_p,
+            t_state,
+            t_tel,
+            t_div,
+            t_epi,
+            t_clone,
+            t_order,
+            t_pos,
+            t_seg,
+            t_p,
+            share,
+            clone_offset,
+            rng,
+            s_counters,
+            t_counters,
+        )
+        if target_first:
+            replacement(
+                t_state,
+                t_tel,
+                t_div,
+                t_epi,
+                t_clone,
+                t_order,
+                t_pos,
+                t_seg,
+                t_p,
+                count(t_seg, EMPTY),
+                rng,
+                t_counters,
+            )
+            replacement(
+                s_state,
+                s_tel,
+                s_div,
+                s_epi,
+                s_clone,
+                s_order,
+                s_pos,
+                s_seg,
+                s_p,
+                count(s_seg, EMPTY),
+                rng,
+                s_counters,
+            )
+        else:
+            replacement(
+                s_state,
+                s_tel,
+                s_div,
+                s_epi,
+                s_clone,
+                s_order,
+                s_pos,
+                s_seg,
+                s_p,
+                count(s_seg, EMPTY),
+                rng,
+                s_counters,
+            )
+            replacement(
+                t_state,
+                t_tel,
+                t_div,
+                t_epi,
+                t_clone,
+                t_order,
+                t_pos,
+                t_seg,
+                t_p,
+                count(t_seg, EMPTY),
+                rng,
+                t_counters,
+            )
+        if _reached(t_seg, t_watch, t_fail, t_neo) or _reached(s_seg, s_watch, s_fail, s_neo):
             return j + 1
     return n_days

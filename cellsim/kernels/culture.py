@@ -1,0 +1,120 @@
+"""In vitro culture (MODEL.md process 7, the Hayflick experiment), as Numba kernels.
+
+A dish is a ``CellPopulation`` whose slots are the dish's capacity: EMPTY slots are free
+space. Every CYCLING (and TRANSFORMED) cell divides into free space at a constant hazard,
+simulated in continuous time within each step, so results do not depend on the step
+length. A division is ``wellmixed.divide_into``: both daughters lose their own draw of
+telomere and ``settle_daughter`` makes a daughter below the critical length SENESCENT, so
+the division and senescence rules are the tissue's own code, not a copy. Divisions stop
+at confluence (contact inhibition) and resume, from that moment, once the caller has
+passaged the dish. Stress senescence and cell death are the tissue kernels as well;
+passaging thins the dish binomially.
+
+A constant division hazard makes cell-cycle times exponential (memoryless). In such a
+growing population a random cell has divided 2 ln 2 = 1.39 times per population doubling
+on average (cells from lineages that happened to divide often are over-represented), so
+a PD costs ~1.39 divisions' worth of telomere, not one.
+
+Array arguments in ``CellPopulation.arrays()`` order, as in wellmixed.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from .layout import P_DEATH_RATE_PER_DAY, P_DT_DAYS
+from .segments import count
+from .wellmixed import divide_into, draw_parent, kill_random, prob, stress_senescence
+
+PLURIPOTENT = 0  # codes as in cellsim.params.CellState
+SENESCENT = 1
+EMPTY = 2
+CYCLING = 3
+STEM = 4
+TRANSFORMED = 5
+
+
+@njit(cache=True)
+def grow(
+    state,
+    telomere_bp,
+    divisions,
+    epi_origin_day,
+    clone,
+    order,
+    pos,
+    seg,
+    p,
+    division_rate_per_day,
+    t_start,
+    t_end,
+    max_occupied,
+    rng,
+    counters,
+):
+    """Divisions into free space from time ``t_start`` to ``t_end`` (days within a step),
+    in continuous time: exact for any step length.
+
+    Every competent cell (CYCLING; TRANSFORMED if any) divides at hazard
+    ``division_rate_per_day``: the next division comes after an exponential wait at the
+    total rate, by a uniformly drawn competent cell, into a free slot, so a daughter may
+    divide again within the step. Growth stops when ``max_occupied`` slots are occupied
+    (confluence; the caller passages and continues from the returned time) or at
+    ``t_end``. Returns the time reached: ``t_end``, or the moment of confluence.
+    """
+    t = t_start
+    n_slots = state.shape[0]
+    while n_slots - count(seg, EMPTY) < max_occupied and count(seg, EMPTY) > 0:
+        n = seg[TRANSFORMED + 1] - seg[CYCLING]
+        rate = division_rate_per_day * n
+        if rate <= 0.0:
+            return t_end
+        t += -math.log(1.0 - rng.random()) / rate
+        if t > t_end:
+            return t_end
+        parent = draw_parent(order, seg, p, rng)
+        child = order[seg[EMPTY]]
+        divide_into(
+            state,
+            telomere_bp,
+            divisions,
+            epi_origin_day,
+            clone,
+            order,
+            pos,
+            seg,
+            p,
+            parent,
+            child,
+            rng,
+            counters,
+        )
+    return t
+
+
+@njit(cache=True)
+def losses(state, epi_origin_day, order, pos, seg, p, day, rng, counters):
+    """The step's losses of dividing cells: stress senescence (process 3), then death at
+    ``p[P_DEATH_RATE_PER_DAY]`` (0 = none). Returns the cells that died."""
+    stress_senescence(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
+    q_death = prob(p[P_DEATH_RATE_PER_DAY], p[P_DT_DAYS])
+    if q_death <= 0.0:
+        return 0
+    k = kill_random(state, order, pos, seg, CYCLING, q_death, rng)
+    k += kill_random(state, order, pos, seg, TRANSFORMED, q_death, rng)
+    return k
+
+
+@njit(cache=True)
+def thin(state, order, pos, seg, keep_probability, rng):
+    """Keep each cell (of every occupied state) with probability ``keep_probability``;
+    the others leave the dish (their slots become EMPTY). Returns the cells kept.
+
+    Passaging 1:N is ``keep_probability = 1/N`` (each cell lands in the kept flask with
+    probability 1/N); plating losses are a second thinning."""
+    q = 1.0 - keep_probability
+    for s in (PLURIPOTENT, SENESCENT, CYCLING, STEM, TRANSFORMED):
+        kill_random(state, order, pos, seg, s, q, rng)
+    return state.shape[0] - count(seg, EMPTY)
