@@ -1,0 +1,651 @@
+"""Speed and memory of the engine against the naive one-agent-per-cell Mesa reference.
+
+One command (see benchmarks/README.md)::
+
+    .venv/bin/python benchmarks/bench.py [--quick] [--out benchmarks/results] [--rounds 3]
+
+For a well-mixed tissue (defaults of ``cellsim.params.TissueParams``, ``lifespan_days=140``)
+of N = 10^3 ... 10^7 cells (``--quick``: up to 10^5) it times, from a freshly founded
+tissue, a fixed number of simulated days of
+
+- ``engine_bare``: the Tissue's ``step_day`` kernel (cellsim.kernels.wellmixed) called
+  directly in a Python loop, one call per day, with the model's Generator;
+- ``engine_model``: ``AgingModel.step()`` (detection, stopping rule, a trajectory record
+  every 30 days through Mesa's DataCollector);
+- ``naive_mesa``: benchmarks/naive_mesa.py, for N <= 10^5 only.
+
+Each round measures the implementations one after the other at the same N (engine bare,
+engine model, naive), on a fresh tissue each, and the reported time is the median over the
+rounds, so a change of machine load hits all of them alike. Wall time (``perf_counter``)
+is the headline; the process's CPU time (``process_time``) is reported beside it, as it is
+less disturbed by other jobs on a shared machine. Numba compilation is warmed
+up (and the cache loaded) before any timing; timing is ``time.perf_counter`` around the
+day loop only (construction excluded).
+
+Memory is measured in a separate subprocess per (implementation, N), so one measurement
+does not inherit another's heap or high-water mark: construction plus 30 simulated days
+under ``tracemalloc``, and the process's peak resident set (``VmHWM``, reset through
+``/proc/self/clear_refs`` after the imports and warm-up) minus its resident set before
+construction.
+
+Also: the recorded-model over bare-kernel time at 10^6 cells, the wall time of a second
+``cellsim run`` of a tiny scenario (if the CLI exists), a CSV, a JSON summary, a
+Markdown table and a log-log plot of cost per simulated day against N with fitted
+exponents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import mesa  # noqa: E402
+import numba  # noqa: E402
+from naive_mesa import NaiveTissueModel  # noqa: E402
+
+from cellsim.kernels import layout as L  # noqa: E402
+from cellsim.kernels import wellmixed as K  # noqa: E402
+from cellsim.model import AgingModel  # noqa: E402
+from cellsim.params import ModelParams, RunParams, TissueParams  # noqa: E402
+
+LIFESPAN_DAYS = 140.0
+RECORD_INTERVAL_DAYS = 30.0
+SIZES = (10**3, 10**4, 10**5, 10**6, 10**7)
+QUICK_MAX = 10**5
+NAIVE_MAX = 10**5
+MODEL_VS_BARE_N = 10**6
+MEMORY_DAYS = 30
+# Simulated days per measurement, from a freshly founded tissue. The engine's windows are
+# long enough (>= ~0.1 s) not to be a snapshot of the machine's load; the naive model's are
+# what it finishes in reasonable time. Both stay within the first two years, long before
+# the pool runs low (~1.4 bp/day of attrition against a 4.5 kb budget), where the cost per
+# cell-day is steady, so rates over different windows compare.
+ENGINE_DAYS = {10**3: 730, 10**4: 730, 10**5: 365, 10**6: 365, 10**7: 60}
+NAIVE_DAYS = {10**3: 365, 10**4: 60, 10**5: 30}
+QUICK_ENGINE_DAYS = {10**3: 365, 10**4: 365, 10**5: 120}
+QUICK_NAIVE_DAYS = {10**3: 120, 10**4: 30, 10**5: 10}
+IMPLEMENTATIONS = ("engine_bare", "engine_model", "naive_mesa")
+TARGETS = {
+    "ratio_vs_naive_at_1e5": 300.0,
+    "model_over_bare_at_1e6": 1.5,
+    "peak_bytes_per_cell_at_1e7": 40.0,
+}
+
+
+# --- building the tissues --------------------------------------------------------------
+def tissue_params(n: int) -> TissueParams:
+    return TissueParams(n_cells=n, lifespan_days=LIFESPAN_DAYS)
+
+
+def run_params() -> RunParams:
+    return RunParams(
+        horizon_days=100 * 365.25, stop_at="horizon", record_interval_days=RECORD_INTERVAL_DAYS
+    )
+
+
+def engine_model(n: int, seed: int) -> AgingModel:
+    return AgingModel(ModelParams(tissues=[tissue_params(n)], run=run_params()), rng=seed)
+
+
+def naive_model(n: int, seed: int) -> NaiveTissueModel:
+    return NaiveTissueModel(tissue_params(n), run_params(), rng=seed)
+
+
+# --- one timed measurement -------------------------------------------------------------
+def time_engine_bare(n: int, days: int, seed: int) -> tuple[float, float, int]:
+    """Wall and CPU seconds for ``days`` calls of the step_day kernel, and divisions."""
+    model = engine_model(n, seed)
+    tissue = model.primary
+    args = (*tissue.cells.arrays(), tissue.p)
+    rng, counters = model.rng, tissue.counters
+    step_day = K.step_day
+    d0 = int(counters[L.C_DIVISIONS])
+    gc.collect()
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    for day in range(1, days + 1):
+        step_day(*args, float(day), rng, counters)
+    seconds = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    return seconds, cpu, int(counters[L.C_DIVISIONS]) - d0
+
+
+def time_engine_model(n: int, days: int, seed: int) -> tuple[float, float, int]:
+    """Wall and CPU seconds for ``days`` AgingModel steps (a record every 30 days), divisions."""
+    model = engine_model(n, seed)
+    counters = model.primary.counters
+    d0 = int(counters[L.C_DIVISIONS])
+    gc.collect()
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    for _ in range(days):
+        model.step()
+    seconds = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    assert model.running, "the benchmark tissue stopped early"
+    return seconds, cpu, int(counters[L.C_DIVISIONS]) - d0
+
+
+def time_naive(n: int, days: int, seed: int) -> tuple[float, float, int]:
+    """Wall and CPU seconds for ``days`` steps of the one-agent-per-cell model, and divisions."""
+    model = naive_model(n, seed)
+    d0 = model.counters["divisions"]
+    gc.collect()
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    for _ in range(days):
+        model.step()
+    seconds = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    return seconds, cpu, model.counters["divisions"] - d0
+
+
+TIMERS = {
+    "engine_bare": time_engine_bare,
+    "engine_model": time_engine_model,
+    "naive_mesa": time_naive,
+}
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) every kernel the timed loops use."""
+    model = engine_model(1000, 0)
+    for _ in range(int(RECORD_INTERVAL_DAYS) + 5):
+        model.step()
+    time_engine_bare(1000, 5, 0)
+    time_naive(500, 3, 0)
+
+
+# --- memory (in a subprocess) ----------------------------------------------------------
+def _proc_status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def memory_child(impl: str, n: int) -> dict[str, Any]:
+    """Run in a fresh interpreter: memory of constructing and running one tissue."""
+    warm_up()
+    gc.collect()
+    reset_ok = _reset_peak_rss()
+    rss0 = _proc_status_kb("VmRSS") * 1024
+    tracemalloc.start()
+    traced0 = tracemalloc.get_traced_memory()[0]
+    if impl == "naive_mesa":
+        model: Any = naive_model(n, 1)
+        for _ in range(MEMORY_DAYS):
+            model.step()
+        arrays = float("nan")
+    else:
+        model = engine_model(n, 1)
+        for _ in range(MEMORY_DAYS):
+            model.step()
+        arrays = model.primary.cells.nbytes() / n
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    hwm = _proc_status_kb("VmHWM") * 1024
+    return {
+        "implementation": impl,
+        "n_cells": n,
+        "arrays_bytes_per_cell": arrays,
+        "live_traced_bytes_per_cell": (current - traced0) / n,
+        "peak_traced_bytes_per_cell": (peak - traced0) / n,
+        "peak_rss_bytes_per_cell": (hwm - rss0) / n if reset_ok else float("nan"),
+    }
+
+
+def measure_memory(impl: str, n: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--_memory", impl, str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- CLI start-up ----------------------------------------------------------------------
+TINY_SCENARIO = """\
+name = "bench-startup"
+description = "Tiny scenario for timing the start-up of cellsim run"
+seed = 1
+replicates = 1
+
+[base.run]
+horizon_days = 30.0
+stop_at = "horizon"
+
+[[base.tissues]]
+name = "tissue"
+n_cells = 1000
+lifespan_days = 140.0
+
+[[arms]]
+name = "only"
+"""
+
+
+def cli_startup() -> dict[str, Any]:
+    """Wall time of a second `cellsim run` of a tiny scenario (the first fills caches)."""
+    exe = shutil.which("cellsim", path=str(Path(sys.executable).parent)) or shutil.which("cellsim")
+    try:
+        import cellsim.cli  # noqa: F401
+    except ImportError:
+        exe = None
+    if exe is None:
+        return {"cli": "absent"}
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = Path(tmp) / "tiny.toml"
+        scenario.write_text(TINY_SCENARIO)
+        walls = []
+        for i in range(3):
+            cmd = [exe, "run", str(scenario), "--out", str(Path(tmp) / f"out{i}")]
+            t0 = time.perf_counter()
+            proc = subprocess.run([*cmd, "--workers", "1"], capture_output=True, text=True)
+            walls.append(time.perf_counter() - t0)
+            if proc.returncode != 0:
+                return {"cli": "failed", "stderr": proc.stderr[-2000:]}
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import cellsim.model"], check=True)
+        import_s = time.perf_counter() - t0
+    return {
+        "cli": exe,
+        "first_run_s": walls[0],
+        "second_run_s": walls[1],
+        "third_run_s": walls[2],
+        "python_import_cellsim_model_s": import_s,
+    }
+
+
+# --- machine ---------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "mesa": mesa.__version__,
+        "loadavg_start": os.getloadavg(),
+    }
+
+
+# --- the run ---------------------------------------------------------------------------
+def fit_exponent(ns: list[int], seconds_per_day: list[float]) -> float:
+    if len(ns) < 2:
+        return float("nan")
+    slope, _ = np.polyfit(np.log10(ns), np.log10(seconds_per_day), 1)
+    return float(slope)
+
+
+def run(out: Path, quick: bool, rounds: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    print(f"machine: {info}", flush=True)
+    t_start = time.perf_counter()
+    warm_up()
+    sizes = [n for n in SIZES if not quick or n <= QUICK_MAX]
+    engine_days = QUICK_ENGINE_DAYS if quick else ENGINE_DAYS
+    naive_days = QUICK_NAIVE_DAYS if quick else NAIVE_DAYS
+
+    rows: list[dict[str, Any]] = []
+    for n in sizes:
+        impls = [i for i in IMPLEMENTATIONS if i != "naive_mesa" or n <= NAIVE_MAX]
+        days_of = {i: naive_days[n] if i == "naive_mesa" else engine_days[n] for i in impls}
+        walls: dict[str, list[float]] = {i: [] for i in impls}
+        cpus: dict[str, list[float]] = {i: [] for i in impls}
+        divs: dict[str, list[int]] = {i: [] for i in impls}
+        for r in range(rounds):
+            for impl in impls:  # alternate: bare, model, naive, bare, model, naive, ...
+                wall, cpu, d = TIMERS[impl](n, days_of[impl], seed=1000 * r + 1)
+                walls[impl].append(wall)
+                cpus[impl].append(cpu)
+                divs[impl].append(d)
+                print(
+                    f"  N={n:>10,d} {impl:13s} round {r}: {days_of[impl]:4d} days in "
+                    f"{wall:8.3f} s wall, {cpu:8.3f} s CPU  (load {os.getloadavg()[0]:.2f})",
+                    flush=True,
+                )
+        for impl in impls:
+            sec = statistics.median(walls[impl])
+            days = days_of[impl]
+            rows.append(
+                {
+                    "implementation": impl,
+                    "n_cells": n,
+                    "days": days,
+                    "rounds": rounds,
+                    "seconds": sec,
+                    "seconds_min": min(walls[impl]),
+                    "seconds_max": max(walls[impl]),
+                    "cpu_seconds": statistics.median(cpus[impl]),
+                    "seconds_per_day": sec / days,
+                    "cpu_seconds_per_day": statistics.median(cpus[impl]) / days,
+                    "cell_days_per_s": n * days / sec,
+                    "cpu_cell_days_per_s": n * days / statistics.median(cpus[impl]),
+                    "divisions_per_s": statistics.median(divs[impl]) / sec,
+                }
+            )
+
+    print("memory (one subprocess each) ...", flush=True)
+    memory: dict[tuple[str, int], dict[str, Any]] = {}
+    for n in sizes:
+        for impl in ("engine_model", "naive_mesa"):
+            if impl == "naive_mesa" and n > NAIVE_MAX:
+                continue
+            memory[(impl, n)] = measure_memory(impl, n)
+            print(f"  {memory[(impl, n)]}", flush=True)
+
+    naive_rate = {
+        row["n_cells"]: row["cell_days_per_s"]
+        for row in rows
+        if row["implementation"] == "naive_mesa"
+    }
+    naive_cpu_rate = {
+        row["n_cells"]: row["cpu_cell_days_per_s"]
+        for row in rows
+        if row["implementation"] == "naive_mesa"
+    }
+    bare_seconds = {
+        row["n_cells"]: row["seconds"] for row in rows if row["implementation"] == "engine_bare"
+    }
+    bare_cpu = {
+        row["n_cells"]: row["cpu_seconds"] for row in rows if row["implementation"] == "engine_bare"
+    }
+    for row in rows:
+        n, impl = row["n_cells"], row["implementation"]
+        mem = memory[("naive_mesa" if impl == "naive_mesa" else "engine_model", n)]
+        row["bytes_per_cell"] = (
+            mem["live_traced_bytes_per_cell"]
+            if impl == "naive_mesa"
+            else mem["arrays_bytes_per_cell"]
+        )
+        row["peak_traced_bytes_per_cell"] = mem["peak_traced_bytes_per_cell"]
+        row["peak_rss_bytes_per_cell"] = mem["peak_rss_bytes_per_cell"]
+        row["ratio_vs_naive"] = row["cell_days_per_s"] / naive_rate[n] if n in naive_rate else None
+        row["ratio_vs_naive_cpu"] = (
+            row["cpu_cell_days_per_s"] / naive_cpu_rate[n] if n in naive_cpu_rate else None
+        )
+        # per simulated day: the windows are the same for both engine rows
+        row["model_over_bare"] = (
+            row["seconds"] / bare_seconds[n] if impl == "engine_model" else None
+        )
+        row["model_over_bare_cpu"] = (
+            row["cpu_seconds"] / bare_cpu[n] if impl == "engine_model" else None
+        )
+
+    exponents: dict[str, float] = {}
+    for key, suffix in (("seconds_per_day", ""), ("cpu_seconds_per_day", ", CPU")):
+        for impl in IMPLEMENTATIONS:
+            pts = [(r["n_cells"], r[key]) for r in rows if r["implementation"] == impl]
+            exponents[f"{impl}{suffix}"] = fit_exponent([p[0] for p in pts], [p[1] for p in pts])
+            big = [p for p in pts if p[0] >= 10**4]
+            exponents[f"{impl} (N>=1e4{suffix})"] = fit_exponent(
+                [p[0] for p in big], [p[1] for p in big]
+            )
+
+    print("cellsim run start-up ...", flush=True)
+    startup = cli_startup()
+    info["loadavg_end"] = os.getloadavg()
+
+    summary = summarize(rows, exponents, startup, info, quick)
+    summary["wall_seconds"] = time.perf_counter() - t_start
+    write_outputs(out, rows, summary)
+
+
+def pick(rows: list[dict[str, Any]], impl: str, n: int, key: str) -> Any:
+    for r in rows:
+        if r["implementation"] == impl and r["n_cells"] == n:
+            return r[key]
+    return None
+
+
+def summarize(
+    rows: list[dict[str, Any]],
+    exponents: dict[str, float],
+    startup: dict[str, Any],
+    info: dict[str, Any],
+    quick: bool,
+) -> dict[str, Any]:
+    ratio = pick(rows, "engine_bare", 10**5, "ratio_vs_naive")
+    ratio_model = pick(rows, "engine_model", 10**5, "ratio_vs_naive")
+    ratio_cpu = pick(rows, "engine_bare", 10**5, "ratio_vs_naive_cpu")
+    model_over_bare = pick(rows, "engine_model", MODEL_VS_BARE_N, "model_over_bare")
+    model_over_bare_cpu = pick(rows, "engine_model", MODEL_VS_BARE_N, "model_over_bare_cpu")
+    peak_traced = pick(rows, "engine_model", 10**7, "peak_traced_bytes_per_cell")
+    peak_rss = pick(rows, "engine_model", 10**7, "peak_rss_bytes_per_cell")
+    arrays = pick(rows, "engine_model", 10**7, "bytes_per_cell")
+
+    def verdict(value: float | None, target: float, higher_is_better: bool) -> str:
+        if value is None:
+            return "not measured"
+        ok = value >= target if higher_is_better else value <= target
+        return "met" if ok else "MISSED"
+
+    return {
+        "quick": quick,
+        "machine": info,
+        "ratio_vs_naive_at_1e5": {
+            "engine_bare": ratio,
+            "engine_model": ratio_model,
+            "engine_bare_by_cpu_time": ratio_cpu,
+            "target": TARGETS["ratio_vs_naive_at_1e5"],
+            "verdict": verdict(ratio, TARGETS["ratio_vs_naive_at_1e5"], True),
+        },
+        "model_over_bare_at_1e6": {
+            "value": model_over_bare,
+            "by_cpu_time": model_over_bare_cpu,
+            "days": ENGINE_DAYS[MODEL_VS_BARE_N],
+            "record_interval_days": RECORD_INTERVAL_DAYS,
+            "target": TARGETS["model_over_bare_at_1e6"],
+            "verdict": verdict(model_over_bare, TARGETS["model_over_bare_at_1e6"], False),
+        },
+        "bytes_per_cell_at_1e7": {
+            "arrays": arrays,
+            "peak_traced": peak_traced,
+            "peak_rss": peak_rss,
+            "target": TARGETS["peak_bytes_per_cell_at_1e7"],
+            "verdict": verdict(
+                None if peak_traced is None else max(peak_traced, peak_rss),
+                TARGETS["peak_bytes_per_cell_at_1e7"],
+                False,
+            ),
+        },
+        "cost_per_day_exponent": exponents,
+        "cellsim_run_startup": startup,
+    }
+
+
+COLUMNS = (
+    "implementation",
+    "n_cells",
+    "days",
+    "rounds",
+    "seconds",
+    "seconds_min",
+    "seconds_max",
+    "cpu_seconds",
+    "seconds_per_day",
+    "cpu_seconds_per_day",
+    "cell_days_per_s",
+    "cpu_cell_days_per_s",
+    "divisions_per_s",
+    "bytes_per_cell",
+    "peak_traced_bytes_per_cell",
+    "peak_rss_bytes_per_cell",
+    "ratio_vs_naive",
+    "ratio_vs_naive_cpu",
+    "model_over_bare",
+    "model_over_bare_cpu",
+)
+
+
+def fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    cols = (
+        ("implementation", "implementation"),
+        ("n_cells", "N"),
+        ("days", "days"),
+        ("seconds", "s (median)"),
+        ("seconds_per_day", "s/day"),
+        ("cell_days_per_s", "cell-days/s"),
+        ("cpu_cell_days_per_s", "cell-days/CPU-s"),
+        ("divisions_per_s", "divisions/s"),
+        ("bytes_per_cell", "B/cell"),
+        ("peak_traced_bytes_per_cell", "peak traced B/cell"),
+        ("peak_rss_bytes_per_cell", "peak RSS B/cell"),
+        ("ratio_vs_naive", "x naive"),
+        ("ratio_vs_naive_cpu", "x naive (CPU)"),
+        ("model_over_bare", "model/bare"),
+        ("model_over_bare_cpu", "model/bare (CPU)"),
+    )
+    lines = [
+        "| " + " | ".join(h for _, h in cols) + " |",
+        "|" + "|".join("---" for _ in cols) + "|",
+    ]
+    for r in sorted(rows, key=lambda r: (r["n_cells"], IMPLEMENTATIONS.index(r["implementation"]))):
+        cells = []
+        for key, _ in cols:
+            v = r[key]
+            if key == "n_cells":
+                cells.append(f"1e{round(math.log10(v))}")
+            elif key in ("bytes_per_cell", "peak_traced_bytes_per_cell", "peak_rss_bytes_per_cell"):
+                cells.append("" if v is None or math.isnan(v) else f"{v:.0f}")
+            elif key in (
+                "ratio_vs_naive",
+                "ratio_vs_naive_cpu",
+                "model_over_bare",
+                "model_over_bare_cpu",
+            ):
+                cells.append("" if v is None else f"{v:.3g}")
+            elif key == "seconds_per_day":
+                cells.append(f"{v:.3g}")
+            else:
+                cells.append(fmt(v) if not isinstance(v, float) else f"{v:.3g}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_outputs(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    import csv
+
+    with open(out / "bench.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: fmt(r[k]) for k in COLUMNS})
+    (out / "bench_summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    table = markdown_table(rows)
+    (out / "bench.md").write_text(table + "\n")
+    plot(out / "cost_per_day.png", rows, summary["cost_per_day_exponent"])
+    print()
+    print(table)
+    print()
+    print(json.dumps({k: v for k, v in summary.items() if k != "machine"}, indent=2, default=str))
+    print(
+        f"wrote {out / 'bench.csv'}, {out / 'bench_summary.json'}, {out / 'bench.md'}, "
+        f"{out / 'cost_per_day.png'}"
+    )
+
+
+def plot(path: Path, rows: list[dict[str, Any]], exponents: dict[str, float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    styles = {"engine_bare": "o-", "engine_model": "s--", "naive_mesa": "^-"}
+    ns_all = sorted({r["n_cells"] for r in rows})
+    for ax, key, suffix, label in (
+        (axes[0], "seconds_per_day", "", "wall seconds per simulated day"),
+        (axes[1], "cpu_seconds_per_day", ", CPU", "CPU seconds per simulated day"),
+    ):
+        for impl in IMPLEMENTATIONS:
+            pts = sorted((r["n_cells"], r[key]) for r in rows if r["implementation"] == impl)
+            if not pts:
+                continue
+            ns, cost = zip(*pts, strict=True)
+            slope = exponents[f"{impl}{suffix}"]
+            ax.loglog(ns, cost, styles[impl], label=f"{impl} (slope {slope:.2f})")
+        top = pick(rows, "engine_bare", ns_all[-1], key)
+        ax.loglog(
+            ns_all,
+            [top * n / ns_all[-1] for n in ns_all],
+            ":",
+            color="grey",
+            label="linear in N (slope 1)",
+        )
+        ax.set_xlabel("cells N (well-mixed, lifespan 140 d)")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("cellsim: cost per simulated day (median of alternating rounds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="N up to 1e5, fewer days")
+    ap.add_argument("--out", type=Path, default=HERE / "results", help="output folder")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per N")
+    ap.add_argument("--_memory", nargs=2, metavar=("IMPL", "N"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args._memory:
+        impl, n = args._memory
+        print(json.dumps(memory_child(impl, int(n))))
+        return
+    run(args.out, args.quick, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
