@@ -94,16 +94,154 @@ def validate(
 
 
 @app.command()
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file (see cellsim/sweep.py).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (default: runs/<sweep>); rerun to resume."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Local Dask worker processes (default: all CPUs)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."),
+    ] = None,
+    flush_runs: Annotated[
+        int, typer.Option("--flush-runs", help="Runs per stored part file (at most).")
+    ] = 32,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and list the points; run nothing.")
+    ] = False,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write figures and report.md at the end.")
+    ] = True,
+) -> None:
+    """Run a parameter sweep on Dask (resumable; failed runs are recorded and retried)."""
+    from .sweep import SweepError, load_sweep, run_sweep
+
+    _positive("--workers", workers)
+    _positive("--flush-runs", flush_runs)
+    if workers is not None and scheduler is not None:
+        fail(f"--workers = {workers} and --scheduler = {scheduler!r}: give one of them")
+    try:
+        plan = load_sweep(sweep_file)
+    except SweepError as exc:
+        fail(str(exc))
+    if dry_run:
+        console.print(plan.points.to_string(index=False), markup=False, highlight=False)
+        console.print(
+            f"{sweep_file}: ok: sweep {plan.sweep.name!r}, {plan.n_points} points x "
+            f"{plan.sweep.replicates} replicates = {plan.n_runs} runs",
+            markup=False,
+        )
+        return
+    out_dir = out or Path("runs") / plan.sweep.name
+    run_sweep(
+        plan,
+        out_dir,
+        workers=workers,
+        scheduler=scheduler,
+        flush_runs=flush_runs,
+        console=console,
+        report=report,
+    )
+
+
+@app.command()
 def report(
-    folder: Annotated[Path, typer.Argument(help="An output folder of `cellsim run`.")],
+    folder: Annotated[Path, typer.Argument(help="An output folder of `cellsim run` or `sweep`.")],
 ) -> None:
     """Rewrite the summary, figures and report.md of an output folder."""
+    from .sweep import is_sweep_folder, rewrite_sweep_report
     from .workflow import rewrite_report
 
+    if is_sweep_folder(folder):
+        console.print(f"wrote {rewrite_sweep_report(folder, console=console)}")
+        return
     if not (folder / "runs.parquet").is_file():
         fail(f"folder = {str(folder)!r}: not a cellsim output folder (no runs.parquet)")
     path = rewrite_report(folder, console=console)
     console.print(f"wrote {path}")
+
+
+@app.command("validate-biology")
+def validate_biology(
+    out: Annotated[
+        Path, typer.Option("--out", help="Output folder for report.md, figures and tables.")
+    ] = Path("runs/validation"),
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Reduced checks (smaller samples, fewer strains).")
+    ] = False,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 2,
+) -> None:
+    """Check the simulator against published biology; exit 1 if a check fails."""
+    from .io import check_output_dir
+    from .validation import ValidationConfigError, load_config, run_validation
+
+    _positive("--workers", workers)
+    check_output_dir(out)
+    try:
+        load_config(quick=quick)
+    except ValidationConfigError as exc:
+        fail(str(exc))
+    run_validation(out, quick=quick, workers=workers, console=console)
+
+
+@app.command()
+def viz(
+    scenario: Annotated[
+        str, typer.Argument(help="Scenario TOML file, or the name of a built-in scenario.")
+    ] = "lattice_bystander",
+    arm: Annotated[
+        str | None, typer.Option("--arm", help="Arm to show (default: the control arm).")
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="Port to serve on (0: a free one).")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "localhost",
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open a browser tab.")
+    ] = False,
+) -> None:
+    """Serve the browser view (Mesa SolaraViz) of a scenario arm's tissue on a lattice.
+
+    Same as `solara run cellsim/viz/app.py` with CELLSIM_VIZ_SCENARIO and CELLSIM_VIZ_ARM
+    set; runs until interrupted (Ctrl-C).
+    """
+    import importlib.util
+    import os
+    import subprocess
+
+    from .scenario import ScenarioError, find_scenario, load_scenario
+
+    if not 0 <= port <= 65535:
+        fail(f"--port = {port}: must be between 0 and 65535")
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as exc:
+        fail(str(exc))
+    names = [a.name for a in sc.arms]
+    if arm is not None and arm not in names:
+        fail(f"--arm = {arm!r}: not an arm of scenario {sc.name!r} (arms: {', '.join(names)})")
+    if importlib.util.find_spec("solara") is None:
+        fail("the browser view needs Solara: pip install 'cellsim[viz]'")
+    # Solara's page assets: cache them from the npm registry where its CDN is unreachable
+    # (a subprocess: nothing imports cellsim.viz); without npm the page uses the CDN.
+    assets = [sys.executable, "-m", "cellsim.viz.assets"]
+    if subprocess.run(assets, check=False).returncode != 0:
+        err_console.print("cellsim viz: warning: page assets not cached; using Solara's CDN")
+    app_file = Path(__file__).resolve().parent / "viz" / "app.py"
+    env = {
+        **os.environ,
+        "CELLSIM_VIZ_SCENARIO": str(find_scenario(scenario).resolve()),
+        "CELLSIM_VIZ_ARM": arm or "",
+    }
+    flag = "--open" if open_browser else "--no-open"
+    cmd = [sys.executable, "-m", "solara", "run", str(app_file), "--host", host]
+    cmd += ["--port", str(port), flag, "--production"]
+    console.print(f"cellsim viz: {sc.name}, arm {arm or sc.control_arm}; Ctrl-C stops the server")
+    sys.stdout.flush()
+    os.execve(sys.executable, cmd, env)  # the server replaces this process
 
 
 @app.command()
@@ -119,7 +257,8 @@ def main(argv: list[str] | None = None) -> None:
     from .workflow import RunsFailed
 
     try:
-        app(args=argv, prog_name="cellsim", standalone_mode=False)
+        # typer turns Ctrl-C into Exit(130), which non-standalone mode returns as a code
+        code = app(args=argv, prog_name="cellsim", standalone_mode=False)
     except (UserError, ScenarioError, OutputError) as exc:
         err_console.print(f"cellsim: error: {exc}", markup=False)
         sys.exit(2)
@@ -133,11 +272,15 @@ def main(argv: list[str] | None = None) -> None:
         cmd = f" {exc.ctx.info_name}" if exc.ctx and exc.ctx.info_name != "cellsim" else ""
         err_console.print(f"cellsim{cmd}: error: {exc.format_message()}", markup=False)
         sys.exit(2)
-    except click_exc.Abort:
+    except typer.Abort:
         err_console.print("cellsim: interrupted", markup=False)
         sys.exit(130)
-    except click_exc.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        if code == 130:
+            err_console.print("cellsim: interrupted", markup=False)
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,219 @@
+"""The resumable result store of a sweep: Parquet parts appended atomically, then compacted.
+
+Layout of a sweep output folder (``cellsim sweep FILE --out DIR``)::
+
+    DIR/manifest.json              kind "sweep", fingerprint, status, counts (written first)
+    DIR/parts/batch-000001/        one flush: runs.parquet, trajectories.parquet,
+    DIR/parts/batch-000002/          failures.parquet (each only when it has rows)
+    ...
+    DIR/runs.parquet               the compacted tables (written when a sweep invocation
+    DIR/trajectories.parquet         ends; the parts they absorbed are then removed)
+    DIR/failures.parquet
+
+Guarantees, whatever moment the process is killed (SIGKILL included):
+
+- A part is built in a temporary sibling folder (``parts/.batch-000007.*.tmp``) and renamed
+  into place (``cellsim.io.atomic_dir``): a part is complete or absent. Temporary folders
+  and files (names starting with ``.``) are never read and are removed on the next start.
+- The set of completed runs is the run ids of the top-level ``runs.parquet`` and of every
+  part's ``runs.parquet``; nothing else records progress, so a rerun recomputes exactly the
+  runs that were in flight or not yet flushed (at most one batch).
+- Compaction writes ``trajectories.parquet``, then ``failures.parquet``, then
+  ``runs.parquet`` (each atomically), and only then deletes the absorbed parts. A run
+  found in several sources is taken from the first one that lists it in a ``runs`` table
+  (top level, then parts in order), and its trajectories from that same source, so a kill
+  between two of these steps never duplicates or mixes a run's rows.
+- A run that raised is recorded in a part's ``failures.parquet``; it is not completed, so a
+  rerun tries it again. The failures table keeps the latest attempt of each run that has
+  not (yet) succeeded.
+
+Rows are sorted by ``sort_by`` (default ``point``, ``replicate``) when read, so the tables
+do not depend on worker count, completion order or how runs were batched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .io import OutputError, atomic_dir, write_parquet
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no folder lock
+    fcntl = None  # type: ignore[assignment]
+
+TABLES = ("runs", "trajectories", "failures")
+PART_RE = re.compile(r"^batch-(\d{6,})$")
+LOCK_NAME = ".lock"
+
+
+class SweepStore:
+    """A folder of Parquet parts plus the compacted tables (see the module doc)."""
+
+    def __init__(self, root: str | Path, sort_by: Sequence[str] = ("point", "replicate")):
+        self.root = Path(root)
+        self.parts_dir = self.root / "parts"
+        self.sort_by = tuple(sort_by)
+
+    # --- housekeeping -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an exclusive lock on the folder (released by the OS if the process dies)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        fd = os.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise OutputError(
+                    f"--out: {str(self.root)!r} is in use by another running cellsim sweep"
+                ) from None
+            yield
+        finally:
+            os.close(fd)
+
+    def remove_temporaries(self) -> None:
+        """Delete temporary files and folders left by a killed writer (names ``.*.tmp``)."""
+        for folder in (self.root, self.parts_dir):
+            if not folder.is_dir():
+                continue
+            for p in folder.glob(".*.tmp"):
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+
+    def parts(self) -> list[Path]:
+        """Complete part folders, oldest first."""
+        if not self.parts_dir.is_dir():
+            return []
+        found = [
+            (int(m.group(1)), p) for p in self.parts_dir.iterdir() if (m := PART_RE.match(p.name))
+        ]
+        return [p for _, p in sorted(found)]
+
+    def _sources(self) -> list[Path]:
+        return [self.root, *self.parts()]
+
+    # --- writing ------------------------------------------------------------------------
+    def append(
+        self,
+        runs: list[dict[str, Any]],
+        trajectories: list[pd.DataFrame],
+        failures: list[dict[str, Any]],
+    ) -> Path | None:
+        """Write one batch as a new part folder, atomically; return it (None if empty)."""
+        if not runs and not failures:
+            return None
+        existing = self.parts()
+        number = int(PART_RE.match(existing[-1].name).group(1)) + 1 if existing else 1
+        path = self.parts_dir / f"batch-{number:06d}"
+        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_dir(path) as tmp:
+            if runs:
+                write_parquet(tmp / "runs.parquet", pd.DataFrame.from_records(runs))
+            frames = [t for t in trajectories if t is not None and len(t)]
+            if frames:
+                write_parquet(tmp / "trajectories.parquet", pd.concat(frames, ignore_index=True))
+            if failures:
+                write_parquet(tmp / "failures.parquet", pd.DataFrame.from_records(failures))
+        return path
+
+    def compact(
+        self, tables: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None
+    ) -> None:
+        """Merge the parts into the top-level tables and remove them (see the module doc).
+
+        ``tables`` are the ``(runs, trajectories, failures)`` to write, by default
+        ``self.read()``; a caller may pass them after normalising their columns.
+        """
+        parts = self.parts()
+        if not parts and (self.root / "runs.parquet").is_file():
+            return
+        runs, traj, failures = tables if tables is not None else self.read()
+        write_parquet(self.root / "trajectories.parquet", traj)
+        write_parquet(self.root / "failures.parquet", failures)
+        write_parquet(self.root / "runs.parquet", runs)  # the commit point
+        for p in parts:
+            shutil.rmtree(p, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.parts_dir.rmdir()  # only when empty
+
+    # --- reading ------------------------------------------------------------------------
+    def completed_ids(self) -> set[str]:
+        """Run ids with a stored result."""
+        done: set[str] = set()
+        for src in self._sources():
+            f = src / "runs.parquet"
+            if f.is_file():
+                done.update(pd.read_parquet(f, columns=["run_id"])["run_id"].astype(str))
+        return done
+
+    def read(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """The ``runs``, ``trajectories`` and ``failures`` tables, deduplicated and sorted."""
+        for attempt in range(3):  # a concurrent compaction may remove a part under us
+            try:
+                return self._read()
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _read(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        chosen: set[str] = set()
+        runs_frames: list[pd.DataFrame] = []
+        traj_frames: list[pd.DataFrame] = []
+        fail_frames: list[pd.DataFrame] = []
+        for src in self._sources():
+            if (src / "failures.parquet").is_file():
+                fail_frames.append(pd.read_parquet(src / "failures.parquet"))
+            if not (src / "runs.parquet").is_file():
+                continue
+            runs = pd.read_parquet(src / "runs.parquet")
+            if runs.empty:
+                continue
+            runs = runs[~runs["run_id"].astype(str).isin(chosen)]
+            ids = set(runs["run_id"].astype(str))
+            chosen |= ids
+            runs_frames.append(runs)
+            if (src / "trajectories.parquet").is_file():
+                traj = pd.read_parquet(src / "trajectories.parquet")
+                if not traj.empty:
+                    traj_frames.append(traj[traj["run_id"].astype(str).isin(ids)])
+        runs = self._sorted(_concat(runs_frames))
+        traj = _concat(traj_frames)
+        if len(traj) and len(runs):
+            rank = pd.Series(range(len(runs)), index=runs["run_id"].astype(str))
+            order = rank.reindex(traj["run_id"].astype(str)).to_numpy()
+            traj = traj.iloc[pd.Series(order).argsort(kind="stable").to_numpy()]
+            traj = traj.reset_index(drop=True)
+        failures = _concat(fail_frames)
+        if len(failures):
+            failures = failures[~failures["run_id"].astype(str).isin(chosen)]
+            failures = failures.drop_duplicates("run_id", keep="last")
+            failures = self._sorted(failures)
+        return runs, traj, failures
+
+    def _sorted(self, df: pd.DataFrame) -> pd.DataFrame:
+        if df.empty:
+            return df.reset_index(drop=True)
+        keys = [k for k in self.sort_by if k in df.columns] or ["run_id"]
+        return df.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
