@@ -22,8 +22,9 @@ from .tissue import EVENTS
 
 
 def stable_key(text: str) -> int:
-    """A 32-bit integer from a name, the same on every machine and Python run."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+    """A 64-bit integer from a name, the same on every machine and Python run (64 bits:
+    two of a million names collide with probability ~3e-8)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
 @dataclass(frozen=True)
