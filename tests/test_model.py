@@ -153,3 +153,11 @@ def test_epigenetic_clocks_start_at_the_start_age():
     assert m.age_days == 3662.5
     assert np.allclose(m.cells_frame()["epigenetic_age_days"], 3662.5, atol=1e-3)
     assert m.trajectories()["epigenetic_age_mean_years"].iloc[0] == pytest.approx(10.0, rel=1e-6)
+
+
+def test_kernel_state_codes_match_cellstate():
+    from cellsim.kernels import layout
+    from cellsim.params import CellState
+
+    for s in CellState:
+        assert getattr(layout, s.name) == s.value

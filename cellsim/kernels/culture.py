@@ -24,16 +24,18 @@ import math
 
 from numba import njit
 
-from .layout import P_DEATH_RATE_PER_DAY, P_DT_DAYS
+from .layout import (
+    CYCLING,
+    EMPTY,
+    P_DEATH_RATE_PER_DAY,
+    P_DT_DAYS,
+    PLURIPOTENT,
+    SENESCENT,
+    STEM,
+    TRANSFORMED,
+)
 from .segments import count
 from .wellmixed import divide_into, draw_parent, kill_random, prob, stress_senescence
-
-PLURIPOTENT = 0  # codes as in cellsim.params.CellState
-SENESCENT = 1
-EMPTY = 2
-CYCLING = 3
-STEM = 4
-TRANSFORMED = 5
 
 
 @njit(cache=True)

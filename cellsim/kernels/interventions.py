@@ -18,19 +18,18 @@ from .layout import (
     C_REDIFFERENTIATED,
     C_REPROGRAMMED,
     C_TERATOMAS,
+    CYCLING,
+    EMPTY,
     P_EMBRYONIC_TELOMERE_BP,
     P_REDIFFERENTIATION_DELAY_DAYS,
     P_TELOMERE_RESET_FRACTION,
     P_TERATOMA_PROBABILITY,
+    PLURIPOTENT,
+    SENESCENT,
+    STEM,
+    TRANSFORMED,
 )
 from .segments import count, move, sample_distinct
-
-PLURIPOTENT = 0  # codes as in cellsim.params.CellState
-SENESCENT = 1
-EMPTY = 2
-CYCLING = 3
-STEM = 4
-TRANSFORMED = 5
 
 
 @njit(cache=True)

@@ -5,6 +5,14 @@ Kernels take plain arrays (Numba compiles them once); these names keep both side
 
 from __future__ import annotations
 
+# Cell state codes, as in cellsim.params.CellState (kernels cannot use the IntEnum).
+PLURIPOTENT = 0
+SENESCENT = 1
+EMPTY = 2
+CYCLING = 3
+STEM = 4
+TRANSFORMED = 5
+
 # Parameter vector (float64), built by cellsim.tissue from TissueParams and RunParams.
 P_DT_DAYS = 0
 P_DEATH_RATE_PER_DAY = 1

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .layout import CYCLING, EMPTY, STEM
+
 HIST_BIN_BP = 10.0
 HIST_BINS = 4000  # 0 .. 40 kb; longer telomeres land in the last bin
 
@@ -48,7 +50,7 @@ def summarize(state, telomere_bp, divisions, epi_origin_day, day, threshold_bp, 
     div_sum = 0.0
     for i in range(state.shape[0]):
         s = state[i]
-        if s == 2:  # EMPTY
+        if s == EMPTY:
             continue
         n_occ += 1
         t = telomere_bp[i]
@@ -61,7 +63,7 @@ def summarize(state, telomere_bp, divisions, epi_origin_day, day, threshold_bp, 
         hist[b] += 1
         origin_sum += epi_origin_day[i]
         div_sum += divisions[i]
-        if s == 3 or s == 4:
+        if s == CYCLING or s == STEM:
             n_pool += 1
             room = t - threshold_bp
             if room > 0.0:
@@ -84,7 +86,7 @@ def telomere_histogram(state, telomere_bp):
     """Counts of occupied slots' telomere lengths in ``HIST_BIN_BP`` bins."""
     hist = np.zeros(HIST_BINS, dtype=np.int64)
     for i in range(state.shape[0]):
-        if state[i] != 2:  # not EMPTY
+        if state[i] != EMPTY:
             b = np.int64(telomere_bp[i] / HIST_BIN_BP)
             b = min(max(b, 0), HIST_BINS - 1)
             hist[b] += 1

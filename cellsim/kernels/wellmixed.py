@@ -27,6 +27,8 @@ from .layout import (
     C_SUPPLIED_IN,
     C_SUPPLIED_OUT,
     C_TRANSFORMATIONS,
+    CYCLING,
+    EMPTY,
     P_CLEARANCE_HALF_SATURATION,
     P_CLEARANCE_RATE_PER_DAY,
     P_DEATH_RATE_PER_DAY,
@@ -44,15 +46,13 @@ from .layout import (
     P_TRANSFORMATION_PROBABILITY,
     P_TRANSFORMED_DEATH_RATE_PER_DAY,
     P_TRANSFORMED_FITNESS,
+    PLURIPOTENT,
+    SENESCENT,
+    STEM,
+    TRANSFORMED,
 )
 from .segments import count, move, randint, sample_distinct
 
-PLURIPOTENT = 0  # codes as in cellsim.params.CellState
-SENESCENT = 1
-EMPTY = 2
-CYCLING = 3
-STEM = 4
-TRANSFORMED = 5
 DAYS_PER_YEAR = 365.25
 
 
