@@ -104,13 +104,21 @@ class Scenario(_Strict):
         ]
 
 
-def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
-    """The first error of a pydantic ValidationError as one line: field, value, rule."""
+def format_validation_error(
+    exc: ValidationError,
+    prefix: str = "",
+    unknown_hint: str = "allowed keys are listed in cellsim.params",
+) -> str:
+    """The first error of a pydantic ValidationError as one line: field, value, rule.
+
+    Location parts that contain dots (dotted parameter names used as keys) are quoted:
+    ``parameters."tissue.lifespan_days".num``.
+    """
     err = exc.errors()[0]
-    loc = ".".join(str(x) for x in err["loc"])
+    loc = ".".join(f'"{x}"' if isinstance(x, str) and "." in x else str(x) for x in err["loc"])
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        return f"{prefix}{loc}: unknown key (allowed keys are listed in cellsim.params)"
+        return f"{prefix}{loc}: unknown key ({unknown_hint})"
     if err["type"] == "missing":
         return f"{prefix}{loc}: required field is missing"
     value = err.get("input")

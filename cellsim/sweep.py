@@ -90,7 +90,7 @@ from . import __version__
 from .execute import RunSpec, run_one, stable_key
 from .io import MANIFEST, OutputError, check_output_dir, write_csv, write_json, write_parquet
 from .params import ModelParams, _resolve_bare, _Strict, with_overrides
-from .scenario import ScenarioError, load_scenario
+from .scenario import ScenarioError, format_validation_error, load_scenario
 from .store import SweepStore
 
 THREAD_ENV: dict[str, str] = {
@@ -417,25 +417,9 @@ def _get_path(data: dict[str, Any], key: str) -> Any:
     return node
 
 
-def _quote_loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(f'"{x}"' if isinstance(x, str) and "." in x else str(x) for x in loc)
-
-
 def format_error(exc: ValidationError, prefix: str = "") -> str:
-    """The first error of a ValidationError as one line (as ``format_validation_error``,
-    with dotted parameter names quoted: ``parameters."tissue.lifespan_days".num``)."""
-    err = exc.errors()[0]
-    loc = _quote_loc(err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return f"{prefix}{loc}: unknown key (see the format in cellsim/sweep.py)"
-    if err["type"] == "missing":
-        return f"{prefix}{loc}: required field is missing"
-    value = err.get("input")
-    if isinstance(value, dict | list):
-        return f"{prefix}{loc}: {msg}" if loc else f"{prefix}{msg}"
-    where = f"{loc} = {value!r}" if loc else f"value {value!r}"
-    return f"{prefix}{where}: {msg}"
+    """The first error of a ValidationError as one line (see ``format_validation_error``)."""
+    return format_validation_error(exc, prefix, unknown_hint="see the format in cellsim/sweep.py")
 
 
 def load_sweep(path: str | Path) -> SweepPlan:
