@@ -502,149 +502,19 @@ def advance_days_supplied(
     local replacement of both (in list order). Stops after a step on which a watched
     failure of either tissue is reached. Returns the number of steps run."""
     dt = t_p[P_DT_DAYS]
+    tissue = (t_state, t_tel, t_div, t_epi, t_clone, t_order, t_pos, t_seg)
+    stem = (s_state, s_tel, s_div, s_epi, s_clone, s_order, s_pos, s_seg)
+    # the model's list order decides which tissue draws first
+    first, second = (tissue, stem) if target_first else (stem, tissue)
+    p1, p2 = (t_p, s_p) if target_first else (s_p, t_p)
+    c1, c2 = (t_counters, s_counters) if target_first else (s_counters, t_counters)
     for j in range(n_days):
         day = day + dt
-        if target_first:
-            losses_day(
-                t_state,
-                t_tel,
-                t_div,
-                t_epi,
-                t_clone,
-                t_order,
-                t_pos,
-                t_seg,
-                t_p,
-                day,
-                rng,
-                t_counters,
-            )
-            losses_day(
-                s_state,
-                s_tel,
-                s_div,
-                s_epi,
-                s_clone,
-                s_order,
-                s_pos,
-                s_seg,
-                s_p,
-                day,
-                rng,
-                s_counters,
-            )
-        else:
-            losses_day(
-                s_state,
-                s_tel,
-                s_div,
-                s_epi,
-                s_clone,
-                s_order,
-                s_pos,
-                s_seg,
-                s_p,
-                day,
-                rng,
-                s_counters,
-            )
-            losses_day(
-                t_state,
-                t_tel,
-                t_div,
-                t_epi,
-                t_clone,
-                t_order,
-                t_pos,
-                t_seg,
-                t_p,
-                day,
-                rng,
-                t_counters,
-            )
-        supply(
-            s_state,
-            s_tel,
-            s_div,
-            s_epi,
-            s_clone,
-            s_order,
-            s_pos,
-            s_seg,
-            s_p,
-            t_state,
-            t_tel,
-            t_div,
-            t_epi,
-            t_clone,
-            t_order,
-            t_pos,
-            t_seg,
-            t_p,
-            share,
-            clone_offset,
-            rng,
-            s_counters,
-            t_counters,
-        )
-        if target_first:
-            replacement(
-                t_state,
-                t_tel,
-                t_div,
-                t_epi,
-                t_clone,
-                t_order,
-                t_pos,
-                t_seg,
-                t_p,
-                count(t_seg, EMPTY),
-                rng,
-                t_counters,
-            )
-            replacement(
-                s_state,
-                s_tel,
-                s_div,
-                s_epi,
-                s_clone,
-                s_order,
-                s_pos,
-                s_seg,
-                s_p,
-                count(s_seg, EMPTY),
-                rng,
-                s_counters,
-            )
-        else:
-            replacement(
-                s_state,
-                s_tel,
-                s_div,
-                s_epi,
-                s_clone,
-                s_order,
-                s_pos,
-                s_seg,
-                s_p,
-                count(s_seg, EMPTY),
-                rng,
-                s_counters,
-            )
-            replacement(
-                t_state,
-                t_tel,
-                t_div,
-                t_epi,
-                t_clone,
-                t_order,
-                t_pos,
-                t_seg,
-                t_p,
-                count(t_seg, EMPTY),
-                rng,
-                t_counters,
-            )
+        losses_day(*first, p1, day, rng, c1)
+        losses_day(*second, p2, day, rng, c2)
+        supply(*stem, s_p, *tissue, t_p, share, clone_offset, rng, s_counters, t_counters)
+        replacement(*first, p1, count(first[7], EMPTY), rng, c1)
+        replacement(*second, p2, count(second[7], EMPTY), rng, c2)
         if _reached(t_seg, t_watch, t_fail, t_neo) or _reached(s_seg, s_watch, s_fail, s_neo):
             return j + 1
     return n_days
