@@ -19,7 +19,13 @@ except ImportError:  # pragma: no cover
 from rich.console import Console
 
 from . import __version__
-from .scenario import DEFAULT_SCENARIO
+from .deferred_imports import STARTUP_DEFERRED, defer
+
+# Before anything imports Mesa: its grids, networks and pandas load on first use, not at
+# start-up (~1 s of each `cellsim` command; see cellsim/deferred_imports.py).
+defer(*STARTUP_DEFERRED)
+
+from .scenario import DEFAULT_SCENARIO  # noqa: E402
 
 app = typer.Typer(
     name="cellsim",
