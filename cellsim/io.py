@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from . import __version__
 
 MANIFEST = "manifest.json"
 """Every cellsim output folder holds this file; only such folders are ever replaced."""
@@ -112,3 +115,42 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         _fsync_dir(path.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+CHECKPOINT_FORMAT = "cellsim-checkpoint/1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be resumed (one-line message)."""
+
+
+def write_checkpoint(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Pickle ``obj`` to ``path`` atomically, with the format and cellsim version."""
+    path = Path(path)
+    data = {"format": CHECKPOINT_FORMAT, "cellsim_version": __version__, "object": obj}
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> Any:
+    """The object saved by ``write_checkpoint`` (the same cellsim version only).
+
+    A checkpoint is a pickle, which can run code when loaded: load only files you wrote.
+    """
+    where = f"checkpoint = {str(path)!r}"
+    try:
+        with open(path, "rb") as f:
+            data = pickle.load(f)
+    except FileNotFoundError:
+        raise CheckpointError(f"{where}: no such file") from None
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
+        raise CheckpointError(f"{where}: not a readable cellsim checkpoint ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{where}: not a cellsim checkpoint ({CHECKPOINT_FORMAT})")
+    if data.get("cellsim_version") != __version__:
+        raise CheckpointError(
+            f"{where}: written by cellsim {data.get('cellsim_version')}, this is {__version__};"
+            " resume it with that version"
+        )
+    return data["object"]

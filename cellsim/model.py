@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 import mesa
 import pandas as pd
 
 from .interventions import schedule_interventions
+from .io import CheckpointError, read_checkpoint, write_checkpoint
 from .params import ModelParams, TissueParams, with_overrides
 from .tissue import Tissue
 
@@ -23,6 +27,18 @@ TRAJECTORY_KEYS_PRIMARY = (
     "divisions_left_mean",
     "divisions_cumulative",
 )
+
+
+def _primary_value(model: AgingModel, key: str) -> Any:
+    return model.primary.last_record[key]
+
+
+def _tissue_name(tissue: Tissue) -> str:
+    return tissue.name
+
+
+def _tissue_record(tissue: Tissue) -> dict[str, Any]:
+    return dict(tissue.last_record)
 
 
 class AgingModel(mesa.Model):
@@ -68,11 +84,12 @@ class AgingModel(mesa.Model):
         self.has_supply = any(t.source is not None for t in self.tissues)
         self.interventions = schedule_interventions(self)
         self._next_record_day = self.age_days
+        # module-level reporters (no lambdas), so that the model pickles for checkpoints
         self.datacollector = mesa.DataCollector(
             model_reporters={
-                k: (lambda m, k=k: m.primary.last_record[k]) for k in TRAJECTORY_KEYS_PRIMARY
+                k: functools.partial(_primary_value, key=k) for k in TRAJECTORY_KEYS_PRIMARY
             },
-            agent_reporters={"tissue": "name", "record": lambda a: dict(a.last_record)},
+            agent_reporters={"tissue": _tissue_name, "record": _tissue_record},
         )
         self._record()
 
@@ -127,21 +144,62 @@ class AgingModel(mesa.Model):
             return ev["neoplasia"] is not None or not self.primary.can_change()
         return False
 
-    def run(self) -> AgingModel:
-        """Step until ``running`` is False (a failure, or the horizon).
+    def run(
+        self,
+        until_day: float | None = None,
+        *,
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_every_days: float | None = None,
+    ) -> AgingModel:
+        """Step until ``running`` is False (a failure, or the horizon), or until the clock
+        reaches organism age ``until_day`` (the model can then be run on).
 
         Same result as calling ``step()`` in a loop, faster: a model of one tissue, or of
         one tissue and the stem compartment supplying it, runs the quiet stretches between
         scheduled events, records and the horizon as one kernel call each (the same
         per-step kernels in the same order with the same Generator, so the output is
         bit-identical), and Mesa's clock is advanced over the stretch.
+
+        With ``checkpoint`` (a file path) and ``checkpoint_every_days``, the whole model is
+        saved there (atomically, replacing the previous one) every that many simulated
+        days and when the run returns; ``AgingModel.load_checkpoint(path).run()`` then ends
+        exactly as the uninterrupted run would have.
         """
+        if (checkpoint is None) != (checkpoint_every_days is None):
+            raise ValueError("give both checkpoint and checkpoint_every_days, or neither")
+        if checkpoint_every_days is not None and not checkpoint_every_days > 0:
+            raise ValueError(f"checkpoint_every_days = {checkpoint_every_days}: must be > 0")
+        stop = math.inf if until_day is None else until_day
+        every = checkpoint_every_days or math.inf
+        next_save = self.age_days + every
         n = len(self.tissues)
         fast = (n == 1 and not self.has_supply) or (n == 2 and self._fast_pair() is not None)
-        while self.running:
-            if not (fast and self._fast_forward()):
+        while self.running and self.age_days < stop - 1e-9:
+            if not (fast and self._fast_forward(limit_day=min(stop, next_save))):
                 self.step()
+            if checkpoint is not None and self.age_days >= next_save - 1e-9:
+                self.save_checkpoint(checkpoint)
+                next_save = self.age_days + every
+        if checkpoint is not None:
+            self.save_checkpoint(checkpoint)
         return self
+
+    # --- checkpoints -----------------------------------------------------------------
+    def save_checkpoint(self, path: str | os.PathLike[str]) -> Path:
+        """Save the whole model (cells, Generator state, clock, pending interventions,
+        records) to ``path``, atomically; see ``load_checkpoint``."""
+        return write_checkpoint(path, self)
+
+    @classmethod
+    def load_checkpoint(cls, path: str | os.PathLike[str]) -> AgingModel:
+        """The model saved by ``save_checkpoint``: running it on gives exactly the result
+        the saved model would have given. A checkpoint is a pickle: load only your own."""
+        model = read_checkpoint(path)
+        if not isinstance(model, cls):
+            raise CheckpointError(
+                f"checkpoint = {str(path)!r}: holds a {type(model).__name__}, not an {cls.__name__}"
+            )
+        return model
 
     def _fast_pair(self) -> Tissue | None:
         """Of two tissues, the one supplied by the other (None if that is not the setup)."""
@@ -155,14 +213,14 @@ class AgingModel(mesa.Model):
         """Whole steps from now until the clock reaches ``day`` (at least 0)."""
         return max(0, math.ceil((day - self.age_days) / self.dt_days - 1e-9))
 
-    def _fast_forward(self, min_steps: int = 2) -> bool:
-        """Run the steps before the next scheduled event, record or the horizon in one
-        kernel call; False when fewer than ``min_steps`` such steps are free."""
+    def _fast_forward(self, limit_day: float = math.inf, min_steps: int = 2) -> bool:
+        """Run the steps before the next scheduled event, record, the horizon or
+        ``limit_day`` in one kernel call; False when fewer than ``min_steps`` are free."""
         gen = self._default_schedule  # Mesa's per-step event generator
         gen.pause()
         try:
             pending = [] if self._event_list.is_empty() else self._event_list.peek_ahead(1)
-            n = self._steps_until(min(self._next_record_day, self.end_day))
+            n = self._steps_until(min(self._next_record_day, self.end_day, limit_day))
             if pending:  # steps k+1 .. k+n must all come before the next event
                 n = min(n, math.ceil(pending[0].time) - 1 - round(self.time))
             if n < min_steps:
