@@ -1,10 +1,12 @@
-"""The naive reference: the well-mixed tissue written the idiomatic Mesa 3.5 way.
+"""The naive reference: the tissue written the idiomatic Mesa 3.5 way, well-mixed and on a lattice.
 
 One ``mesa.Agent`` per cell, ``model.agents.shuffle_do`` for the per-cell processes,
 ``agent.remove()`` on death and clearance, a new ``Cell`` for every daughter. It is the
 speed baseline of ``benchmarks/bench.py`` and an independent second implementation of the
-engine's well-mixed tissue (cellsim/kernels/wellmixed.py), checked against it in
-``tests/test_naive_reference.py``. It shares nothing with the engine but the parameter
+engine's well-mixed tissue (``NaiveTissueModel``; cellsim/kernels/wellmixed.py) and of its
+lattice (``NaiveLatticeModel``, one ``mesa.discrete_space.CellAgent`` per cell on an
+``OrthogonalMooreGrid``; cellsim/kernels/lattice.py; see its docstring), checked against
+them in ``tests/test_naive_reference.py``. It shares nothing with the engine but the parameter
 models of ``cellsim.params`` (and never imports the kernels), and it draws from the
 model's own ``self.random`` (Python's Mersenne Twister, seeded by Mesa from ``rng``),
 not from the engine's numpy Generator.
@@ -30,8 +32,9 @@ Processes of one step (MODEL.md, same order and parameter names as the engine):
 8. failure detection: pool exhaustion is the first day with no CYCLING or STEM cell;
    failure and neoplasia as in the engine.
 
-Not modelled (the engine does them through interventions or lattices): scheduled
-interventions (5), PLURIPOTENT cells, stem-compartment supply, lattices, in vitro culture.
+Not modelled (the engine does them through interventions): scheduled interventions (5),
+PLURIPOTENT cells, stem-compartment supply, in vitro culture. The lattice model changes
+processes 3 and 6 only (NaiveLatticeModel).
 
 Implementation notes, so that the baseline is idiomatic but not a straw man: per-state
 counts are kept as the cells change state (no scan to count), and during the
@@ -49,6 +52,9 @@ Usage::
     m = NaiveTissueModel(TissueParams(n_cells=500, lifespan_days=5), RunParams(), rng=1)
     m.run_until_exhaustion(max_days=2000)
     m.event_days["exhaustion"]
+
+    lattice = TissueParams(lifespan_days=5, lattice={"width": 20, "height": 20})
+    NaiveLatticeModel(lattice, RunParams(), rng=1).run_until_exhaustion(max_days=2000)
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ import math
 from typing import Any
 
 import mesa
+from mesa.discrete_space import CellAgent, OrthogonalMooreGrid
 
 from cellsim.params import DAYS_PER_YEAR, CellState, RunParams, TissueParams
 
@@ -132,7 +139,7 @@ class Cell(mesa.Agent):
             hazard = m.stress_hazard_today + m.stress_epi_slope_per_day * (
                 self.epigenetic_age_days / DAYS_PER_YEAR
             )
-            if hazard > 0.0 and m.random.random() < probability(hazard, m.dt_days):
+            if self.stress_senesces(hazard):
                 self.set_state(SENESCENT)
                 m.counters["stress_senescence"] += 1
                 m.senescent_today.append(self)
@@ -150,6 +157,11 @@ class Cell(mesa.Agent):
                 self.die("deaths")
                 return
             m.transformed.append(self)
+
+    def stress_senesces(self, hazard: float) -> bool:
+        """Process 3's draw for this CYCLING cell at today's ``hazard`` (its own part)."""
+        m = self.model
+        return hazard > 0.0 and m.random.random() < probability(hazard, m.dt_days)
 
     # --- process 4 ---------------------------------------------------------------------
     def clear(self, q_clear: float) -> None:
@@ -175,7 +187,7 @@ class Cell(mesa.Agent):
         other_bp = base - self.division_loss_bp(lineage)
         self.divisions += 1
         m.counters["divisions"] += 1
-        daughter = Cell(
+        daughter = type(self)(
             m,
             state=lineage,
             telomere_bp=other_bp,
@@ -218,6 +230,8 @@ class NaiveTissueModel(mesa.Model):
             ``start_age_days``, ``stop_at``; recording is not implemented).
         rng: seed for Mesa's ``self.random`` / ``self.rng``.
     """
+
+    cell_class: type[Cell] = Cell
 
     def __init__(
         self, tissue: TissueParams | None = None, run: RunParams | None = None, *, rng: Any = None
@@ -266,11 +280,19 @@ class NaiveTissueModel(mesa.Model):
         self.competent: list[Cell] = []  # CYCLING or STEM when filed
         self.transformed: list[Cell] = []
 
+        self.found()
+
+    def found(self) -> list[Cell]:
+        """Found the tissue: one cell per slot, telomeres ~ Normal(initial mean, sd), one
+        clone each, SENESCENT if already below the threshold. Returns them in slot order."""
+        tissue, tel = self.tissue_params, self.tissue_params.telomere
         founder = STEM if tissue.kind == "stem" else CYCLING
+        cells = []
         for i in range(self.n_cells):
             bp = max(0.0, self.random.gauss(tel.initial_mean_bp, tel.initial_sd_bp))
             state = SENESCENT if bp < self.threshold_bp else founder
-            Cell(self, state, bp, 0, run.start_age_days, i)
+            cells.append(self.cell_class(self, state, bp, 0, self.run_params.start_age_days, i))
+        return cells
 
     # --- one step ------------------------------------------------------------------------
     def step(self) -> None:
@@ -375,3 +397,145 @@ class NaiveTissueModel(mesa.Model):
         out = {s.name: self.n_state[s] for s in CellState}
         out["EMPTY"] = self.n_cells - len(self.agents)
         return out
+
+
+# --- the lattice tissue ------------------------------------------------------------------
+class LatticeCell(Cell, CellAgent):
+    """A cell on a site of the lattice: a ``Cell`` that is also a Mesa ``CellAgent``
+    (``self.cell`` is its site; ``remove()`` also leaves the site)."""
+
+    def die(self, counter: str) -> None:
+        """Leave the tissue; the site becomes a vacancy for process 6."""
+        site = self.cell
+        super().die(counter)
+        self.model.vacancies.append(site)
+
+    def stress_senesces(self, hazard: float) -> bool:
+        """Process 3 with the bystander term: hazard ``+ bystander_per_day * m / 8``, ``m``
+        the senescent Moore neighbours as they stood when the process started (cells that
+        went senescent earlier in today's pass do not count)."""
+        m = self.model
+        b = m.bystander_per_day
+        if b <= 0.0:
+            return super().stress_senesces(hazard)
+        u, dt = m.random.random(), m.dt_days
+        # The neighbours are looked at only when they decide: u below the probability at
+        # m = 0 is senescent whatever they are, u at or above the one at m = 8 is not.
+        if u < probability(hazard, dt):
+            hit = True
+        elif u >= probability(hazard + b, dt):
+            hit = False
+        else:
+            new = m.new_senescent
+            k = sum(
+                1
+                for other in self.cell.neighborhood.agents
+                if other.state == SENESCENT and other not in new
+            )
+            hit = u < probability(hazard + b * k / 8, dt)
+        if hit:
+            m.new_senescent.add(self)
+        return hit
+
+
+class NaiveLatticeModel(NaiveTissueModel):
+    """One tissue on a lattice, one ``CellAgent`` per cell on a Mesa ``OrthogonalMooreGrid``.
+
+    The well-mixed model's processes with the lattice rules of the engine
+    (cellsim/kernels/lattice.py), and nothing else changed:
+
+    - grid: ``OrthogonalMooreGrid((width, height), torus=lattice.torus, capacity=1)`` with
+      the model's ``self.random``; one founder per site; a site holds at most one cell;
+    - stress senescence (3): a CYCLING cell's hazard gains ``bystander_per_day * m / 8``,
+      ``m`` its senescent Moore neighbours (8 in the denominator on a bounded grid too) on
+      the pattern as it stood when the process started: a cell that goes senescent during
+      today's ``shuffle_do`` pass does not count for the cells visited after it;
+    - replacement (6): the vacant sites are visited once a day in a uniformly random order
+      (``self.random.shuffle``); each is refilled by the division of one of its Moore
+      neighbours drawn with weight 1 if CYCLING or STEM, ``transformation.fitness`` if
+      TRANSFORMED, among the cells present when the pass started (a site vacant then,
+      refilled during the pass or not, gives no parent until the next day; a parent may
+      divide into several adjacent vacancies); the daughter agent is placed on the vacant
+      site. A vacancy with no competent neighbour stays empty (a tissue defect) and is
+      tried again the next day.
+
+    Fair, not a straw man: the vacant sites are kept in a list as cells die (no scan of
+    the grid for ``empties``), and a cell looks at its neighbours for the bystander term
+    only when they can change its fate (its uniform draw falls between the probabilities
+    at 0 and 8 senescent neighbours, a fraction ~``bystander_per_day`` of its days).
+
+    Args:
+        tissue: the tissue's parameters; ``tissue.lattice`` must be set.
+        run: clock, horizon and stopping rule, as for NaiveTissueModel.
+        rng: seed for Mesa's ``self.random`` / ``self.rng``.
+    """
+
+    cell_class = LatticeCell
+
+    def __init__(
+        self, tissue: TissueParams, run: RunParams | None = None, *, rng: Any = None
+    ) -> None:
+        if tissue.lattice is None:
+            raise ValueError("NaiveLatticeModel needs tissue.lattice (use NaiveTissueModel)")
+        self.bystander_per_day = tissue.lattice.bystander_per_day
+        self.vacancies: list[Any] = []  # vacant grid cells (sites), in no particular order
+        self.new_senescent: set[Cell] = set()  # went senescent in today's process 3
+        super().__init__(tissue, run, rng=rng)
+
+    def found(self) -> list[Cell]:
+        """Build the grid and put one founder on each site."""
+        lat = self.tissue_params.lattice
+        self.grid = OrthogonalMooreGrid(
+            (lat.width, lat.height), torus=lat.torus, capacity=1, random=self.random
+        )
+        cells = super().found()
+        for cell, site in zip(cells, self.grid.all_cells.cells, strict=True):
+            cell.cell = site
+        return cells
+
+    def step(self) -> None:
+        """Processes 1-4, 6 and 8 of one step (6 on the lattice)."""
+        self.new_senescent.clear()
+        super().step()
+
+    def replace(self, n_vacancies: int) -> int:
+        """Process 6 on the lattice: each vacant site, in random order, is refilled by a
+        competent neighbour present at the start of the pass; returns the number filled."""
+        vacancies = self.vacancies
+        if not vacancies or self.pool_size() + self.n_state[TRANSFORMED] == 0:
+            return 0
+        self.random.shuffle(vacancies)
+        vacant_at_start = set(vacancies)
+        fitness, random = self.fitness, self.random.random
+        still_vacant = []
+        parents: list[Cell] = []
+        weights: list[float] = []
+        for site in vacancies:
+            parents.clear()
+            weights.clear()
+            total = 0.0
+            for cell in site.neighborhood.agents:
+                s = cell.state
+                if s == CYCLING or s == STEM:
+                    w = 1.0
+                elif s == TRANSFORMED:
+                    w = fitness
+                else:
+                    continue
+                if cell.cell in vacant_at_start:
+                    continue  # arrived in this pass
+                parents.append(cell)
+                weights.append(w)
+                total += w
+            if total <= 0.0:
+                still_vacant.append(site)
+                continue
+            u = random() * total
+            j = 0
+            acc = weights[0]
+            while u >= acc and j < len(weights) - 1:
+                j += 1
+                acc += weights[j]
+            parents[j].divide().cell = site
+        self.vacancies = still_vacant
+        return len(vacancies) - len(still_vacant)
