@@ -35,7 +35,7 @@ from .layout import (
     TRANSFORMED,
 )
 from .segments import count
-from .wellmixed import divide_into, draw_parent, kill_random, prob, stress_senescence
+from .wellmixed import divide_into, draw_parent_place, kill_random, prob, stress_senescence
 
 
 @njit(cache=True)
@@ -76,7 +76,7 @@ def grow(
         t += -math.log(1.0 - rng.random()) / rate
         if t > t_end:
             return t_end
-        parent = draw_parent(order, seg, p, rng)
+        parent = order[draw_parent_place(seg, p, rng)]
         child = order[seg[EMPTY]]
         divide_into(
             state,

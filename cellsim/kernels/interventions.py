@@ -76,9 +76,9 @@ def make_pluripotent(state, telomere_bp, divisions, epi_origin_day, order, pos, 
     """Reprogram cell ``i`` fully: telomere toward the embryonic length, epigenetic age 0
     (its clock restarts today, which also times its redifferentiation), divisions 0."""
     target = p[P_EMBRYONIC_TELOMERE_BP]
+    reset = p[P_TELOMERE_RESET_FRACTION]
     t = telomere_bp[i]
-    if t < target:
-        telomere_bp[i] = t + p[P_TELOMERE_RESET_FRACTION] * (target - t)
+    telomere_bp[i] = t + reset * (target - t) if t < target else t  # not `if`: wellmixed.py
     epi_origin_day[i] = day
     divisions[i] = 0
     move(order, pos, seg, state, i, PLURIPOTENT)

@@ -19,7 +19,7 @@ What differs from the well-mixed tissue (kernels/wellmixed.py), and nothing else
 - Replacement (process 6): the vacancies are visited once per day in a uniformly random
   order. Each is refilled by the division of one of its competent Moore neighbours, drawn
   with weight 1 for CYCLING and STEM and the transformation fitness for TRANSFORMED (the
-  weights of ``wellmixed.draw_parent``), through ``wellmixed.divide_into``, so telomere
+  weights of ``wellmixed.draw_parent_place``), through ``wellmixed.divide_into``, so telomere
   loss, transformation and replicative senescence are the well-mixed code. Parents are
   the cells present when the pass starts: a slot that was vacant then (filled in this
   pass or not) cannot be a parent until the next day, so a hole closes from its rim by
@@ -65,37 +65,45 @@ MAX_NEIGHBOURS = 8
 
 
 @njit(cache=True, inline="always")
+def neighbour(r, c, q, width, height, torus):
+    """Slot of Moore neighbour ``q`` (0-7: the 3x3 offsets in row-major order, centre
+    skipped) of the slot at row ``r``, column ``c``; -1 where it falls off a bounded grid."""
+    k = q + 1 if q >= 4 else q
+    rr = r + k // 3 - 1
+    cc = c + k % 3 - 1
+    if rr < 0 or rr >= height:
+        if not torus:
+            return -1
+        rr = rr + height if rr < 0 else rr - height
+    if cc < 0 or cc >= width:
+        if not torus:
+            return -1
+        cc = cc + width if cc < 0 else cc - width
+    return rr * width + cc
+
+
+@njit(cache=True, inline="always")
 def neighbours(i, width, height, torus, out):
     """Write the Moore neighbours of slot ``i`` into ``out`` (length >= 8); return how many."""
     r = i // width
     c = i - r * width
     k = 0
-    for dr in range(-1, 2):
-        rr = r + dr
-        if rr < 0 or rr >= height:
-            if not torus:
-                continue
-            rr = rr + height if rr < 0 else rr - height
-        for dc in range(-1, 2):
-            if dr == 0 and dc == 0:
-                continue
-            cc = c + dc
-            if cc < 0 or cc >= width:
-                if not torus:
-                    continue
-                cc = cc + width if cc < 0 else cc - width
-            out[k] = rr * width + cc
+    for q in range(MAX_NEIGHBOURS):
+        u = neighbour(r, c, q, width, height, torus)
+        if u >= 0:
+            out[k] = u
             k += 1
     return k
 
 
 @njit(cache=True)
-def senescent_neighbours(state, i, width, height, torus, nb):
-    """Number of SENESCENT cells among slot ``i``'s Moore neighbours."""
-    k = neighbours(i, width, height, torus, nb)
+def senescent_neighbours(state, r, c, width, height, torus):
+    """Number of SENESCENT cells among the Moore neighbours of the slot at row ``r``,
+    column ``c``."""
     m = 0
-    for j in range(k):
-        if state[nb[j]] == SENESCENT:
+    for q in range(MAX_NEIGHBOURS):
+        u = neighbour(r, c, q, width, height, torus)
+        if u >= 0 and state[u] == SENESCENT:
             m += 1
     return m
 
@@ -137,13 +145,13 @@ def stress_senescence(
     if k == 0:
         return
     cand = sample_distinct(order, pos, seg, CYCLING, k, rng)
-    nb = np.empty(MAX_NEIGHBOURS, dtype=np.int64)
     kept = 0
     for j in range(cand.shape[0]):
         i = cand[j]
         h = stress_hazard_per_day(p, day, day - epi_origin_day[i])
         if bystander > 0.0:
-            m = senescent_neighbours(state, i, width, height, torus, nb)
+            r = i // width
+            m = senescent_neighbours(state, r, i - r * width, width, height, torus)
             h += bystander * m / MAX_NEIGHBOURS
         if rng.random() * q_max < prob(h, dt):
             cand[kept] = i
@@ -154,25 +162,26 @@ def stress_senescence(
 
 
 @njit(cache=True)
-def neighbour_weights(state, p, v, width, height, torus, mark, epoch, nb, w):
-    """Weights of slot ``v``'s Moore neighbours as parents, written to ``w`` (neighbours in
-    ``nb``): CYCLING/STEM 1, TRANSFORMED the fitness, 0 for other states and for slots that
-    were vacant when the pass started (``mark == epoch``). Returns (neighbours, total)."""
-    k = neighbours(v, width, height, torus, nb)
+def neighbour_weights(state, p, r, c, width, height, torus, mark, epoch, nb, w):
+    """Weights as parents of the Moore neighbours of the slot at row ``r``, column ``c``,
+    written to ``w`` (their slots to ``nb``, -1 off a bounded grid, as ``neighbour``):
+    CYCLING/STEM 1, TRANSFORMED the fitness, 0 for other states, missing neighbours and
+    slots that were vacant when the pass started (``mark == epoch``). Returns the total."""
     fitness = p[P_TRANSFORMED_FITNESS]
     total = 0.0
-    for j in range(k):
-        u = nb[j]
+    for q in range(MAX_NEIGHBOURS):
+        u = neighbour(r, c, q, width, height, torus)
         x = 0.0
-        if mark[u] != epoch:
+        if u >= 0 and mark[u] != epoch:
             s = state[u]
             if s == CYCLING or s == STEM:
                 x = 1.0
             elif s == TRANSFORMED:
                 x = fitness
-        w[j] = x
+        nb[q] = u
+        w[q] = x
         total += x
-    return k, total
+    return total
 
 
 @njit(cache=True)
@@ -212,13 +221,16 @@ def replacement(
         if filled >= n_fill:
             break
         v = vac[j]
-        k, total = neighbour_weights(state, p, v, width, height, torus, mark, epoch, nb, w)
+        r = v // width
+        total = neighbour_weights(
+            state, p, r, v - r * width, width, height, torus, mark, epoch, nb, w
+        )
         if total <= 0.0:
             continue
         u = rng.random() * total
         parent = -1
         acc = 0.0
-        for q in range(k):
+        for q in range(MAX_NEIGHBOURS):
             if w[q] > 0.0:
                 parent = nb[q]
                 acc += w[q]

@@ -36,22 +36,20 @@ def move(order, pos, seg, state, i, new_state):
     """Move slot ``i`` from its state's segment to ``new_state``'s; sets ``state[i]``."""
     s = np.int64(state[i])
     t = np.int64(new_state)
-    if s == t:
-        return
-    if s < t:
-        # Walk right: at each boundary, put i at the end of its segment, then shift the
-        # boundary left so that i becomes the first element of the next segment.
-        while s < t:
-            last = seg[s + 1] - 1
-            _swap(order, pos, pos[i], last)
-            seg[s + 1] -= 1
-            s += 1
-    else:
-        while s > t:
-            first = seg[s]
-            _swap(order, pos, pos[i], first)
-            seg[s] += 1
-            s -= 1
+    # Walk right: at each boundary, put i at the end of its segment, then shift the
+    # boundary left so that i becomes the first element of the next segment.
+    while s < t:
+        last = seg[s + 1] - 1
+        _swap(order, pos, pos[i], last)
+        seg[s + 1] -= 1
+        s += 1
+    # Or walk left, symmetrically. At most one loop runs; no early return when s == t
+    # (it would cost reference counting per move: wellmixed.py, "Speed").
+    while s > t:
+        first = seg[s]
+        _swap(order, pos, pos[i], first)
+        seg[s] += 1
+        s -= 1
     state[i] = new_state
 
 

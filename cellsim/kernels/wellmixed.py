@@ -8,6 +8,27 @@ upper bound and thinned. Every kernel takes the model's ``numpy.random.Generator
 Array arguments, in this order everywhere (a tissue's ``CellPopulation.arrays()``):
 ``state`` int8, ``telomere_bp`` float32, ``divisions`` int32, ``epi_origin_day`` float32
 (epigenetic age = day - origin), ``clone`` int32, ``order`` / ``pos`` int32, ``seg`` int64.
+
+Speed of the per-event code (here and in segments.py, lattice.py, interventions.py). A
+compiled function increfs each array and Generator it receives (an ``inline="always"``
+helper: each one it is given) and decrefs it where it dies: two atomic operations, which
+LLVM's refcount pruning removes only when every path from the incref meets the decref and
+no other decref. Helpers that kept them made a division cost several times its work. The
+per-event helpers are written so that the pruning succeeds (``inspect_llvm()`` shows no
+``NRT_incref`` in the kernels' event loops), by these rules:
+
+- a helper that branches takes scalars and at most ``p`` and the Generator, reads ``p`` on
+  its first lines, and draws as ``x = rng.random() < q if c else False`` (with its
+  ``else``), not behind ``c and ...``: an argument last used on only some of the paths
+  that then rejoin keeps its pair (``daughter_fate``, ``draw_parent_place``);
+- a helper that takes arrays uses each on every path: a loop rather than an early return
+  (``segments.move``), ``a[i] = x if c else t`` rather than ``if c: a[i] = x``;
+- ``divide_into`` and what it calls with arrays (``division_loss_bp``) are
+  ``inline="always"``: compiled into each kernel's loop, where the arrays stay alive, they
+  need no pairs and no call;
+- no integer division by a variable in a helper that takes arrays: the ZeroDivisionError
+  branch it adds, in an unrolled loop, defeats the pruning (``lattice.neighbour`` takes a
+  row and column, divided once by the kernel).
 """
 
 from __future__ import annotations
@@ -154,7 +175,7 @@ def telomerase_of(p, s):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def division_loss_bp(p, s, rng):
     """Telomere lost by one daughter: max(0, Normal(mean, sd)) * (1 - a)."""
     loss = rng.normal(p[P_LOSS_MEAN_BP], p[P_LOSS_SD_BP])
@@ -164,23 +185,34 @@ def division_loss_bp(p, s, rng):
 
 
 @njit(cache=True)
-def settle_daughter(state, telomere_bp, order, pos, seg, p, i, lineage_state, rng, counters):
-    """Give daughter ``i`` its state: transformed by chance, senescent below the threshold."""
+def daughter_fate(p, lineage_state, telomere_bp, rng):
+    """State of a new daughter of a ``lineage_state`` cell whose telomere is ``telomere_bp``:
+    TRANSFORMED if the lineage is, or by chance for a CYCLING lineage (the only draw, made
+    for CYCLING lineages only), else SENESCENT below the threshold, else the lineage's."""
+    q = p[P_TRANSFORMATION_PROBABILITY]
+    threshold = p[P_THRESHOLD_BP]
     if lineage_state == TRANSFORMED:
-        move(order, pos, seg, state, i, TRANSFORMED)
-        return
-    if lineage_state == CYCLING and rng.random() < p[P_TRANSFORMATION_PROBABILITY]:
-        move(order, pos, seg, state, i, TRANSFORMED)
-        counters[C_TRANSFORMATIONS] += 1
-        return
-    if telomere_bp[i] < p[P_THRESHOLD_BP]:
-        move(order, pos, seg, state, i, SENESCENT)
-        counters[C_REPLICATIVE] += 1
-        return
-    move(order, pos, seg, state, i, lineage_state)
+        return TRANSFORMED
+    transforms = rng.random() < q if lineage_state == CYCLING else False  # not `and`: see top
+    if transforms:
+        return TRANSFORMED
+    if telomere_bp < threshold:
+        return SENESCENT
+    return lineage_state
 
 
 @njit(cache=True)
+def settle_daughter(state, telomere_bp, order, pos, seg, p, i, lineage_state, rng, counters):
+    """Give daughter ``i`` its state (``daughter_fate``); a fate other than the lineage's
+    counts as a transformation (TRANSFORMED) or a replicative senescence (SENESCENT)."""
+    fate = daughter_fate(p, lineage_state, telomere_bp[i], rng)
+    changed = fate != lineage_state
+    counters[C_TRANSFORMATIONS] += changed & (fate == TRANSFORMED)
+    counters[C_REPLICATIVE] += changed & (fate == SENESCENT)
+    move(order, pos, seg, state, i, fate)
+
+
+@njit(cache=True, inline="always")
 def divide_into(
     state,
     telomere_bp,
@@ -214,12 +246,11 @@ def divide_into(
 
 
 @njit(cache=True)
-def draw_parent(order, seg, p, rng):
-    """A competent parent: CYCLING/STEM with weight 1, TRANSFORMED with weight fitness.
-
-    Returns -1 when no cell can divide.
-    """
-    n_norm = seg[TRANSFORMED] - seg[CYCLING]
+def draw_parent_place(seg, p, rng):
+    """Place in ``order`` of a competent parent: CYCLING/STEM with weight 1, TRANSFORMED
+    with weight fitness. Returns -1 when no cell can divide."""
+    lo = seg[CYCLING]
+    n_norm = seg[TRANSFORMED] - lo
     n_tr = count(seg, TRANSFORMED)
     w = p[P_TRANSFORMED_FITNESS]
     total = n_norm + w * n_tr
@@ -227,10 +258,8 @@ def draw_parent(order, seg, p, rng):
         return -1
     u = rng.random() * total
     if u < n_norm:
-        j = min(np.int64(u), n_norm - 1)
-        return order[seg[CYCLING] + j]
-    j = min(np.int64((u - n_norm) / w), n_tr - 1)
-    return order[seg[TRANSFORMED] + j]
+        return lo + min(np.int64(u), n_norm - 1)
+    return lo + n_norm + min(np.int64((u - n_norm) / w), n_tr - 1)
 
 
 @njit(cache=True)
@@ -252,9 +281,10 @@ def replacement(
     cell of the tissue. Returns the number filled (fewer when no cell can divide)."""
     filled = 0
     while filled < n_fill and count(seg, EMPTY) > 0:
-        parent = draw_parent(order, seg, p, rng)
-        if parent < 0:
+        place = draw_parent_place(seg, p, rng)
+        if place < 0:
             break
+        parent = order[place]
         child = order[seg[EMPTY]]
         divide_into(
             state,
