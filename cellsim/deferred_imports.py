@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import threading
 import types
@@ -35,6 +36,14 @@ STARTUP_DEFERRED = (
 """What the ``cellsim`` command defers: nothing on the way to a run's first step uses them."""
 
 _lock = threading.RLock()
+
+
+def _new_lock_in_child() -> None:  # a fork copies the lock, held or not: start afresh
+    global _lock
+    _lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 class _Deferred(types.ModuleType):
