@@ -51,6 +51,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,21 @@ def naive_model(n: int, seed: int, geometry: str = "wellmixed") -> NaiveTissueMo
 
 
 # --- one timed measurement -------------------------------------------------------------
+def timed(loop: Callable[[], None]) -> tuple[float, float]:
+    """Wall and CPU seconds of ``loop()``, after a garbage collection."""
+    gc.collect()
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    loop()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def step_days(model: Any, days: int) -> None:
+    """``days`` calls of ``model.step()`` (an AgingModel or a naive model)."""
+    for _ in range(days):
+        model.step()
+
+
 def time_engine_bare(
     n: int, days: int, seed: int, geometry: str = "wellmixed"
 ) -> tuple[float, float, int]:
@@ -162,26 +178,19 @@ def time_engine_bare(
     rng, counters = model.rng, tissue.counters
     d0 = int(counters[L.C_DIVISIONS])
     lat = tissue.params.lattice
-    if lat is not None:
-        step_lattice = KL.step_day
-        geom = (lat.width, lat.height, lat.torus)
+
+    def lattice_days() -> None:
+        step_lattice, geom = KL.step_day, (lat.width, lat.height, lat.torus)
         mark = np.zeros(n, dtype=np.int32)
-        gc.collect()
-        c0 = time.process_time()
-        t0 = time.perf_counter()
         for day in range(1, days + 1):
             step_lattice(*args, float(day), rng, counters, *geom, mark, day)
-        seconds = time.perf_counter() - t0
-        cpu = time.process_time() - c0
-        return seconds, cpu, int(counters[L.C_DIVISIONS]) - d0
-    step_day = K.step_day
-    gc.collect()
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    for day in range(1, days + 1):
-        step_day(*args, float(day), rng, counters)
-    seconds = time.perf_counter() - t0
-    cpu = time.process_time() - c0
+
+    def wellmixed_days() -> None:
+        step_day = K.step_day
+        for day in range(1, days + 1):
+            step_day(*args, float(day), rng, counters)
+
+    seconds, cpu = timed(wellmixed_days if lat is None else lattice_days)
     return seconds, cpu, int(counters[L.C_DIVISIONS]) - d0
 
 
@@ -190,17 +199,10 @@ def time_engine_model(
 ) -> tuple[float, float, int]:
     """Wall and CPU seconds for ``days`` AgingModel steps (a record every 30 days), divisions."""
     model = engine_model(n, seed, geometry)
-    counters = model.primary.counters
-    d0 = int(counters[L.C_DIVISIONS])
-    gc.collect()
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    for _ in range(days):
-        model.step()
-    seconds = time.perf_counter() - t0
-    cpu = time.process_time() - c0
+    d0 = int(model.primary.counters[L.C_DIVISIONS])
+    seconds, cpu = timed(lambda: step_days(model, days))
     assert model.running, "the benchmark tissue stopped early"
-    return seconds, cpu, int(counters[L.C_DIVISIONS]) - d0
+    return seconds, cpu, int(model.primary.counters[L.C_DIVISIONS]) - d0
 
 
 def time_naive(
@@ -209,13 +211,7 @@ def time_naive(
     """Wall and CPU seconds for ``days`` steps of the one-agent-per-cell model, and divisions."""
     model = naive_model(n, seed, geometry)
     d0 = model.counters["divisions"]
-    gc.collect()
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    for _ in range(days):
-        model.step()
-    seconds = time.perf_counter() - t0
-    cpu = time.process_time() - c0
+    seconds, cpu = timed(lambda: step_days(model, days))
     return seconds, cpu, model.counters["divisions"] - d0
 
 
