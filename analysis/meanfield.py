@@ -101,7 +101,7 @@ _SQRT2PI = math.sqrt(2.0 * math.pi)
 
 @dataclass(frozen=True)
 class MeanFieldParams:
-    """One well-mixed tissue, in the units of ``cellsim.params`` (defaults: its defaults).
+    """One well-mixed tissue, in the units of ``cellsim.engine.params`` (defaults: its defaults).
 
     ``stress_*`` is the stress-senescence hazard ``rate + age_slope * age_years +
     epigenetic_slope * epigenetic_age_years`` (per day); ``clearance_*`` the immune
@@ -139,7 +139,7 @@ class MeanFieldParams:
     ) -> MeanFieldParams:
         """Read a tissue's parameters from their nested-dict form (``model_dump()``).
 
-        ``tissue`` has the keys of ``cellsim.params.TissueParams`` (``n_cells``,
+        ``tissue`` has the keys of ``cellsim.engine.params.TissueParams`` (``n_cells``,
         ``lifespan_days``, ``telomere``, ``stress``, ``clearance``, optional ``failure``);
         ``run`` those of ``RunParams`` (``dt_days``, ``start_age_days``). Missing groups
         keep this class's defaults.

@@ -4,7 +4,7 @@ One command (see benchmarks/README.md)::
 
     .venv/bin/python benchmarks/bench.py [--quick] [--out benchmarks/results] [--rounds 3]
 
-For a well-mixed tissue (defaults of ``cellsim.params.TissueParams``, ``lifespan_days=140``)
+For a well-mixed tissue (defaults of ``cellsim.engine.params.TissueParams``, ``lifespan_days=140``)
 of N = 10^3 ... 10^7 cells (``--quick``: up to 10^5), and the same tissue on a square torus
 lattice of 100^2, 300^2 and 1000^2 sites (``LatticeParams`` defaults; ``--quick``: up to
 300^2), it times, from a freshly founded tissue, a fixed number of simulated days of
@@ -67,11 +67,11 @@ import numba  # noqa: E402
 import startup  # noqa: E402
 from naive_mesa import NaiveLatticeModel, NaiveTissueModel  # noqa: E402
 
+from cellsim.engine.model import AgingModel  # noqa: E402
+from cellsim.engine.params import LatticeParams, ModelParams, RunParams, TissueParams  # noqa: E402
 from cellsim.kernels import lattice as KL  # noqa: E402
 from cellsim.kernels import layout as L  # noqa: E402
 from cellsim.kernels import wellmixed as K  # noqa: E402
-from cellsim.model import AgingModel  # noqa: E402
-from cellsim.params import LatticeParams, ModelParams, RunParams, TissueParams  # noqa: E402
 
 LIFESPAN_DAYS = 140.0
 RECORD_INTERVAL_DAYS = 30.0
@@ -303,7 +303,7 @@ def cli_startup(warm: int) -> dict[str, Any]:
     """`cellsim run` start-up, measured by benchmarks/startup.py: seconds to the first
     simulated step of a tiny scenario, once with an empty Numba cache (cold) and ``warm``
     times with the cache it filled, with the end-to-end times beside them; plus the time of
-    ``python -c "import cellsim.model"``. Verdict on the target "a second `cellsim run`
+    ``python -c "import cellsim.engine.model"``. Verdict on the target "a second `cellsim run`
     starts simulating within 2 s": the warm median (``verdict``) and every warm start
     (``verdict_every_warm_start``)."""
     try:
@@ -318,7 +318,7 @@ def cli_startup(warm: int) -> dict[str, Any]:
     except startup.StartupError as e:
         return {"cli": "failed", "error": str(e)[-2000:]}
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import cellsim.model"], check=True)
+    subprocess.run([sys.executable, "-c", "import cellsim.engine.model"], check=True)
     import_s = time.perf_counter() - t0
     median, worst = result["warm_first_step_median_s"], result["warm_first_step_max_s"]
     return {

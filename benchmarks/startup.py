@@ -54,11 +54,11 @@ name = "only"
 """
 
 # The child: the console script's own entry point, with a probe on the model's first step.
-# Importing cellsim.model here adds nothing: `cellsim run` imports it before any step.
+# Importing cellsim.engine.model here adds nothing: `cellsim run` imports it before any step.
 CHILD = """\
 import os, sys, time
 from cellsim.cli import main
-import cellsim.model as _m
+import cellsim.engine.model as _m
 
 _orig = _m.AgingModel._after_steps
 _mark = os.environ["CELLSIM_STARTUP_MARK"]

@@ -18,14 +18,14 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_exc
 from rich.console import Console
 
-from . import __version__
-from .deferred_imports import STARTUP_DEFERRED, defer
+from cellsim import __version__
+from cellsim.deferred_imports import STARTUP_DEFERRED, defer
 
 # Before anything imports Mesa: its grids, networks and pandas load on first use, not at
 # start-up (~1 s of each `cellsim` command; see cellsim/deferred_imports.py).
 defer(*STARTUP_DEFERRED)
 
-from .scenario import DEFAULT_SCENARIO  # noqa: E402
+from cellsim.config.scenario import DEFAULT_SCENARIO  # noqa: E402
 
 app = typer.Typer(
     name="cellsim",
@@ -68,8 +68,8 @@ def run(
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 2,
 ) -> None:
     """Run every arm of a scenario, print the exhaustion table, write results and figures."""
-    from .scenario import ScenarioError, load_scenario
-    from .workflow import run_scenario
+    from cellsim.config.scenario import ScenarioError, load_scenario
+    from cellsim.run.workflow import run_scenario
 
     _positive("--replicates", replicates)
     _positive("--workers", workers)
@@ -86,7 +86,7 @@ def validate(
     scenario: Annotated[str, typer.Argument(help="Scenario TOML file to check.")],
 ) -> None:
     """Check a scenario file (every arm resolved and validated) without running it."""
-    from .scenario import ScenarioError, load_scenario
+    from cellsim.config.scenario import ScenarioError, load_scenario
 
     try:
         sc = load_scenario(scenario)
@@ -101,7 +101,7 @@ def validate(
 
 @app.command()
 def sweep(
-    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file (see cellsim/sweep.py).")],
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file (see cellsim/run/sweep.py).")],
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Output folder (default: runs/<sweep>); rerun to resume."),
@@ -125,7 +125,7 @@ def sweep(
     ] = True,
 ) -> None:
     """Run a parameter sweep on Dask (resumable; failed runs are recorded and retried)."""
-    from .sweep import SweepError, load_sweep, run_sweep
+    from cellsim.run.sweep import SweepError, load_sweep, run_sweep
 
     _positive("--workers", workers)
     _positive("--flush-runs", flush_runs)
@@ -160,8 +160,8 @@ def report(
     folder: Annotated[Path, typer.Argument(help="An output folder of `cellsim run` or `sweep`.")],
 ) -> None:
     """Rewrite the summary, figures and report.md of an output folder."""
-    from .sweep import is_sweep_folder, rewrite_sweep_report
-    from .workflow import rewrite_report
+    from cellsim.run.sweep import is_sweep_folder, rewrite_sweep_report
+    from cellsim.run.workflow import rewrite_report
 
     if is_sweep_folder(folder):
         console.print(f"wrote {rewrite_sweep_report(folder, console=console)}")
@@ -183,8 +183,8 @@ def validate_biology(
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 2,
 ) -> None:
     """Check the simulator against published biology; exit 1 if a check fails."""
-    from .io import check_output_dir
-    from .validation import ValidationConfigError, load_config, run_validation
+    from cellsim.io import check_output_dir
+    from cellsim.validation.suite import ValidationConfigError, load_config, run_validation
 
     _positive("--workers", workers)
     check_output_dir(out)
@@ -218,7 +218,7 @@ def viz(
     import os
     import subprocess
 
-    from .scenario import ScenarioError, find_scenario, load_scenario
+    from cellsim.config.scenario import ScenarioError, find_scenario, load_scenario
 
     if not 0 <= port <= 65535:
         fail(f"--port = {port}: must be between 0 and 65535")
@@ -258,9 +258,9 @@ def version() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors with exit code 2 for bad input."""
-    from .io import OutputError
-    from .scenario import ScenarioError
-    from .workflow import RunsFailed
+    from cellsim.config.scenario import ScenarioError
+    from cellsim.io import OutputError
+    from cellsim.run.workflow import RunsFailed
 
     try:
         # typer turns Ctrl-C into Exit(130), which non-standalone mode returns as a code

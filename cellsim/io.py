@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from cellsim import __version__
 
 MANIFEST = "manifest.json"
 """Every cellsim output folder holds this file; only such folders are ever replaced."""

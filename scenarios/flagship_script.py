@@ -15,8 +15,8 @@ from pathlib import Path
 
 from analysis.exhaustion import format_summary, summary_table
 from analysis.plots import plot_functional_and_pool
-from cellsim.execute import RunSpec, collect, run_many
-from cellsim.params import (
+from cellsim.config.plan import RunSpec
+from cellsim.engine.params import (
     ClearanceParams,
     FullReprogramming,
     ModelParams,
@@ -27,6 +27,7 @@ from cellsim.params import (
     TelomereParams,
     TissueParams,
 )
+from cellsim.run.single import collect, run_many
 
 AGE_20_DAYS = 20 * 365.25
 

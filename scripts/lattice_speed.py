@@ -19,8 +19,8 @@ import argparse
 import platform
 import time
 
-from cellsim.model import AgingModel
-from cellsim.params import LatticeParams, ModelParams, RunParams, TissueParams
+from cellsim.engine.model import AgingModel
+from cellsim.engine.params import LatticeParams, ModelParams, RunParams, TissueParams
 
 
 def build(side: int, lattice: bool, lifespan_days: float, days: int, seed: int) -> AgingModel:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cellsim.params import (
+from cellsim.engine.params import (
     ClearanceParams,
     ModelParams,
     RunParams,

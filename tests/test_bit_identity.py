@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from cellsim.scenario import load_scenario
-from cellsim.workflow import run_scenario
+from cellsim.config.scenario import load_scenario
+from cellsim.run.workflow import run_scenario
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bit_identity"
 VOLATILE = ["wall_seconds"]  # the only column that may differ between two runs

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cellsim.io import CheckpointError, write_checkpoint
-from cellsim.model import AgingModel
-from cellsim.params import (
+from cellsim.engine.model import AgingModel
+from cellsim.engine.params import (
     FullReprogramming,
     LatticeParams,
     ModelParams,
@@ -21,6 +20,7 @@ from cellsim.params import (
     RunParams,
     Senolytic,
 )
+from cellsim.io import CheckpointError, write_checkpoint
 
 from .conftest import tissue
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cellsim.culture import CultureModel, CultureParams, run_culture
+from cellsim.engine.culture import CultureModel, CultureParams, run_culture
+from cellsim.engine.params import CellState, TelomereParams
+from cellsim.engine.population import CellPopulation
 from cellsim.kernels import culture as KC
 from cellsim.kernels.layout import C_DIVISIONS, C_REPLICATIVE, C_STRESS
-from cellsim.params import CellState, TelomereParams
-from cellsim.population import CellPopulation
 
 from .conftest import tissue
 

@@ -30,7 +30,7 @@ def test_first_step_needs_none_of_the_deferred_modules_and_they_work_after():
         import sys
         from cellsim.deferred_imports import STARTUP_DEFERRED, defer, is_deferred
         assert defer(*STARTUP_DEFERRED) == list(STARTUP_DEFERRED)
-        from cellsim.model import AgingModel
+        from cellsim.engine.model import AgingModel
         m = AgingModel(rng=1, n_cells=500, horizon_days=60.0)
         m.step()
         # the first step ran without executing any of them, or scipy.spatial

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from cellsim.model import AgingModel
-from cellsim.params import CellState, probability
+from cellsim.engine.model import AgingModel
+from cellsim.engine.params import CellState, probability
 
 from .conftest import model_params
 

@@ -6,6 +6,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from cellsim.engine.model import AgingModel
+from cellsim.engine.params import (
+    CellState,
+    FullReprogramming,
+    ModelParams,
+    PartialReprogramming,
+    RunParams,
+    Senolytic,
+)
+from cellsim.engine.population import CellPopulation
 from cellsim.kernels import interventions as KI
 from cellsim.kernels.layout import (
     C_CLEARED_SENOLYTIC,
@@ -16,16 +26,6 @@ from cellsim.kernels.layout import (
     C_TERATOMAS,
     N_COUNTERS,
 )
-from cellsim.model import AgingModel
-from cellsim.params import (
-    CellState,
-    FullReprogramming,
-    ModelParams,
-    PartialReprogramming,
-    RunParams,
-    Senolytic,
-)
-from cellsim.population import CellPopulation
 
 from .conftest import model_params, tissue
 
@@ -228,7 +228,8 @@ def test_stem_compartment_loss_scales_with_one_minus_telomerase(activity):
 def test_stem_exhaustion_is_detected_and_reported():
     """A small compartment without telomerase runs out of divisions and its exhaustion day
     reaches the runs row; the somatic tissue then refills locally."""
-    from cellsim.execute import RunSpec, run_one
+    from cellsim.config.plan import RunSpec
+    from cellsim.run.single import run_one
 
     stem = tissue(
         name="stem",

@@ -14,8 +14,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cellsim.model import AgingModel
-from cellsim.params import CellState
+from cellsim.engine.model import AgingModel
+from cellsim.engine.params import CellState
 
 from .conftest import model_params
 

@@ -14,18 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from cellsim.kernels import interventions as KI
-from cellsim.kernels import lattice as KL
-from cellsim.kernels.layout import (
-    C_DEATHS,
-    C_DIVISIONS,
-    C_STRESS,
-    C_SUPPLIED_IN,
-    N_COUNTERS,
-    P_BYSTANDER_PER_DAY,
-)
-from cellsim.model import AgingModel
-from cellsim.params import (
+from cellsim.engine.model import AgingModel
+from cellsim.engine.params import (
     CellState,
     FullReprogramming,
     Insult,
@@ -37,7 +27,17 @@ from cellsim.params import (
     TissueParams,
     probability,
 )
-from cellsim.tissue import parameter_vector
+from cellsim.engine.tissue import parameter_vector
+from cellsim.kernels import interventions as KI
+from cellsim.kernels import lattice as KL
+from cellsim.kernels.layout import (
+    C_DEATHS,
+    C_DIVISIONS,
+    C_STRESS,
+    C_SUPPLIED_IN,
+    N_COUNTERS,
+    P_BYSTANDER_PER_DAY,
+)
 
 from .conftest import tissue
 

@@ -240,7 +240,7 @@ WINDOW_FUNCTIONAL = 0.85
 
 
 def tissue_params():
-    from cellsim.params import (
+    from cellsim.engine.params import (
         ClearanceParams,
         StressParams,
         TelomereParams,
@@ -272,8 +272,8 @@ def tissue_params():
 @pytest.fixture(scope="module")
 def replicates():
     """(trajectories of every replicate, event days per replicate, MeanFieldParams)."""
-    from cellsim.model import AgingModel
-    from cellsim.params import ModelParams, RunParams
+    from cellsim.engine.model import AgingModel
+    from cellsim.engine.params import ModelParams, RunParams
 
     tp = tissue_params()
     params = ModelParams(

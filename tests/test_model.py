@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cellsim.model import AgingModel
-from cellsim.params import (
+from cellsim.engine.model import AgingModel
+from cellsim.engine.params import (
     FullReprogramming,
     Insult,
     ModelParams,
@@ -156,8 +156,8 @@ def test_epigenetic_clocks_start_at_the_start_age():
 
 
 def test_kernel_state_codes_match_cellstate():
+    from cellsim.engine.params import CellState
     from cellsim.kernels import layout
-    from cellsim.params import CellState
 
     for s in CellState:
         assert getattr(layout, s.name) == s.value

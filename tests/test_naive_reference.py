@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from benchmarks.naive_mesa import NaiveLatticeModel, NaiveTissueModel
+from cellsim.engine.model import AgingModel
+from cellsim.engine.params import CellState, ModelParams, RunParams, TissueParams
 from cellsim.kernels import layout as L
-from cellsim.model import AgingModel
-from cellsim.params import CellState, ModelParams, RunParams, TissueParams
+from reference.naive_mesa import NaiveLatticeModel, NaiveTissueModel
 
 ALPHA = 0.01
 RUNS = 30

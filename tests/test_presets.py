@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from cellsim.params import ModelParams, TissueParams
-from cellsim.presets import PRESETS, apply_preset, body_turnover, whole_body_set
-from cellsim.scenario import ScenarioError, load_scenario
+from cellsim.config.scenario import ScenarioError, load_scenario
+from cellsim.engine.params import ModelParams, TissueParams
+from cellsim.engine.presets import PRESETS, apply_preset, body_turnover, whole_body_set
 
 # MODEL.md's reference table (Sender & Milo 2021): lifespan (days) and cell count.
 MODEL_MD = {

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import cellsim.sweep as sweep_mod
+import cellsim.run.sweep as sweep_mod
 from cellsim.cli import main
-from cellsim.store import SweepStore
-from cellsim.sweep import THREAD_ENV, load_sweep, run_sweep
+from cellsim.run.store import SweepStore
+from cellsim.run.sweep import THREAD_ENV, load_sweep, run_sweep
 
 CELLSIM = [sys.executable, "-m", "cellsim.cli"]
 

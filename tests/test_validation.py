@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cellsim.cli import main
-from cellsim.validation import ChecksFailed, load_config, run_validation
+from cellsim.validation.suite import ChecksFailed, load_config, run_validation
 
 EXPECTED_CHECKS = {
     "hayflick_limit",
@@ -67,7 +67,7 @@ def test_checks_pass_except_the_known_input_discrepancy(quick_report):
 
 def test_exit_code_is_one_when_a_check_fails(monkeypatch, tmp_path, capsys):
     """A failing check ends the command with exit 1 and one line naming the checks."""
-    import cellsim.validation as V
+    import cellsim.validation.suite as V
 
     def failing(out, **kw):
         raise ChecksFailed("validate-biology: 1 of 11 checks failed (blood_share); see x")

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from cellsim.params import CellState, PartialReprogramming, Senolytic
+from cellsim.engine.params import CellState, PartialReprogramming, Senolytic
 from cellsim.viz.model import KNOBS, VizModel, apply_knobs, knobs_of, scenario_arm
 
 

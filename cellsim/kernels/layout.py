@@ -5,7 +5,7 @@ Kernels take plain arrays (Numba compiles them once); these names keep both side
 
 from __future__ import annotations
 
-# Cell state codes, as in cellsim.params.CellState (kernels cannot use the IntEnum).
+# Cell state codes, as in cellsim.engine.params.CellState (kernels cannot use the IntEnum).
 PLURIPOTENT = 0
 SENESCENT = 1
 EMPTY = 2
@@ -13,7 +13,7 @@ CYCLING = 3
 STEM = 4
 TRANSFORMED = 5
 
-# Parameter vector (float64), built by cellsim.tissue from TissueParams and RunParams.
+# Parameter vector (float64), built by cellsim.engine.tissue from TissueParams and RunParams.
 P_DT_DAYS = 0
 P_DEATH_RATE_PER_DAY = 1
 P_TRANSFORMED_DEATH_RATE_PER_DAY = 2

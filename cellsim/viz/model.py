@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..kernels.layout import P_EMBRYONIC_TELOMERE_BP as L_EMBRYONIC
-from ..model import AgingModel
-from ..params import (
+from cellsim.config.scenario import load_scenario
+from cellsim.engine.model import AgingModel
+from cellsim.engine.params import (
     DAYS_PER_YEAR,
     CellState,
     FullReprogramming,
@@ -27,7 +27,7 @@ from ..params import (
     PartialReprogramming,
     Senolytic,
 )
-from ..scenario import load_scenario
+from cellsim.kernels.layout import P_EMBRYONIC_TELOMERE_BP as L_EMBRYONIC
 
 DEFAULT_SCENARIO = "lattice_bystander"
 DEFAULT_SIDE = 100

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from .kernels import lattice as KL
-from .kernels import layout as L
-from .kernels import summary as S
-from .kernels import wellmixed as K
-from .params import CellState, RunParams, TissueParams
-from .population import CellPopulation
+from cellsim.engine.params import CellState, RunParams, TissueParams
+from cellsim.engine.population import CellPopulation
+from cellsim.kernels import lattice as KL
+from cellsim.kernels import layout as L
+from cellsim.kernels import summary as S
+from cellsim.kernels import wellmixed as K
 
 if TYPE_CHECKING:
-    from .model import AgingModel
+    from cellsim.engine.model import AgingModel
 
 EVENTS = ("exhaustion", "failure", "neoplasia")
 

@@ -33,7 +33,7 @@ scenarios/sweeps/senolytic_schedule.toml for an annotated example. Top-level key
     "tissue.clearance.rate_per_day" = { low = 1e-4, high = 0.1, scale = "log" }
     "tissue.n_cells" = { low = 1000, high = 4000, integer = true }
 
-Parameter names are the dotted paths of ``cellsim.params.with_overrides``: ``run.*``, a
+Parameter names are the dotted paths of ``cellsim.engine.params.with_overrides``: ``run.*``, a
 tissue's name or ``tissues.N`` then its fields (``tissue.telomere.loss_mean_bp``),
 ``interventions.N.*``, or a bare field name of the first tissue.
 
@@ -58,7 +58,7 @@ Execution and storage
 ---------------------
 ``run_sweep`` runs the missing runs on Dask distributed (a LocalCluster of worker
 processes, one thread each, Numba/BLAS threads pinned to 1, or any running scheduler),
-appends finished runs in batches to the store of ``cellsim.store`` (atomic Parquet parts;
+appends finished runs in batches to the store of ``cellsim.run.store`` (atomic Parquet parts;
 rerunning the same command skips completed runs and retries failed ones), compacts it and
 writes ``summary.csv``, figures and ``report.md`` (``analysis.sweep``).
 """
@@ -86,12 +86,13 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 from rich.console import Console
 
-from . import __version__
-from .execute import RunSpec, run_one, stable_key
-from .io import MANIFEST, OutputError, check_output_dir, write_csv, write_json, write_parquet
-from .params import ModelParams, _resolve_bare, _Strict, with_overrides
-from .scenario import ScenarioError, format_validation_error, load_scenario
-from .store import SweepStore
+from cellsim import __version__
+from cellsim.config.plan import RunSpec, stable_key
+from cellsim.config.scenario import ScenarioError, format_validation_error, load_scenario
+from cellsim.engine.params import ModelParams, _resolve_bare, _Strict, with_overrides
+from cellsim.io import MANIFEST, OutputError, check_output_dir, write_csv, write_json, write_parquet
+from cellsim.run.single import run_one
+from cellsim.run.store import SweepStore
 
 THREAD_ENV: dict[str, str] = {
     "NUMBA_NUM_THREADS": "1",
@@ -419,7 +420,9 @@ def _get_path(data: dict[str, Any], key: str) -> Any:
 
 def format_error(exc: ValidationError, prefix: str = "") -> str:
     """The first error of a ValidationError as one line (see ``format_validation_error``)."""
-    return format_validation_error(exc, prefix, unknown_hint="see the format in cellsim/sweep.py")
+    return format_validation_error(
+        exc, prefix, unknown_hint="see the format in cellsim/run/sweep.py"
+    )
 
 
 def load_sweep(path: str | Path) -> SweepPlan:
@@ -456,7 +459,7 @@ def plan_sweep(sweep: Sweep, folder: Path = Path("."), path: Path | None = None)
         except (KeyError, IndexError, ValueError):
             raise SweepError(
                 f"{where}: unknown parameter {name!r} (a dotted path of "
-                "cellsim.params.with_overrides, e.g. 'tissue.lifespan_days' or "
+                "cellsim.engine.params.with_overrides, e.g. 'tissue.lifespan_days' or "
                 "'interventions.0.interval_days')"
             ) from None
         if isinstance(current, dict | list):
@@ -723,7 +726,7 @@ def _execute(
     """Submit ``todo`` with a bounded window, store results in batches as they finish."""
     from distributed import as_completed
 
-    from .workflow import RunsFailed
+    from cellsim.run.workflow import RunsFailed
 
     pending = iter(todo)
     which: dict[str, tuple[int, int]] = {}
@@ -891,7 +894,7 @@ def run_sweep(
     summary.csv is always written. Returns ``{"runs", "trajectories", "failures",
     "summary", "out_dir", "ran", "skipped"}``.
     """
-    from .workflow import progress_bar
+    from cellsim.run.workflow import progress_bar
 
     console = console or Console()
     out_dir = Path(out_dir)
@@ -978,7 +981,7 @@ def run_sweep(
             ),
         )
     if runs.empty and len(failures):
-        from .workflow import RunsFailed
+        from cellsim.run.workflow import RunsFailed
 
         first = failures["error"].iloc[0]
         raise RunsFailed(f"all {len(failures)} runs failed; first error: {first}")

@@ -12,12 +12,12 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .execute import RunSpec
-from .params import Intervention, ModelParams, _Strict, with_overrides
+from cellsim.config.plan import RunSpec
+from cellsim.engine.params import Intervention, ModelParams, _Strict, with_overrides
 
-BUILTIN_DIR = Path(__file__).resolve().parent / "scenarios"
+BUILTIN_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 """Scenarios shipped in the wheel (a copy of the repository's scenarios/ folder)."""
-REPO_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 DEFAULT_SCENARIO = "hayflick_question"
 
 
@@ -31,7 +31,7 @@ class Arm(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     set: dict[str, Any] = Field(default_factory=dict)
-    """Dotted parameter paths and their values (see ``cellsim.params.with_overrides``)."""
+    """Dotted parameter paths and their values (see ``cellsim.engine.params.with_overrides``)."""
     interventions: list[Intervention] = Field(default_factory=list)
     """Interventions added to the base scenario's for this arm."""
 
@@ -107,7 +107,7 @@ class Scenario(_Strict):
 def format_validation_error(
     exc: ValidationError,
     prefix: str = "",
-    unknown_hint: str = "allowed keys are listed in cellsim.params",
+    unknown_hint: str = "allowed keys are listed in cellsim.engine.params",
 ) -> str:
     """The first error of a pydantic ValidationError as one line: field, value, rule.
 

@@ -8,7 +8,7 @@ discussion of what the numbers mean. Settings live in scenarios/validation/valid
 (``--quick`` uses its reduced ``[*.quick]`` tables).
 
 Checks:
-  * fibroblast strains in culture (cellsim/culture.py) reach replicative senescence at
+  * fibroblast strains in culture (cellsim/engine/culture.py) reach replicative senescence at
     40-60 PD (Hayflick & Moorhead 1961) and gain 7-10 PD per kb of initial telomere
     (Allsopp 1992; Allsopp & Harley 1995);
   * the growth curve bends (phase III): the last ~10 PD are clearly slower than phase II,
@@ -29,9 +29,7 @@ import platform
 import time
 import tomllib
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +38,26 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
-from . import __version__
-from .culture import CultureParams, CultureResult, run_culture
-from .execute import stable_key
-from .io import MANIFEST, atomic_dir, check_output_dir, write_csv, write_json, write_text
-from .kernels.layout import C_DEATHS, C_DIVISIONS
-from .params import DAYS_PER_YEAR, ModelParams, RunParams, TissueParams, with_overrides
-from .presets import (
+from cellsim import __version__
+from cellsim.config.plan import stable_key
+from cellsim.engine.culture import CultureParams, CultureResult, run_culture
+from cellsim.engine.params import (
+    DAYS_PER_YEAR,
+    ModelParams,
+    RunParams,
+    TissueParams,
+    with_overrides,
+)
+from cellsim.engine.presets import (
     HSC_DIVISION_INTERVAL_DAYS,
     PRESETS,
     body_turnover,
     whole_body_set,
 )
-from .workflow import RunsFailed
+from cellsim.io import MANIFEST, atomic_dir, check_output_dir, write_csv, write_json, write_text
+from cellsim.kernels.layout import C_DEATHS, C_DIVISIONS
+from cellsim.run.local import map_unordered
+from cellsim.run.workflow import RunsFailed
 
 __all__ = ["CheckResult", "ChecksFailed", "ValidationConfig", "load_config", "run_validation"]
 
@@ -155,7 +160,7 @@ class ValidationConfig(_Cfg):
 
 def settings_folder() -> Path:
     """scenarios/validation in the repository, else the copy shipped in the wheel."""
-    from .scenario import BUILTIN_DIR, REPO_SCENARIOS
+    from cellsim.config.scenario import BUILTIN_DIR, REPO_SCENARIOS
 
     for base in (REPO_SCENARIOS, BUILTIN_DIR):
         folder = base / "validation"
@@ -174,7 +179,7 @@ def load_config(path: str | Path | None = None, quick: bool = False) -> Validati
     try:
         cfg = ValidationConfig.model_validate({**data, "folder": path.parent})
     except ValidationError as exc:
-        from .scenario import format_validation_error
+        from cellsim.config.scenario import format_validation_error
 
         raise ValidationConfigError(f"{path}: {format_validation_error(exc)}") from None
     return cfg.quick() if quick else cfg
@@ -207,22 +212,12 @@ def _run_task(task: Task) -> tuple[str, Any]:
 def run_tasks(
     tasks: list[Task], workers: int = 1, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
-    """Run tasks (forked worker processes when ``workers > 1``); results by task name."""
+    """Run tasks on the local executor (``cellsim.run.local``); results by task name."""
     out: dict[str, Any] = {}
-    if workers <= 1:
-        for t in tasks:
-            name, res = _run_task(t)
-            out[name] = res
-            if progress:
-                progress(name)
-        return out
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        futures = [pool.submit(_run_task, t) for t in tasks]
-        for fut in as_completed(futures):
-            name, res = fut.result()
-            out[name] = res
-            if progress:
-                progress(name)
+    for name, res in map_unordered(_run_task, tasks, workers=workers):
+        out[name] = res
+        if progress:
+            progress(name)
     return out
 
 
@@ -242,7 +237,7 @@ class TurnoverRun:
 
 
 def _turnover_run(payload: tuple[str, int, float, float], seed: Any) -> TurnoverRun:
-    from .model import AgingModel
+    from cellsim.engine.model import AgingModel
 
     name, n_cells, dt, days = payload
     tissue = TissueParams.model_validate({"preset": name, "n_cells": n_cells})
@@ -289,7 +284,7 @@ class BloodRun:
 
 
 def _blood_run(params: ModelParams, seed: Any) -> BloodRun:
-    from .model import AgingModel
+    from cellsim.engine.model import AgingModel
 
     m = AgingModel(params, rng=np.random.default_rng(seed)).run()
     hsc = m.by_name["hsc"]
@@ -305,7 +300,7 @@ def _blood_run(params: ModelParams, seed: Any) -> BloodRun:
 
 def blood_params(cfg: ValidationConfig) -> ModelParams:
     """The blood scenario's parameters (reduced under ``--quick``)."""
-    from .scenario import load_scenario
+    from cellsim.config.scenario import load_scenario
 
     sc = load_scenario(cfg.folder / cfg.blood.scenario)
     params = next(iter(sc.resolved().values()))
@@ -724,7 +719,7 @@ def turnover_checks(
             notes=[
                 f"{len(table)} presets: every cell type of Sender & Milo's source data with "
                 "more than ~1e9 cells/day, plus MODEL.md's hepatocytes, endothelium and dermal "
-                "fibroblasts. Counts x 1/lifespan; see cellsim/presets.py for each value.",
+                "fibroblasts. Counts x 1/lifespan; see cellsim/engine/presets.py for each value.",
             ],
         ),
         CheckResult(

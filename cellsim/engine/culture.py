@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from .kernels import culture as KC
-from .kernels import layout as L
-from .kernels import summary as S
-from .params import CellState, TelomereParams, TissueParams, _Strict
-from .population import CellPopulation
+from cellsim.engine.params import CellState, TelomereParams, TissueParams, _Strict
+from cellsim.engine.population import CellPopulation
+from cellsim.kernels import culture as KC
+from cellsim.kernels import layout as L
+from cellsim.kernels import summary as S
 
 __all__ = ["CultureModel", "CultureParams", "CultureResult", "run_culture"]
 

@@ -1,56 +1,23 @@
-"""Run specs to results: one run, or many on a process pool (order-independent seeds)."""
+"""One run from its spec to its result (a ``runs`` row and its ``trajectories``), and many
+on the local executor."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
-from multiprocessing import get_context
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .kernels.layout import COUNTER_NAMES
-from .model import AgingModel
-from .params import DAYS_PER_YEAR, ModelParams
-from .tissue import EVENTS
-
-
-def stable_key(text: str) -> int:
-    """A 64-bit integer from a name, the same on every machine and Python run (64 bits:
-    two of a million names collide with probability ~3e-8)."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run: an arm's parameters, its replicate number and the seed it derives from.
-
-    The run's Generator comes from ``SeedSequence(entropy, spawn_key=(key(arm),
-    replicate))``: it depends on the run's identity only, never on worker count or order.
-    """
-
-    arm: str
-    replicate: int
-    params: ModelParams
-    entropy: int
-    extra: dict[str, Any] = field(default_factory=dict)  # columns copied into the runs row
-
-    @property
-    def run_id(self) -> str:
-        """A readable unique id: ``arm/r003``."""
-        return f"{self.arm}/r{self.replicate:03d}"
-
-    def seed_sequence(self) -> np.random.SeedSequence:
-        """The run's own SeedSequence."""
-        return np.random.SeedSequence(
-            self.entropy, spawn_key=(stable_key(self.arm), self.replicate)
-        )
+from cellsim import __version__
+from cellsim.config.plan import RunSpec, stable_key
+from cellsim.engine.model import AgingModel
+from cellsim.engine.tissue import EVENTS
+from cellsim.kernels.layout import COUNTER_NAMES
+from cellsim.run.local import map_unordered
 
 
 @dataclass
@@ -121,21 +88,10 @@ def _run_safely(spec: RunSpec) -> tuple[RunSpec, RunResult | None, str | None]:
 def run_many(
     specs: Iterable[RunSpec], workers: int = 1
 ) -> Iterator[tuple[RunSpec, RunResult | None, str | None]]:
-    """Run specs, yielding ``(spec, result, error)`` as they finish.
-
-    ``workers > 1`` uses that many forked processes (so that plain scripts need no
-    ``__main__`` guard); each run's seed depends only on its spec, so the results are
-    identical for any worker count and completion order.
-    """
-    specs = list(specs)
-    if workers <= 1:
-        for spec in specs:
-            yield _run_safely(spec)
-        return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-        futures = [pool.submit(_run_safely, s) for s in specs]
-        for fut in as_completed(futures):
-            yield fut.result()
+    """Run specs on the local executor, yielding ``(spec, result, error)`` as they finish;
+    a run that raises is reported with its error and the others go on. Each run's seed
+    depends only on its spec, so results are identical for any worker count and order."""
+    return map_unordered(_run_safely, specs, workers=workers)
 
 
 def collect(
@@ -151,8 +107,3 @@ def collect(
     runs = pd.DataFrame.from_records([r.row for r in results])
     traj = pd.concat([r.trajectories for r in results], ignore_index=True)
     return runs, traj
-
-
-def years(days: float) -> float:
-    """Days to years (365.25 d)."""
-    return days / DAYS_PER_YEAR

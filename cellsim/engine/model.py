@@ -11,10 +11,10 @@ from typing import Any
 import mesa
 import pandas as pd
 
-from .interventions import schedule_interventions
-from .io import CheckpointError, read_checkpoint, write_checkpoint
-from .params import ModelParams, TissueParams, with_overrides
-from .tissue import Tissue
+from cellsim.engine.interventions import schedule_interventions
+from cellsim.engine.params import ModelParams, TissueParams, with_overrides
+from cellsim.engine.tissue import Tissue
+from cellsim.io import CheckpointError, read_checkpoint, write_checkpoint
 
 TRAJECTORY_KEYS_PRIMARY = (
     "day",
@@ -56,7 +56,7 @@ class AgingModel(mesa.Model):
         params: the run's parameters (defaults: one dermal-fibroblast-like tissue).
         rng: seed or Generator; the model's Generator drives every kernel.
         **overrides: flat parameter overrides, e.g. ``lifespan_days=360`` (see
-            ``cellsim.params.with_overrides``), so that ``mesa.batch_run`` can vary them.
+            ``cellsim.engine.params.with_overrides``), so that ``mesa.batch_run`` can vary them.
     """
 
     def __init__(

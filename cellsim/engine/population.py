@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .kernels import segments
-from .params import N_STATES, CellState, TissueParams
+from cellsim.engine.params import N_STATES, CellState, TissueParams
+from cellsim.kernels import segments
 
 
 @dataclass

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 from mesa.time import Schedule
 
-from .kernels import interventions as KI
-from .kernels.layout import C_CLEARED_GENETIC, C_CLEARED_SENOLYTIC
-from .params import FullReprogramming, Insult, PartialReprogramming, Senolytic
+from cellsim.engine.params import FullReprogramming, Insult, PartialReprogramming, Senolytic
+from cellsim.kernels import interventions as KI
+from cellsim.kernels.layout import C_CLEARED_GENETIC, C_CLEARED_SENOLYTIC
 
 if TYPE_CHECKING:
-    from .model import AgingModel
-    from .tissue import Tissue
+    from cellsim.engine.model import AgingModel
+    from cellsim.engine.tissue import Tissue
 
 
 class Action:

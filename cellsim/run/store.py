@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from .io import OutputError, atomic_dir, write_parquet
+from cellsim.io import OutputError, atomic_dir, write_parquet
 
 try:
     import fcntl

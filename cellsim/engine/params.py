@@ -198,10 +198,10 @@ class TissueParams(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _fill_from_preset(cls, data: Any) -> Any:
-        """``preset = "epidermis"``: the preset's values (cellsim/presets.py, with sources)
+        """``preset = "epidermis"``: the preset's values (cellsim/engine/presets.py, with sources)
         fill the fields the table does not set."""
         if isinstance(data, dict) and "preset" in data:
-            from .presets import apply_preset
+            from cellsim.engine.presets import apply_preset
 
             data = apply_preset(data)
         return data

@@ -7,7 +7,7 @@ engine's well-mixed tissue (``NaiveTissueModel``; cellsim/kernels/wellmixed.py) 
 lattice (``NaiveLatticeModel``, one ``mesa.discrete_space.CellAgent`` per cell on an
 ``OrthogonalMooreGrid``; cellsim/kernels/lattice.py; see its docstring), checked against
 them in ``tests/test_naive_reference.py``. It shares nothing with the engine but the parameter
-models of ``cellsim.params`` (and never imports the kernels), and it draws from the
+models of ``cellsim.engine.params`` (and never imports the kernels), and it draws from the
 model's own ``self.random`` (Python's Mersenne Twister, seeded by Mesa from ``rng``),
 not from the engine's numpy Generator.
 
@@ -46,8 +46,8 @@ repeated, which is exactly uniform over the cells still competent.
 
 Usage::
 
-    from cellsim.params import RunParams, TissueParams
-    from benchmarks.naive_mesa import NaiveTissueModel
+    from cellsim.engine.params import RunParams, TissueParams
+    from reference.naive_mesa import NaiveTissueModel
 
     m = NaiveTissueModel(TissueParams(n_cells=500, lifespan_days=5), RunParams(), rng=1)
     m.run_until_exhaustion(max_days=2000)
@@ -65,7 +65,7 @@ from typing import Any
 import mesa
 from mesa.discrete_space import CellAgent, OrthogonalMooreGrid
 
-from cellsim.params import DAYS_PER_YEAR, CellState, RunParams, TissueParams
+from cellsim.engine.params import DAYS_PER_YEAR, CellState, RunParams, TissueParams
 
 # Plain ints: comparisons with IntEnum members are several times slower in the hot loop.
 PLURIPOTENT = int(CellState.PLURIPOTENT)

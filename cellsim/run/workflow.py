@@ -19,10 +19,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from . import __version__
-from .execute import RunResult, collect, run_many
-from .io import MANIFEST, atomic_dir, check_output_dir, write_csv, write_json, write_parquet
-from .scenario import Scenario
+from cellsim import __version__
+from cellsim.config.scenario import Scenario
+from cellsim.io import MANIFEST, atomic_dir, check_output_dir, write_csv, write_json, write_parquet
+from cellsim.run.single import RunResult, collect, run_many
 
 
 class RunsFailed(RuntimeError):

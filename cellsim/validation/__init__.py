@@ -1,0 +1,1 @@
+"""Checks of the simulator against published biology (`cellsim validate-biology`)."""

@@ -1,0 +1,1 @@
+"""Independent reference implementations that tests and benchmarks compare cellsim with."""
