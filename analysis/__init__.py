@@ -6,6 +6,6 @@
 - ``analysis.meanfield``: the deterministic mean-field prediction, for cross-checks.
 
 The only contract with the simulator is the result schema (``runs`` and ``trajectories``
-tables; DESIGN.md, "Result schema"). Submodules are not imported here, so importing one of
-them does not pull in matplotlib.
+tables; docs/ARCHITECTURE.md, "Result schema"). Submodules are not imported here, so
+importing one of them does not pull in matplotlib.
 """

@@ -1,8 +1,8 @@
 """Sweep results per parameter point: Kaplan-Meier medians, figures and the report.
 
 Pure functions over the result tables of a sweep (no simulator imports). A sweep's
-``runs`` table is the usual one (DESIGN.md, "Result schema") plus, per run, ``point`` (the
-point's index) and one column per swept parameter, named by its dotted path
+``runs`` table is the usual one (docs/ARCHITECTURE.md, "Result schema") plus, per run,
+``point`` (the point's index) and one column per swept parameter, named by its dotted path
 (``interventions.0.interval_days``); ``arm`` holds the point id (``p00012``). The optional
 ``points`` table lists every point (``point``, ``point_id``, the parameter columns), so
 points whose runs all failed still get a row; ``failures`` lists failed runs (``run_id``,

@@ -184,7 +184,7 @@ def validate_biology(
 ) -> None:
     """Check the simulator against published biology; exit 1 if a check fails."""
     from cellsim.io import check_output_dir
-    from cellsim.validation.suite import ValidationConfigError, load_config, run_validation
+    from cellsim.validation import ValidationConfigError, load_config, run_validation
 
     _positive("--workers", workers)
     check_output_dir(out)

@@ -1,4 +1,4 @@
-"""The engine against the naive one-agent-per-cell Mesa reference (benchmarks/naive_mesa.py).
+"""The engine against the naive one-agent-per-cell Mesa reference (reference/naive_mesa.py).
 
 The two implementations share only the parameter models: the engine draws events per state
 segment from a numpy Generator inside Numba kernels, the reference visits every cell as a

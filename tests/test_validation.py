@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cellsim.cli import main
-from cellsim.validation.suite import ChecksFailed, load_config, run_validation
+from cellsim.validation import ChecksFailed, load_config, run_validation
 
 EXPECTED_CHECKS = {
     "hayflick_limit",

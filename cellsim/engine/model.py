@@ -12,6 +12,7 @@ import mesa
 import pandas as pd
 
 from cellsim.engine.interventions import schedule_interventions
+from cellsim.engine.mesa_adapter import next_event_time, step_schedule_paused
 from cellsim.engine.params import ModelParams, TissueParams, with_overrides
 from cellsim.engine.tissue import Tissue
 from cellsim.io import CheckpointError, read_checkpoint, write_checkpoint
@@ -216,13 +217,11 @@ class AgingModel(mesa.Model):
     def _fast_forward(self, limit_day: float = math.inf, min_steps: int = 2) -> bool:
         """Run the steps before the next scheduled event, record, the horizon or
         ``limit_day`` in one kernel call; False when fewer than ``min_steps`` are free."""
-        gen = self._default_schedule  # Mesa's per-step event generator
-        gen.pause()
-        try:
-            pending = [] if self._event_list.is_empty() else self._event_list.peek_ahead(1)
+        with step_schedule_paused(self):
             n = self._steps_until(min(self._next_record_day, self.end_day, limit_day))
-            if pending:  # steps k+1 .. k+n must all come before the next event
-                n = min(n, math.ceil(pending[0].time) - 1 - round(self.time))
+            due = next_event_time(self)
+            if due is not None:  # steps k+1 .. k+n must all come before the next event
+                n = min(n, math.ceil(due) - 1 - round(self.time))
             if n < min_steps:
                 return False
             lead = self.primary if len(self.tissues) == 1 else self._fast_pair()
@@ -234,8 +233,6 @@ class AgingModel(mesa.Model):
             self.run_for(done)  # no event is due: this only moves Mesa's clock
             self._after_steps(day)
             return True
-        finally:
-            gen.resume()
 
     # --- recording -------------------------------------------------------------------
     def _record(self) -> None:
@@ -247,7 +244,7 @@ class AgingModel(mesa.Model):
         self._next_record_day = (math.floor(self.age_days / interval + 1e-9) + 1) * interval
 
     def trajectories(self) -> pd.DataFrame:
-        """One row per (tissue, recorded day): DESIGN.md's trajectory columns."""
+        """One row per (tissue, recorded day): cellsim.engine.schema's trajectory columns."""
         df = self.datacollector.get_agent_vars_dataframe().reset_index()
         rows = pd.DataFrame.from_records(df["record"].tolist())
         rows.insert(0, "tissue", df["tissue"].to_numpy())

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-DAYS_PER_YEAR = 365.25
+from cellsim.engine.schema import DAYS_PER_YEAR
 
 
 class CellState(IntEnum):
@@ -286,7 +286,7 @@ class FullReprogramming(_Intervention):
     kind: Literal["full_reprogramming"] = "full_reprogramming"
     start_age_days: float = Field(0.0, ge=0)
     end_age_days: float | None = Field(None, ge=0)
-    interval_days: float = Field(365.25, gt=0)
+    interval_days: float = Field(DAYS_PER_YEAR, gt=0)
     efficiency_per_course: float = Field(0.001, ge=0, le=1)
 
 

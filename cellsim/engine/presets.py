@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cellsim.engine.schema import DAYS_PER_YEAR
+
 __all__ = [
     "HSC_DIVISION_INTERVAL_DAYS",
     "PRESETS",
@@ -220,7 +222,7 @@ def endothelium() -> dict[str, Any]:
 # --- the blood system with its stem compartment -----------------------------------------
 _BLOOD_SAMPLE = round(HSC_SAMPLE * NEUTROPHIL_LIFESPAN_DAYS / HSC_DIVISION_INTERVAL_DAYS)
 _HSC_TELOMERASE = 1.0 - HSC_LOSS_BP_PER_YEAR / (
-    LOSS_PER_DIVISION_BP * 365.25 / HSC_DIVISION_INTERVAL_DAYS
+    LOSS_PER_DIVISION_BP * DAYS_PER_YEAR / HSC_DIVISION_INTERVAL_DAYS
 )
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from cellsim.engine.params import CellState, RunParams, TissueParams
 from cellsim.engine.population import CellPopulation
+from cellsim.engine.schema import DAYS_PER_YEAR, EVENTS
 from cellsim.kernels import lattice as KL
 from cellsim.kernels import layout as L
 from cellsim.kernels import summary as S
@@ -16,8 +17,6 @@ from cellsim.kernels import wellmixed as K
 
 if TYPE_CHECKING:
     from cellsim.engine.model import AgingModel
-
-EVENTS = ("exhaustion", "failure", "neoplasia")
 
 
 def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
@@ -224,7 +223,7 @@ class Tissue(mesa.Agent):
         )
 
     def record(self, day: float) -> dict[str, float]:
-        """The trajectory columns of DESIGN.md's result schema for this tissue, now."""
+        """This tissue's trajectory row now: ``schema.TRAJECTORY_COLUMNS``, in that order."""
         cells = self.cells
         tel = self.params.telomere
         c = cells.counts()
@@ -241,7 +240,7 @@ class Tissue(mesa.Agent):
         divisions = int(self.counters[L.C_DIVISIONS])
         rec: dict[str, float] = {
             "day": day,
-            "age_years": day / 365.25,
+            "age_years": day / DAYS_PER_YEAR,
             **{f"n_{s.name.lower()}": c[s] for s in CellState},
             "functional_fraction": (c[CellState.CYCLING] + c[CellState.STEM]) / n,
             "senescent_fraction": c[CellState.SENESCENT] / n,
@@ -253,7 +252,7 @@ class Tissue(mesa.Agent):
             "telomere_p90_bp": summ[S.S_TELOMERE_P90],
             "divisions_left_mean": summ[S.S_DIVISIONS_LEFT_MEAN],
             "divisions_per_cell_mean": summ[S.S_DIVISIONS_MEAN],
-            "epigenetic_age_mean_years": summ[S.S_EPI_AGE_MEAN] / 365.25,
+            "epigenetic_age_mean_years": summ[S.S_EPI_AGE_MEAN] / DAYS_PER_YEAR,
             "divisions_interval": divisions - self._divisions_at_last_record,
             "divisions_cumulative": divisions,
             **{

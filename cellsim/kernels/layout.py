@@ -5,6 +5,9 @@ Kernels take plain arrays (Numba compiles them once); these names keep both side
 
 from __future__ import annotations
 
+DAYS_PER_YEAR = 365.25
+"""Days in a (Julian) year: organism ages in years are ``day / DAYS_PER_YEAR`` everywhere."""
+
 # Cell state codes, as in cellsim.engine.params.CellState (kernels cannot use the IntEnum).
 PLURIPOTENT = 0
 SENESCENT = 1

@@ -49,6 +49,7 @@ from .layout import (
     C_SUPPLIED_OUT,
     C_TRANSFORMATIONS,
     CYCLING,
+    DAYS_PER_YEAR,
     EMPTY,
     P_CLEARANCE_HALF_SATURATION,
     P_CLEARANCE_RATE_PER_DAY,
@@ -73,8 +74,6 @@ from .layout import (
     TRANSFORMED,
 )
 from .segments import count, move, randint, sample_distinct
-
-DAYS_PER_YEAR = 365.25
 
 
 @njit(cache=True, inline="always")

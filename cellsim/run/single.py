@@ -15,7 +15,7 @@ import pandas as pd
 from cellsim import __version__
 from cellsim.config.plan import RunSpec, stable_key
 from cellsim.engine.model import AgingModel
-from cellsim.engine.tissue import EVENTS
+from cellsim.engine.schema import EVENTS
 from cellsim.kernels.layout import COUNTER_NAMES
 from cellsim.run.local import map_unordered
 
@@ -29,7 +29,7 @@ class RunResult:
 
 
 def run_one(spec: RunSpec, model_hook: Callable[[AgingModel], None] | None = None) -> RunResult:
-    """Build and run the model of ``spec``; return its result (DESIGN.md's schema)."""
+    """Build and run the model of ``spec``; return its result (``cellsim.engine.schema``)."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(spec.seed_sequence())
     model = AgingModel(spec.params, rng=rng)
@@ -45,7 +45,8 @@ def run_one(spec: RunSpec, model_hook: Callable[[AgingModel], None] | None = Non
 
 
 def runs_row(spec: RunSpec, model: AgingModel, wall_seconds: float) -> dict[str, Any]:
-    """The ``runs`` row of a finished model: event days (NaN = not reached by end_day)."""
+    """The ``runs`` row of a finished model (``schema.run_columns``): event days are NaN
+    when not reached by ``end_day``."""
     primary = model.primary
     row: dict[str, Any] = {
         "run_id": spec.run_id,

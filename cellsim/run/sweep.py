@@ -90,6 +90,7 @@ from cellsim import __version__
 from cellsim.config.plan import RunSpec, stable_key
 from cellsim.config.scenario import ScenarioError, format_validation_error, load_scenario
 from cellsim.engine.params import ModelParams, _resolve_bare, _Strict, with_overrides
+from cellsim.engine.schema import DAYS_PER_YEAR, RESERVED_RUN_COLUMNS
 from cellsim.io import MANIFEST, OutputError, check_output_dir, write_csv, write_json, write_parquet
 from cellsim.run.single import run_one
 from cellsim.run.store import SweepStore
@@ -102,28 +103,8 @@ THREAD_ENV: dict[str, str] = {
 }
 """Set in every worker before it imports Numba or NumPy: one run per core, no oversubscription."""
 
-RESERVED_COLUMNS = frozenset(
-    {
-        "run_id",
-        "arm",
-        "replicate",
-        "seed_entropy",
-        "spawn_key",
-        "tissue",
-        "n_cells",
-        "start_day",
-        "end_day",
-        "horizon_day",
-        "divisions_per_cell",
-        "wall_seconds",
-        "cellsim_version",
-        "params_json",
-        "point",
-        "point_id",
-        "error",
-        "traceback",
-    }
-)
+RESERVED_COLUMNS = RESERVED_RUN_COLUMNS | {"point", "point_id", "error", "traceback"}
+"""Run columns and the sweep's own: no parameter column may take these names."""
 MAX_POINTS = 1_000_000
 
 
@@ -281,7 +262,7 @@ class Sweep(_Strict):
     """Inline base parameters (like a scenario's [base]); default: ModelParams()."""
     parameters: dict[str, Axis] = Field(default_factory=dict)
     sample: Sample | None = None
-    trajectory_interval_days: float | None = Field(365.25, gt=0)
+    trajectory_interval_days: float | None = Field(DAYS_PER_YEAR, gt=0)
     store_trajectories: bool = True
 
     @model_validator(mode="after")

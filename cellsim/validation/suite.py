@@ -783,7 +783,7 @@ def blood_checks(cfg: ValidationConfig, br: BloodRun, figs: Path) -> list[CheckR
         d = tr[(tr["tissue"] == name) & (tr["age_years"] >= start - 1e-9)]
         slopes[name] = -float(np.polyfit(d["age_years"], d["telomere_mean_bp"], 1)[0])
     per_year = br.hsc_divisions / br.hsc_cells / br.years
-    weeks = 365.25 / per_year / 7.0 if per_year > 0 else math.inf
+    weeks = DAYS_PER_YEAR / per_year / 7.0 if per_year > 0 else math.inf
     ages = f"ages {br.start_age_years:.0f}-{br.start_age_years + br.years:.0f}"
     fig = plot_blood(tr, slopes, start, figs / "blood_telomeres.png")
     tel = PRESETS["hsc"].fields["telomere"]["telomerase_stem"]
@@ -1379,7 +1379,7 @@ def plot_hsc_divisions(br: BloodRun, path: Path) -> str:
     a = d["age_years"] - br.start_age_years
     ax.plot(
         d["age_years"],
-        a * 365.25 / HSC_DIVISION_INTERVAL_DAYS,
+        a * DAYS_PER_YEAR / HSC_DIVISION_INTERVAL_DAYS,
         "k--",
         lw=0.8,
         label="one per 40 weeks (Catlin 2011)",

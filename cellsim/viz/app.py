@@ -36,7 +36,8 @@ from mesa.visualization.utils import update_counter
 from PIL import Image
 from solara.util import IPYVUETIFY_V3
 
-from cellsim.engine.params import DAYS_PER_YEAR, CellState
+from cellsim.engine.params import CellState
+from cellsim.engine.schema import DAYS_PER_YEAR
 from cellsim.viz.model import FIELDS, REPROGRAMMING, VizModel, knobs_of, scenario_arm
 
 STATE_COLOURS = {
