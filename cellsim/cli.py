@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors with exit code 2 for bad input."""
     from cellsim.config.scenario import ScenarioError
     from cellsim.io import OutputError
-    from cellsim.run.workflow import RunsFailed
+    from cellsim.run.errors import RunsFailed
 
     try:
         # typer turns Ctrl-C into Exit(130), which non-standalone mode returns as a code

@@ -707,7 +707,7 @@ def _execute(
     """Submit ``todo`` with a bounded window, store results in batches as they finish."""
     from distributed import as_completed
 
-    from cellsim.run.workflow import RunsFailed
+    from cellsim.run.errors import RunsFailed
 
     pending = iter(todo)
     which: dict[str, tuple[int, int]] = {}
@@ -962,7 +962,7 @@ def run_sweep(
             ),
         )
     if runs.empty and len(failures):
-        from cellsim.run.workflow import RunsFailed
+        from cellsim.run.errors import RunsFailed
 
         first = failures["error"].iloc[0]
         raise RunsFailed(f"all {len(failures)} runs failed; first error: {first}")

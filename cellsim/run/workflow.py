@@ -22,11 +22,8 @@ from rich.progress import (
 from cellsim import __version__
 from cellsim.config.scenario import Scenario
 from cellsim.io import MANIFEST, atomic_dir, check_output_dir, write_csv, write_json, write_parquet
+from cellsim.run.errors import RunsFailed
 from cellsim.run.single import RunResult, collect, run_many
-
-
-class RunsFailed(RuntimeError):
-    """Every run of a scenario raised."""
 
 
 def progress_bar() -> Progress:

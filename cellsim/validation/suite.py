@@ -56,8 +56,8 @@ from cellsim.engine.presets import (
 )
 from cellsim.io import MANIFEST, atomic_dir, check_output_dir, write_csv, write_json, write_text
 from cellsim.kernels.layout import C_DEATHS, C_DIVISIONS
+from cellsim.run.errors import RunsFailed
 from cellsim.run.local import map_unordered
-from cellsim.run.workflow import RunsFailed
 
 __all__ = ["CheckResult", "ChecksFailed", "ValidationConfig", "load_config", "run_validation"]
 
