@@ -5,8 +5,9 @@ Independent of ``cellsim``: the inputs are plain floats (:class:`MeanFieldParams
 are tables in the trajectory schema's units. The equations are derived from MODEL.md's
 description of one well-mixed tissue of ``N`` slots, not from the kernels.
 
-API: :func:`meanfield_trajectory` (expected counts day by day), :func:`predicted_exhaustion_day`
-and :func:`predicted_failure_day` (event days), :class:`MeanField` (the stepper).
+API: :class:`MeanField` (the stepper) here; :mod:`analysis.meanfield_predictions` has
+``meanfield_trajectory`` (expected counts day by day), ``predicted_exhaustion_day`` and
+``predicted_failure_day`` (event days); :mod:`analysis.normal_grid` the discretisation.
 
 State: the expected CYCLING cells on a grid of telomere lengths (nodes
 ``threshold + (i + 1/2) bin_bp``, so the threshold is a bin edge), the expected SENESCENT
@@ -74,29 +75,24 @@ versions agree with the replicate mean trajectory to about one standard error.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import special
+
+from analysis.normal_grid import hat_weights, loss_kernel, normal_cdf, truncated_normal_part
 
 __all__ = [
     "DAYS_PER_YEAR",
-    "GUMBEL_TAIL_CELLS",
     "MeanField",
     "MeanFieldParams",
     "loss_kernel",
-    "meanfield_trajectory",
-    "predicted_exhaustion_day",
-    "predicted_failure_day",
 ]
 
 DAYS_PER_YEAR: float = 365.25
-_SQRT2PI = math.sqrt(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -173,77 +169,6 @@ class MeanFieldParams:
             start_age_days=run.get("start_age_days", d.start_age_days),
             functional_fraction_min=fail.get("functional_fraction_min", d.functional_fraction_min),
         )
-
-
-# --------------------------------------------------------------------------------------
-# discretisation of normal laws with mean-preserving (hat) weights
-# --------------------------------------------------------------------------------------
-
-
-def _ncdf(z: np.ndarray) -> np.ndarray:
-    return special.ndtr(z)
-
-
-def _hat_weights(
-    nodes: np.ndarray, w: float, mu: float, sd: float, lo: float, hi: float
-) -> np.ndarray:
-    """``E[hat((X - node) / w); lo <= X < hi]`` for ``X ~ Normal(mu, sd)``, per node.
-
-    ``hat(u) = max(0, 1 - |u|)``: linear interpolation of every value of X onto its two
-    neighbouring nodes, which keeps both the mass and the mean of the law on the grid.
-    """
-    nodes = np.asarray(nodes, dtype=float)
-    if sd == 0.0:
-        if not lo <= mu < hi:
-            return np.zeros_like(nodes)
-        return np.maximum(0.0, 1.0 - np.abs(mu - nodes) / w)
-    out = np.zeros_like(nodes)
-    m = mu - nodes  # the law of X - node: Normal(m, sd)
-    # left piece: u in [-w, 0], weight 1 + u/w; right piece: u in [0, w], weight 1 - u/w
-    for a, b, slope in ((-w, 0.0, 1.0 / w), (0.0, w, -1.0 / w)):
-        ua = np.maximum(a, lo - nodes)
-        ub = np.minimum(b, hi - nodes)
-        ok = ub > ua
-        za = (ua - m) / sd
-        zb = (ub - m) / sd
-        dF = _ncdf(zb) - _ncdf(za)
-        # int u f(u) du over [ua, ub] = m dF - sd^2 (f(ub) - f(ua)), f the Normal(m, sd) pdf
-        dphi = (np.exp(-0.5 * zb * zb) - np.exp(-0.5 * za * za)) / _SQRT2PI
-        du = m * dF - sd * dphi
-        out += np.where(ok, dF + slope * du, 0.0)
-    return np.maximum(out, 0.0)
-
-
-def loss_kernel(loss_mean_bp: float, loss_sd_bp: float, bin_bp: float) -> np.ndarray:
-    """Probabilities of losing ``j * bin_bp`` (j = 0, 1, ...) at a division, hat-weighted.
-
-    The loss is ``max(0, Normal(mean, sd))``: the negative part is an atom at 0. The
-    weights sum to 1 and ``sum_j j * bin_bp * w_j`` equals the exact mean loss.
-    """
-    top = loss_mean_bp + 10.0 * loss_sd_bp
-    n = math.ceil(top / bin_bp) + 2
-    j = np.arange(n) * bin_bp
-    k = _hat_weights(j, bin_bp, loss_mean_bp, loss_sd_bp, 0.0, math.inf)
-    if loss_sd_bp > 0:
-        k[0] += float(_ncdf(np.array(-loss_mean_bp / loss_sd_bp)))
-    elif loss_mean_bp <= 0:
-        k[:] = 0.0
-        k[0] = 1.0
-    k = k[: np.flatnonzero(k > 1e-16)[-1] + 1]
-    return k / k.sum()
-
-
-def _truncated_mean_part(mu: float, sd: float, lo: float, hi: float) -> tuple[float, float]:
-    """``(P(lo <= X < hi), E[X; lo <= X < hi])`` for ``X ~ Normal(mu, sd)``."""
-    if sd == 0.0:
-        return (1.0, mu) if lo <= mu < hi else (0.0, 0.0)
-    za, zb = (lo - mu) / sd, (hi - mu) / sd
-    p = float(_ncdf(np.array(zb)) - _ncdf(np.array(za)))
-
-    def phi(z: float) -> float:
-        return 0.0 if math.isinf(z) else math.exp(-0.5 * z * z) / _SQRT2PI
-
-    return p, mu * p - sd * (phi(zb) - phi(za))
 
 
 # --------------------------------------------------------------------------------------
@@ -357,11 +282,11 @@ class MeanField:
 
         # founders: telomere max(0, Normal(mu0, sd0)); those below the threshold SENESCENT
         nodes = np.concatenate([[thr - 0.5 * w], self.pos])
-        wts = _hat_weights(nodes, w, mu0, sd0, thr, math.inf)
+        wts = hat_weights(nodes, w, mu0, sd0, thr, math.inf)
         c = N * wts[1:]
         c[0] += N * wts[0]  # founders in [thr, thr + w/2) sit on the first cycling node
-        pn, ps_ = _truncated_mean_part(mu0, sd0, 0.0, thr)
-        p_atom = float(_ncdf(np.array(-mu0 / sd0))) if sd0 > 0 else float(mu0 <= 0)
+        pn, ps_ = truncated_normal_part(mu0, sd0, 0.0, thr)
+        p_atom = float(normal_cdf(np.array(-mu0 / sd0))) if sd0 > 0 else float(mu0 <= 0)
         self.S = N * (pn + (p_atom if thr > 0 else 0.0))
         self.S_sum = N * ps_
         if thr <= 0:
@@ -584,151 +509,3 @@ class MeanField:
         self.divisions_per_cell += tau
         self._cache = (self.T, self.a, C1, tel1)
         return k
-
-
-# --------------------------------------------------------------------------------------
-# trajectories and event days
-# --------------------------------------------------------------------------------------
-
-
-def meanfield_trajectory(
-    params: MeanFieldParams,
-    horizon_days: float,
-    *,
-    bin_bp: float = 10.0,
-    tail_cells: float = 0.0,
-) -> pd.DataFrame:
-    """Expected trajectory of the tissue: one row for the start and one per step.
-
-    Columns: ``day`` (organism age), ``age_years``, ``n_cycling``, ``n_senescent``,
-    ``n_empty`` (expected counts), ``telomere_mean_bp`` (over occupied slots, CYCLING and
-    SENESCENT, as the simulator records it), ``telomere_mean_cycling_bp``,
-    ``functional_fraction`` (CYCLING / N), ``senescent_fraction``, ``pool_size``
-    (= n_cycling), ``divisions`` (in the step) and ``divisions_per_cell`` (``T``: the
-    cumulative divisions per cycling cell, the internal clock of the replacement).
-    ``tail_cells`` as in :class:`MeanField` (0: the plain, N -> infinity mean field;
-    ``GUMBEL_TAIL_CELLS`` for a tissue of ``n_cells`` whole cells).
-    About 0.2 s for 3000 days (plain), 0.5 s with ``tail_cells`` (idle core).
-    """
-    mf = MeanField(params, bin_bp=bin_bp, tail_cells=tail_cells)
-    n_steps = math.floor(horizon_days / params.dt_days + 1e-9)
-    rows = np.empty((n_steps + 1, 8))
-    divisions = 0.0
-    for i in range(n_steps + 1):
-        if i > 0:
-            divisions = mf.step()
-        C, tel = mf.cycling()
-        occ = C + mf.S
-        rows[i] = (
-            mf.day,
-            C,
-            mf.S,
-            mf.E,
-            (tel + mf.S_sum) / occ if occ > 0 else math.nan,
-            tel / C if C > 0 else math.nan,
-            divisions,
-            mf.divisions_per_cell,
-        )
-    df = pd.DataFrame(
-        rows,
-        columns=[
-            "day",
-            "n_cycling",
-            "n_senescent",
-            "n_empty",
-            "telomere_mean_bp",
-            "telomere_mean_cycling_bp",
-            "divisions",
-            "divisions_per_cell",
-        ],
-    )
-    N = float(params.n_cells)
-    df.insert(1, "age_years", df["day"] / DAYS_PER_YEAR)
-    df["functional_fraction"] = df["n_cycling"] / N
-    df["senescent_fraction"] = df["n_senescent"] / N
-    df["pool_size"] = df["n_cycling"]
-    return df
-
-
-GUMBEL_TAIL_CELLS: float = math.exp(-0.5772156649015329)
-"""``exp(-euler_gamma)``: expected cells above the mean of the maximum of many draws."""
-
-
-def _finite_n_tail(finite_n: bool) -> float:
-    return GUMBEL_TAIL_CELLS if finite_n else 0.0
-
-
-def predicted_failure_day(
-    params: MeanFieldParams,
-    horizon_days: float = 200 * DAYS_PER_YEAR,
-    *,
-    finite_n: bool = True,
-    bin_bp: float = 10.0,
-) -> float:
-    """First day the expected functional fraction falls below
-    ``params.functional_fraction_min`` (NaN if not within ``horizon_days``).
-
-    ``finite_n`` as in :func:`predicted_exhaustion_day`. Failure is reached while
-    thousands of cells still cycle, so it is as predictable as the exhaustion day.
-    """
-    day, _ = _event_days(params, float(horizon_days), _finite_n_tail(finite_n), float(bin_bp))
-    return day
-
-
-def predicted_exhaustion_day(
-    params: MeanFieldParams,
-    horizon_days: float = 200 * DAYS_PER_YEAR,
-    *,
-    finite_n: bool = True,
-    bin_bp: float = 10.0,
-) -> float:
-    """Mean-field prediction of the MEAN replicative-pool exhaustion day (NaN if the pool
-    is not exhausted within ``horizon_days``): the first day with fewer than one expected
-    CYCLING cell.
-
-    Why not the extinction time of the last cells as a pure-death process? Because the
-    end phase is not one: once most slots hold senescent cells, clearance opens about
-    ``r0 / (1 + 1/K) N`` vacancies a day (~500 a day at N = 10^4 with the defaults), more
-    than a pool near the threshold can refill, and the pool is used up within days:
-    simulated pools fall from ``N/2`` to 0 in 55 +- 10 days, and from ~2000 cells to 0 in
-    ~10 (lifespan 80 d). The mean field does the same (its pool's remaining capacity runs
-    out on a single day, ~50 days after failure). So the last cells' fate adds days, while
-    the replicates' exhaustion days scatter by 5-7 %, set by when the front of longest
-    telomeres reaches the threshold (which clones survive drift decides it); "first day
-    below one expected cell" and "first day with none" coincide. What matters is which
-    mean field:
-
-    - ``finite_n=False``: the plain mean field, the ``N -> infinity`` limit. At N = 10^4
-      it is 5-20 % late, more for small losses per division (module docstring).
-    - ``finite_n=True`` (default): with the Brunet-Derrida cutoff at the Gumbel mean of the
-      tissue's longest telomere (``tail_cells = GUMBEL_TAIL_CELLS``), nothing fitted.
-      Checked against 12-60 replicate runs of each of 11 well-mixed tissues (N = 10^3 to
-      10^5; lifespan 40-140 d; loss 50-150 bp per division, sd 0-45 bp; founders' sd
-      350-700 bp; clearance 0.15-0.5 per day): the prediction fell within -3.3 % to
-      +0.6 % of the replicate mean exhaustion day (mean -1.4 %; replicate standard errors
-      0.7-2 %), and within -3.2 % to +0.8 % of the mean failure day. It tends to be a
-      little early (by up to ~3 standard errors with 60 replicates). The plain mean field
-      was 5-56 % late on the same runs.
-    """
-    _, day = _event_days(params, float(horizon_days), _finite_n_tail(finite_n), float(bin_bp))
-    return day
-
-
-@functools.lru_cache(maxsize=64)
-def _event_days(
-    params: MeanFieldParams, horizon_days: float, tail_cells: float, bin_bp: float
-) -> tuple[float, float]:
-    """(failure day, exhaustion day) of a mean-field run, stopped at exhaustion (cached:
-    the parameters are a frozen dataclass)."""
-    mf = MeanField(params, bin_bp=bin_bp, tail_cells=tail_cells)
-    n_steps = math.floor(horizon_days / params.dt_days + 1e-9)
-    fail = math.nan
-    limit = params.functional_fraction_min * mf.N
-    for _ in range(n_steps):
-        mf.step()
-        C, _ = mf.cycling()
-        if math.isnan(fail) and C < limit:
-            fail = mf.day
-        if C < 1.0:
-            return fail, mf.day
-    return fail, math.nan
