@@ -310,13 +310,28 @@ if IPYVUETIFY_V3:
     solara_viz.ComponentsView = PanelsView
 
 
+SLIDERS: dict[str, tuple[str, float, float, float]] = {
+    "lifespan_days": ("Turnover: cell lifespan (days)", 5.0, 2000.0, 5.0),
+    "stress_rate_per_day": ("Stress senescence (/day)", 0.0, 1e-3, 1e-5),
+    "clearance_rate_per_day": ("Immune clearance (/day)", 0.0, 0.3, 0.005),
+    "bystander_per_day": ("Bystander senescence (/day)", 0.0, 0.02, 0.0005),
+    "senolytic_start_years": ("Senolytic from age (years)", 0.0, 60.0, 0.5),
+    "senolytic_interval_days": ("Senolytic interval (days)", 1.0, 365.0, 1.0),
+    "senolytic_efficacy": ("Senolytic efficacy per dose", 0.0, 1.0, 0.05),
+}
+"""The sliders: knob -> (label with unit, minimum, maximum, step)."""
+
+
+def slider(knob: str, value: float) -> Slider:
+    """The slider of ``knob`` (``SLIDERS``), set to ``value`` clamped to its range."""
+    label, lo, hi, step = SLIDERS[knob]
+    return Slider(label, float(min(max(value, lo), hi)), lo, hi, step)
+
+
 def model_params(knobs: dict, scenario: str | None, arm: str | None) -> dict:
     """Mesa's model_params: fixed scenario and arm, and the controls."""
-
-    def clamp(x, lo, hi):
-        return float(min(max(x, lo), hi))
-
     sides = sorted({50, 100, 150, 200, 300, int(knobs["side"])})
+    sliders = {k: slider(k, knobs[k]) for k in SLIDERS}
     return {
         "scenario_file": scenario,
         "arm": arm,
@@ -328,56 +343,9 @@ def model_params(knobs: dict, scenario: str | None, arm: str | None) -> dict:
             "label": "Lattice side (sites)",
         },
         "torus": {"type": "Checkbox", "value": bool(knobs["torus"]), "label": "Torus (wrap)"},
-        "lifespan_days": Slider(
-            "Turnover: cell lifespan (days)",
-            clamp(knobs["lifespan_days"], 5, 2000),
-            5.0,
-            2000.0,
-            5.0,
-        ),
-        "stress_rate_per_day": Slider(
-            "Stress senescence (/day)",
-            clamp(knobs["stress_rate_per_day"], 0, 1e-3),
-            0.0,
-            1e-3,
-            1e-5,
-        ),
-        "clearance_rate_per_day": Slider(
-            "Immune clearance (/day)",
-            clamp(knobs["clearance_rate_per_day"], 0, 0.3),
-            0.0,
-            0.3,
-            0.005,
-        ),
-        "bystander_per_day": Slider(
-            "Bystander senescence (/day)",
-            clamp(knobs["bystander_per_day"], 0, 0.02),
-            0.0,
-            0.02,
-            0.0005,
-        ),
+        **{k: sliders[k] for k in list(SLIDERS)[:4]},
         "senolytic": {"type": "Checkbox", "value": bool(knobs["senolytic"]), "label": "Senolytic"},
-        "senolytic_start_years": Slider(
-            "Senolytic from age (years)",
-            clamp(knobs["senolytic_start_years"], 0, 60),
-            0.0,
-            60.0,
-            0.5,
-        ),
-        "senolytic_interval_days": Slider(
-            "Senolytic interval (days)",
-            clamp(knobs["senolytic_interval_days"], 1, 365),
-            1.0,
-            365.0,
-            1.0,
-        ),
-        "senolytic_efficacy": Slider(
-            "Senolytic efficacy per dose",
-            clamp(knobs["senolytic_efficacy"], 0, 1),
-            0.0,
-            1.0,
-            0.05,
-        ),
+        **{k: sliders[k] for k in list(SLIDERS)[4:]},
         "reprogramming": {
             "type": "Select",
             "value": knobs["reprogramming"],
