@@ -394,6 +394,51 @@ def size_label(geometry: str, n: int) -> str:
     return f"1e{round(math.log10(n))}"
 
 
+def time_size(geometry: str, n: int, days_of: dict[str, int], rounds: int) -> list[dict[str, Any]]:
+    """Time every implementation at one size, alternating them round by round; one row
+    per implementation with the median wall and CPU times and the derived rates."""
+    rows: list[dict[str, Any]] = []
+    impls = list(days_of)
+    walls: dict[str, list[float]] = {i: [] for i in impls}
+    cpus: dict[str, list[float]] = {i: [] for i in impls}
+    divs: dict[str, list[int]] = {i: [] for i in impls}
+    label = size_label(geometry, n)
+    for r in range(rounds):
+        for impl in impls:  # alternate: bare, model, naive, bare, model, naive, ...
+            wall, cpu, d = TIMERS[impl](n, days_of[impl], 1000 * r + 1, geometry)
+            walls[impl].append(wall)
+            cpus[impl].append(cpu)
+            divs[impl].append(d)
+            print(
+                f"  {geometry:9s} N={label:>10s} {impl:13s} round {r}: {days_of[impl]:4d} "
+                f"days in {wall:8.3f} s wall, {cpu:8.3f} s CPU  "
+                f"(load {os.getloadavg()[0]:.2f})",
+                flush=True,
+            )
+    for impl in impls:
+        sec = statistics.median(walls[impl])
+        days = days_of[impl]
+        rows.append(
+            {
+                "geometry": geometry,
+                "implementation": impl,
+                "n_cells": n,
+                "days": days,
+                "rounds": rounds,
+                "seconds": sec,
+                "seconds_min": min(walls[impl]),
+                "seconds_max": max(walls[impl]),
+                "cpu_seconds": statistics.median(cpus[impl]),
+                "seconds_per_day": sec / days,
+                "cpu_seconds_per_day": statistics.median(cpus[impl]) / days,
+                "cell_days_per_s": n * days / sec,
+                "cpu_cell_days_per_s": n * days / statistics.median(cpus[impl]),
+                "divisions_per_s": statistics.median(divs[impl]) / sec,
+            }
+        )
+    return rows
+
+
 def run(out: Path, quick: bool, rounds: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     info = machine()
@@ -404,44 +449,7 @@ def run(out: Path, quick: bool, rounds: int) -> None:
 
     rows: list[dict[str, Any]] = []
     for geometry, n, days_of in measured:
-        impls = list(days_of)
-        walls: dict[str, list[float]] = {i: [] for i in impls}
-        cpus: dict[str, list[float]] = {i: [] for i in impls}
-        divs: dict[str, list[int]] = {i: [] for i in impls}
-        label = size_label(geometry, n)
-        for r in range(rounds):
-            for impl in impls:  # alternate: bare, model, naive, bare, model, naive, ...
-                wall, cpu, d = TIMERS[impl](n, days_of[impl], 1000 * r + 1, geometry)
-                walls[impl].append(wall)
-                cpus[impl].append(cpu)
-                divs[impl].append(d)
-                print(
-                    f"  {geometry:9s} N={label:>10s} {impl:13s} round {r}: {days_of[impl]:4d} "
-                    f"days in {wall:8.3f} s wall, {cpu:8.3f} s CPU  "
-                    f"(load {os.getloadavg()[0]:.2f})",
-                    flush=True,
-                )
-        for impl in impls:
-            sec = statistics.median(walls[impl])
-            days = days_of[impl]
-            rows.append(
-                {
-                    "geometry": geometry,
-                    "implementation": impl,
-                    "n_cells": n,
-                    "days": days,
-                    "rounds": rounds,
-                    "seconds": sec,
-                    "seconds_min": min(walls[impl]),
-                    "seconds_max": max(walls[impl]),
-                    "cpu_seconds": statistics.median(cpus[impl]),
-                    "seconds_per_day": sec / days,
-                    "cpu_seconds_per_day": statistics.median(cpus[impl]) / days,
-                    "cell_days_per_s": n * days / sec,
-                    "cpu_cell_days_per_s": n * days / statistics.median(cpus[impl]),
-                    "divisions_per_s": statistics.median(divs[impl]) / sec,
-                }
-            )
+        rows += time_size(geometry, n, days_of, rounds)
 
     print("memory (one subprocess each) ...", flush=True)
     memory: dict[tuple[str, str, int], dict[str, Any]] = {}
