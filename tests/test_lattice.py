@@ -28,7 +28,6 @@ from cellsim.engine.params import (
     probability,
 )
 from cellsim.engine.tissue import parameter_vector
-from cellsim.kernels import interventions as KI
 from cellsim.kernels import lattice as KL
 from cellsim.kernels.layout import (
     C_DEATHS,
@@ -38,6 +37,7 @@ from cellsim.kernels.layout import (
     N_COUNTERS,
     P_BYSTANDER_PER_DAY,
 )
+from cellsim.kernels.segments import remove_fraction
 
 from .conftest import tissue
 
@@ -175,7 +175,7 @@ def test_whole_step_refills_only_from_cells_present_before_the_step():
     rng = np.random.default_rng(1)
     checked = 0
     for _ in range(40):
-        KI.remove_fraction(
+        remove_fraction(
             cells.state, cells.order, cells.pos, cells.seg, int(CellState.CYCLING), 0.3, rng
         )
         cells.clone[:] = np.arange(100)

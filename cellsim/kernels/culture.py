@@ -34,8 +34,8 @@ from .layout import (
     STEM,
     TRANSFORMED,
 )
-from .segments import count
-from .wellmixed import divide_into, draw_parent_place, kill_random, prob, stress_senescence
+from .segments import count, remove_fraction
+from .wellmixed import divide_into, draw_parent_place, prob, stress_senescence
 
 
 @njit(cache=True)
@@ -104,8 +104,8 @@ def losses(state, epi_origin_day, order, pos, seg, p, day, rng, counters):
     q_death = prob(p[P_DEATH_RATE_PER_DAY], p[P_DT_DAYS])
     if q_death <= 0.0:
         return 0
-    k = kill_random(state, order, pos, seg, CYCLING, q_death, rng)
-    k += kill_random(state, order, pos, seg, TRANSFORMED, q_death, rng)
+    k = remove_fraction(state, order, pos, seg, CYCLING, q_death, rng)
+    k += remove_fraction(state, order, pos, seg, TRANSFORMED, q_death, rng)
     return k
 
 
@@ -118,5 +118,5 @@ def thin(state, order, pos, seg, keep_probability, rng):
     probability 1/N); plating losses are a second thinning."""
     q = 1.0 - keep_probability
     for s in (PLURIPOTENT, SENESCENT, CYCLING, STEM, TRANSFORMED):
-        kill_random(state, order, pos, seg, s, q, rng)
+        remove_fraction(state, order, pos, seg, s, q, rng)
     return state.shape[0] - count(seg, EMPTY)

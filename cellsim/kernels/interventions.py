@@ -29,22 +29,7 @@ from .layout import (
     STEM,
     TRANSFORMED,
 )
-from .segments import count, move, sample_distinct
-
-
-@njit(cache=True)
-def remove_fraction(state, order, pos, seg, s, p, rng):
-    """Each cell of state ``s`` is removed (slot emptied) with probability ``p``.
-
-    The number removed is Binomial(n_s, p); returns it."""
-    n = count(seg, s)
-    if n == 0 or p <= 0.0:
-        return 0
-    k = rng.binomial(n, min(p, 1.0))
-    victims = sample_distinct(order, pos, seg, s, k, rng)
-    for j in range(victims.shape[0]):
-        move(order, pos, seg, state, victims[j], EMPTY)
-    return k
+from .segments import count, move, remove_fraction, sample_distinct
 
 
 @njit(cache=True)

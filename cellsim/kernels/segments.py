@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .layout import EMPTY
+
 
 @njit(cache=True, inline="always")
 def _swap(order, pos, a, b):
@@ -88,3 +90,18 @@ def check(order, pos, seg, state):
             if pos[i] != j or state[i] != s:
                 return False
     return True
+
+
+@njit(cache=True)
+def remove_fraction(state, order, pos, seg, s, p, rng):
+    """Each cell of state ``s`` is removed (slot emptied) with probability ``p``: a
+    Binomial(n_s, p) count of distinct cells. Returns the count. Turnover, clearance,
+    senolytic doses and culture thinning all remove cells this way."""
+    n = count(seg, s)
+    if n == 0 or p <= 0.0:
+        return 0
+    k = rng.binomial(n, min(p, 1.0))
+    victims = sample_distinct(order, pos, seg, s, k, rng)
+    for j in range(victims.shape[0]):
+        move(order, pos, seg, state, victims[j], EMPTY)
+    return k

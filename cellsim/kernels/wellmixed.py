@@ -73,26 +73,13 @@ from .layout import (
     STEM,
     TRANSFORMED,
 )
-from .segments import count, move, randint, sample_distinct
+from .segments import count, move, randint, remove_fraction, sample_distinct
 
 
 @njit(cache=True, inline="always")
 def prob(rate_per_day, dt_days):
     """Probability of at least one event of a constant hazard over a step."""
     return -math.expm1(-rate_per_day * dt_days)
-
-
-@njit(cache=True)
-def kill_random(state, order, pos, seg, s, p, rng):
-    """Each cell of state ``s`` dies with probability ``p``: Binomial count, distinct cells."""
-    n = count(seg, s)
-    if n == 0 or p <= 0.0:
-        return 0
-    k = rng.binomial(n, min(p, 1.0))
-    victims = sample_distinct(order, pos, seg, s, k, rng)
-    for j in range(victims.shape[0]):
-        move(order, pos, seg, state, victims[j], EMPTY)
-    return k
 
 
 @njit(cache=True)
@@ -103,11 +90,11 @@ def turnover(state, order, pos, seg, p, rng, counters):
     """
     dt = p[P_DT_DAYS]
     q = prob(p[P_DEATH_RATE_PER_DAY], dt)
-    k = kill_random(state, order, pos, seg, CYCLING, q, rng)
-    k += kill_random(state, order, pos, seg, STEM, q, rng)
-    k += kill_random(state, order, pos, seg, PLURIPOTENT, q, rng)
+    k = remove_fraction(state, order, pos, seg, CYCLING, q, rng)
+    k += remove_fraction(state, order, pos, seg, STEM, q, rng)
+    k += remove_fraction(state, order, pos, seg, PLURIPOTENT, q, rng)
     q_t = prob(p[P_TRANSFORMED_DEATH_RATE_PER_DAY], dt)
-    k += kill_random(state, order, pos, seg, TRANSFORMED, q_t, rng)
+    k += remove_fraction(state, order, pos, seg, TRANSFORMED, q_t, rng)
     counters[C_DEATHS] += k
 
 
@@ -158,7 +145,7 @@ def immune_clearance(state, order, pos, seg, p, rng, counters):
         return
     s = n_sen / state.shape[0]
     h = p[P_CLEARANCE_RATE_PER_DAY] / (1.0 + s / p[P_CLEARANCE_HALF_SATURATION])
-    k = kill_random(state, order, pos, seg, SENESCENT, prob(h, p[P_DT_DAYS]), rng)
+    k = remove_fraction(state, order, pos, seg, SENESCENT, prob(h, p[P_DT_DAYS]), rng)
     counters[C_CLEARED_IMMUNE] += k
 
 
