@@ -9,7 +9,7 @@ of N = 10^3 ... 10^7 cells (``--quick``: up to 10^5), and the same tissue on a s
 lattice of 100^2, 300^2 and 1000^2 sites (``LatticeParams`` defaults; ``--quick``: up to
 300^2), it times, from a freshly founded tissue, a fixed number of simulated days of
 
-- ``engine_bare``: the Tissue's ``step_day`` kernel (cellsim.kernels.wellmixed, or
+- ``engine_bare``: the day kernel ``kernels.day.one_day`` (well-mixed, or
   cellsim.kernels.lattice with its per-site mark array) called directly in a Python loop,
   one call per day, with the model's Generator;
 - ``engine_model``: ``AgingModel.step()`` (detection, stopping rule, a trajectory record
@@ -69,9 +69,8 @@ from naive_mesa import NaiveLatticeModel, NaiveTissueModel  # noqa: E402
 
 from cellsim.engine.model import AgingModel  # noqa: E402
 from cellsim.engine.params import LatticeParams, ModelParams, RunParams, TissueParams  # noqa: E402
-from cellsim.kernels import lattice as KL  # noqa: E402
-from cellsim.kernels import layout as L  # noqa: E402
-from cellsim.kernels import wellmixed as K  # noqa: E402
+from cellsim.kernels import day as day_kernels  # noqa: E402
+from cellsim.kernels.layout import C_DIVISIONS  # noqa: E402
 
 LIFESPAN_DAYS = 140.0
 RECORD_INTERVAL_DAYS = 30.0
@@ -167,31 +166,23 @@ def step_days(model: Any, days: int) -> None:
 def time_engine_bare(
     n: int, days: int, seed: int, geometry: str = "wellmixed"
 ) -> tuple[float, float, int]:
-    """Wall and CPU seconds for ``days`` calls of the step_day kernel, and divisions.
-
-    On a lattice the kernel also takes the geometry and a per-site int32 mark with a new
-    epoch per day (the replacement pass's "vacant at the start" stamp): the loop owns
-    them, as the Tissue does."""
+    """Wall and CPU seconds for ``days`` calls of the day kernel (``kernels.day.one_day``),
+    and divisions: the Tissue's kernel with nothing around it (on a lattice, the tissue's
+    geometry carries the replacement pass's stamp and epoch)."""
     model = engine_model(n, seed, geometry)
     tissue = model.primary
-    args = (*tissue.cells.arrays(), tissue.p)
+    tissues = (tissue.kernel_view(),)
+    links = (np.full(1, -1, dtype=np.int64), np.zeros(1), np.zeros(1, dtype=np.int64))
     rng, counters = model.rng, tissue.counters
-    d0 = int(counters[L.C_DIVISIONS])
-    lat = tissue.params.lattice
+    d0 = int(counters[C_DIVISIONS])
 
-    def lattice_days() -> None:
-        step_lattice, geom = KL.step_day, (lat.width, lat.height, lat.torus)
-        mark = np.zeros(n, dtype=np.int32)
+    def kernel_days() -> None:
+        one_day = day_kernels.one_day
         for day in range(1, days + 1):
-            step_lattice(*args, float(day), rng, counters, *geom, mark, day)
+            one_day(tissues, *links, float(day), rng)
 
-    def wellmixed_days() -> None:
-        step_day = K.step_day
-        for day in range(1, days + 1):
-            step_day(*args, float(day), rng, counters)
-
-    seconds, cpu = timed(wellmixed_days if lat is None else lattice_days)
-    return seconds, cpu, int(counters[L.C_DIVISIONS]) - d0
+    seconds, cpu = timed(kernel_days)
+    return seconds, cpu, int(counters[C_DIVISIONS]) - d0
 
 
 def time_engine_model(
@@ -199,10 +190,10 @@ def time_engine_model(
 ) -> tuple[float, float, int]:
     """Wall and CPU seconds for ``days`` AgingModel steps (a record every 30 days), divisions."""
     model = engine_model(n, seed, geometry)
-    d0 = int(model.primary.counters[L.C_DIVISIONS])
+    d0 = int(model.primary.counters[C_DIVISIONS])
     seconds, cpu = timed(lambda: step_days(model, days))
     assert model.running, "the benchmark tissue stopped early"
-    return seconds, cpu, int(model.primary.counters[L.C_DIVISIONS]) - d0
+    return seconds, cpu, int(model.primary.counters[C_DIVISIONS]) - d0
 
 
 def time_naive(

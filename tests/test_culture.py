@@ -11,7 +11,7 @@ from scipy import stats
 from cellsim.engine.culture import CultureModel, CultureParams, run_culture
 from cellsim.engine.params import CellState, TelomereParams
 from cellsim.engine.population import CellPopulation
-from cellsim.kernels import culture as KC
+from cellsim.kernels import culture as culture_kernels
 from cellsim.kernels.layout import C_DIVISIONS, C_REPLICATIVE, C_STRESS
 
 from .conftest import tissue
@@ -91,7 +91,7 @@ def test_thinning_keeps_a_binomial_number():
         pop.state[:] = CellState.CYCLING
         pop.state[:50] = CellState.SENESCENT
         pop.rebuild_index()
-        kept[r] = KC.thin(pop.state, pop.order, pop.pos, pop.seg, 0.25, rng)
+        kept[r] = culture_kernels.thin(pop.state, pop.order, pop.pos, pop.seg, 0.25, rng)
         assert pop.is_consistent()
     mean, var = 100.0, 400 * 0.25 * 0.75
     assert abs(kept.mean() - mean) < 4 * math.sqrt(var / kept.size)
@@ -108,7 +108,9 @@ def test_stress_senescence_rate_in_culture():
     m.seeded = 5000
     before = m.cells.count(CellState.CYCLING)
     c = m.cells
-    KC.losses(c.state, c.epi_origin_day, c.order, c.pos, c.seg, m.p, 0.5, m.rng, m.counters)
+    culture_kernels.losses(
+        c.state, c.epi_origin_day, c.order, c.pos, c.seg, m.kernel_params, 0.5, m.rng, m.counters
+    )
     k = int(m.counters[C_STRESS])
     q = -math.expm1(-0.05 * 0.5)
     assert stats.binom.cdf(k, before, q) > 1e-4 and stats.binom.sf(k - 1, before, q) > 1e-4

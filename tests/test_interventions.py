@@ -16,7 +16,7 @@ from cellsim.engine.params import (
     Senolytic,
 )
 from cellsim.engine.population import CellPopulation
-from cellsim.kernels import interventions as KI
+from cellsim.kernels import interventions as intervention_kernels
 from cellsim.kernels.layout import (
     C_CLEARED_SENOLYTIC,
     C_DEDIFFERENTIATED,
@@ -48,7 +48,7 @@ def test_one_dose_removes_a_binomial_number_of_senescent_cells():
         pop.state[rng.choice(1000, n_sen, replace=False)] = CellState.SENESCENT
         pop.rebuild_index()
         counters = np.zeros(N_COUNTERS, dtype=np.int64)
-        KI.senolytic_dose(
+        intervention_kernels.senolytic_dose(
             pop.state, pop.order, pop.pos, pop.seg, e, 0.0, rng, counters, C_CLEARED_SENOLYTIC
         )
         removed[r] = counters[C_CLEARED_SENOLYTIC]

@@ -23,7 +23,7 @@ from scipy import stats
 
 from cellsim.engine.model import AgingModel
 from cellsim.engine.params import CellState, ModelParams, RunParams, TissueParams
-from cellsim.kernels import layout as L
+from cellsim.kernels.layout import C_STRESS
 from reference.naive_mesa import NaiveLatticeModel, NaiveTissueModel
 
 ALPHA = 0.01
@@ -140,7 +140,7 @@ def engine_lattice_stats(tissue: TissueParams, seeds: range) -> np.ndarray:
         for _ in range(LATTICE_DAYS):
             model.step()
             defect_days += cells.count(CellState.EMPTY)
-        rows.append((model.primary.counters[L.C_STRESS], defect_days))
+        rows.append((model.primary.counters[C_STRESS], defect_days))
     return np.array(rows, dtype=float)
 
 

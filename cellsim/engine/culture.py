@@ -27,9 +27,9 @@ from pydantic import Field
 
 from cellsim.engine.params import CellState, TelomereParams, TissueParams, _Strict
 from cellsim.engine.population import CellPopulation
-from cellsim.kernels import culture as KC
-from cellsim.kernels import layout as L
-from cellsim.kernels import summary as S
+from cellsim.kernels import culture as culture_kernels
+from cellsim.kernels import pack, summary
+from cellsim.kernels.layout import C_DIVISIONS, N_COUNTERS
 
 __all__ = ["CultureModel", "CultureParams", "CultureResult", "run_culture"]
 
@@ -77,20 +77,20 @@ class CultureParams(_Strict):
     def parameter_vector(self) -> np.ndarray:
         """The kernels' parameter vector (kernels/layout.py) for a dish."""
         tel = self.telomere
-        p = np.zeros(L.N_PARAMS)
-        p[L.P_DT_DAYS] = self.dt_days
-        p[L.P_DEATH_RATE_PER_DAY] = self.death_rate_per_day
-        p[L.P_TRANSFORMED_DEATH_RATE_PER_DAY] = self.death_rate_per_day
-        p[L.P_STRESS_RATE_PER_DAY] = self.stress_rate_per_day
-        p[L.P_LOSS_MEAN_BP] = tel.loss_mean_bp
-        p[L.P_LOSS_SD_BP] = tel.loss_sd_bp
-        p[L.P_THRESHOLD_BP] = tel.senescence_threshold_bp
-        p[L.P_TELOMERASE_STEM] = tel.telomerase_stem
-        p[L.P_TELOMERASE_PLURIPOTENT] = tel.telomerase_pluripotent
-        p[L.P_TELOMERASE_TRANSFORMED] = tel.telomerase_transformed
-        p[L.P_TRANSFORMATION_PROBABILITY] = self.transformation_probability_per_division
-        p[L.P_TRANSFORMED_FITNESS] = 1.0
-        return p
+        return pack.parameter_vector(
+            dt_days=self.dt_days,
+            death_rate_per_day=self.death_rate_per_day,
+            transformed_death_rate_per_day=self.death_rate_per_day,
+            stress_rate_per_day=self.stress_rate_per_day,
+            loss_mean_bp=tel.loss_mean_bp,
+            loss_sd_bp=tel.loss_sd_bp,
+            threshold_bp=tel.senescence_threshold_bp,
+            telomerase_stem=tel.telomerase_stem,
+            telomerase_pluripotent=tel.telomerase_pluripotent,
+            telomerase_transformed=tel.telomerase_transformed,
+            transformation_probability=self.transformation_probability_per_division,
+            transformed_fitness=1.0,
+        )
 
 
 class CultureModel(mesa.Model):
@@ -108,8 +108,8 @@ class CultureModel(mesa.Model):
     def __init__(self, params: CultureParams | None = None, *, rng: Any = None) -> None:
         super().__init__(rng=rng)
         self.params = params = params or CultureParams()
-        self.p = params.parameter_vector()
-        self.counters = np.zeros(L.N_COUNTERS, dtype=np.int64)
+        self.kernel_params = params.parameter_vector()
+        self.counters = np.zeros(N_COUNTERS, dtype=np.int64)
         self.day = 0.0
         self.cells = CellPopulation.founded(params.tissue(), self.rng)
         # Seed at the split density: keep 1/N of a confluent dish of fresh cells.
@@ -129,14 +129,14 @@ class CultureModel(mesa.Model):
                 "n_cycling": lambda m: m.cells.count(CellState.CYCLING),
                 "n_senescent": lambda m: m.cells.count(CellState.SENESCENT),
                 "nondividing_fraction": lambda m: m.nondividing_fraction(),
-                "telomere_mean_bp": lambda m: float(m._summary[S.S_TELOMERE_MEAN]),
-                "divisions_per_cell_mean": lambda m: float(m._summary[S.S_DIVISIONS_MEAN]),
+                "telomere_mean_bp": lambda m: float(m._summary[summary.S_TELOMERE_MEAN]),
+                "divisions_per_cell_mean": lambda m: float(m._summary[summary.S_DIVISIONS_MEAN]),
                 "passages": lambda m: len(m.passages),
-                "divisions_cumulative": lambda m: int(m.counters[L.C_DIVISIONS]),
+                "divisions_cumulative": lambda m: int(m.counters[C_DIVISIONS]),
             }
         )
         self._next_record = 0.0
-        self._summary = np.full(S.N_SUMMARY, np.nan)
+        self._summary = np.full(summary.N_SUMMARY, np.nan)
         self._record()
 
     # --- observation -----------------------------------------------------------------
@@ -152,17 +152,25 @@ class CultureModel(mesa.Model):
     def telomere_mean_bp(self) -> float:
         """Mean telomere length of the cells in the dish."""
         c = self.cells
-        out = S.summarize(c.state, c.telomere_bp, c.divisions, c.epi_origin_day, self.day, 0.0, 0.0)
-        return float(out[S.S_TELOMERE_MEAN])
+        out = summary.summarize(
+            c.state, c.telomere_bp, c.divisions, c.epi_origin_day, self.day, 0.0, 0.0
+        )
+        return float(out[summary.S_TELOMERE_MEAN])
 
     # --- handling --------------------------------------------------------------------
     def _split(self) -> int:
         """Keep 1/N of the cells, then let ``plating_efficiency`` of them attach. Returns
         the cells seeded (counted before plating, as a laboratory counts them)."""
         c = self.cells
-        kept = int(KC.thin(c.state, c.order, c.pos, c.seg, 1.0 / self.params.split_ratio, self.rng))
+        kept = int(
+            culture_kernels.thin(
+                c.state, c.order, c.pos, c.seg, 1.0 / self.params.split_ratio, self.rng
+            )
+        )
         if self.params.plating_efficiency < 1.0:
-            KC.thin(c.state, c.order, c.pos, c.seg, self.params.plating_efficiency, self.rng)
+            culture_kernels.thin(
+                c.state, c.order, c.pos, c.seg, self.params.plating_efficiency, self.rng
+            )
         return max(kept, 1)
 
     def _mark_doubling(self, day: float) -> None:
@@ -200,13 +208,13 @@ class CultureModel(mesa.Model):
         start = self.day
         self.day += prm.dt_days
         c = self.cells
-        KC.losses(
+        culture_kernels.losses(
             c.state,
             c.epi_origin_day,
             c.order,
             c.pos,
             c.seg,
-            self.p,
+            self.kernel_params,
             self.day,
             self.rng,
             self.counters,
@@ -214,9 +222,9 @@ class CultureModel(mesa.Model):
         confluent = max(1, math.ceil(prm.confluence_fraction * c.n_slots - 1e-9))
         t = 0.0
         while True:
-            t = KC.grow(
-                *c.arrays(),
-                self.p,
+            t = culture_kernels.grow(
+                c.arrays(),
+                self.kernel_params,
                 prm.division_rate_per_day,
                 t,
                 prm.dt_days,
@@ -244,7 +252,7 @@ class CultureModel(mesa.Model):
 
     def _record(self) -> None:
         c = self.cells
-        self._summary = S.summarize(
+        self._summary = summary.summarize(
             c.state, c.telomere_bp, c.divisions, c.epi_origin_day, self.day, 0.0, 0.0
         )
         self.datacollector.collect(self)

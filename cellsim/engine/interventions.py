@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from mesa.time import Schedule
 
 from cellsim.engine.params import FullReprogramming, Insult, PartialReprogramming, Senolytic
-from cellsim.kernels import interventions as KI
+from cellsim.kernels import interventions as intervention_kernels
 from cellsim.kernels.layout import C_CLEARED_GENETIC, C_CLEARED_SENOLYTIC
 
 if TYPE_CHECKING:
@@ -53,14 +53,23 @@ class Action:
         )
 
 
-class SenolyticAction(Action):
-    """Courses of daily doses; each dose kills senescent (and off-target) cells."""
-
-    spec: Senolytic
+class CourseAction(Action):
+    """An intervention given in courses, every ``interval_days`` from ``start_age_days``
+    until ``end_age_days``."""
 
     def schedule(self) -> None:
         s = self.spec
         self._recurring(self.course, s.start_age_days, s.interval_days, s.end_age_days)
+
+    def course(self) -> None:
+        """One course."""
+        raise NotImplementedError
+
+
+class SenolyticAction(CourseAction):
+    """Courses of daily doses; each dose kills senescent (and off-target) cells."""
+
+    spec: Senolytic
 
     def course(self) -> None:
         """A course: today's dose, then one a day for the rest of the course."""
@@ -73,7 +82,7 @@ class SenolyticAction(Action):
         s = self.spec
         cause = C_CLEARED_GENETIC if s.cause == "genetic" else C_CLEARED_SENOLYTIC
         for t in self.targets:
-            KI.senolytic_dose(
+            intervention_kernels.senolytic_dose(
                 t.cells.state,
                 t.cells.order,
                 t.cells.pos,
@@ -100,7 +109,7 @@ class InsultAction(Action):
     def apply(self) -> None:
         """Make the fraction of competent cells senescent."""
         for t in self.targets:
-            KI.insult(
+            intervention_kernels.insult(
                 t.cells.state,
                 t.cells.order,
                 t.cells.pos,
@@ -112,20 +121,16 @@ class InsultAction(Action):
         self.fired += 1
 
 
-class FullReprogrammingAction(Action):
+class FullReprogrammingAction(CourseAction):
     """OSKM courses converting a small fraction of cells to PLURIPOTENT."""
 
     spec: FullReprogramming
-
-    def schedule(self) -> None:
-        s = self.spec
-        self._recurring(self.course, s.start_age_days, s.interval_days, s.end_age_days)
 
     def course(self) -> None:
         """One course on every target tissue."""
         day = self.model.age_days
         for t in self.targets:
-            KI.full_reprogramming(
+            intervention_kernels.full_reprogramming(
                 t.cells.state,
                 t.cells.telomere_bp,
                 t.cells.divisions,
@@ -133,7 +138,7 @@ class FullReprogrammingAction(Action):
                 t.cells.order,
                 t.cells.pos,
                 t.cells.seg,
-                t.p,
+                t.kernel_params,
                 self.spec.efficiency_per_course,
                 day,
                 self.model.rng,
@@ -187,11 +192,11 @@ class PartialReprogrammingAction(Action):
         """Apply the ``consecutive_on_days``-th consecutive on-day."""
         s = self.spec
         day = self.model.age_days
-        p_dediff = KI.dedifferentiation_probability(
+        p_dediff = intervention_kernels.dedifferentiation_probability(
             s.dedifferentiation_probability_per_on_day, consecutive_on_days, s.identity_loss_days
         )
         for t in self.targets:
-            KI.partial_on_day(
+            intervention_kernels.partial_on_day(
                 t.cells.state,
                 t.cells.telomere_bp,
                 t.cells.divisions,
@@ -199,7 +204,7 @@ class PartialReprogrammingAction(Action):
                 t.cells.order,
                 t.cells.pos,
                 t.cells.seg,
-                t.p,
+                t.kernel_params,
                 day,
                 s.epigenetic_setback_days_per_on_day,
                 s.telomere_gain_bp_per_on_day,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import mesa
+import numpy as np
 import pandas as pd
 
 from cellsim.engine.interventions import schedule_interventions
@@ -16,6 +17,7 @@ from cellsim.engine.mesa_adapter import next_event_time, step_schedule_paused
 from cellsim.engine.params import ModelParams, TissueParams, with_overrides
 from cellsim.engine.tissue import Tissue
 from cellsim.io import CheckpointError, read_checkpoint, write_checkpoint
+from cellsim.kernels import day as day_kernels
 
 TRAJECTORY_KEYS_PRIMARY = (
     "day",
@@ -83,6 +85,14 @@ class AgingModel(mesa.Model):
                 t.source = self.by_name[t.params.supply_from]
                 t.clone_offset = t.cells.n_slots
         self.has_supply = any(t.source is not None for t in self.tissues)
+        # supply links over the tissues, as kernels/day.py takes them
+        index = {t.name: k for k, t in enumerate(self.tissues)}
+        self._source = np.array(
+            [index[t.source.name] if t.source is not None else -1 for t in self.tissues],
+            dtype=np.int64,
+        )
+        self._share = np.array([t.params.supply_share for t in self.tissues], dtype=np.float64)
+        self._clone_offset = np.array([t.clone_offset for t in self.tissues], dtype=np.int64)
         self.interventions = schedule_interventions(self)
         self._next_record_day = self.age_days
         # module-level reporters (no lambdas), so that the model pickles for checkpoints
@@ -101,18 +111,30 @@ class AgingModel(mesa.Model):
         return (day - self.params.run.start_age_days) / self.dt_days + 0.5
 
     def step(self) -> None:
-        """Advance every tissue by one step of ``dt_days``."""
+        """Advance every tissue by one step of ``dt_days`` (the day of kernels/day.py)."""
         day = self.age_days + self.dt_days
-        if self.has_supply:
-            for t in self.tissues:
-                t.losses(day)
-            self.supply()
-            for t in self.tissues:
-                t.replace()
-        else:
-            for t in self.tissues:
-                t.step_day(day)
+        self._advance_days(1)
         self._after_steps(day)
+
+    def _advance_days(self, n_days: int) -> int:
+        """Up to ``n_days`` steps of every tissue in one call of ``kernels.day.advance_days``,
+        stopping after a step on which a failure not yet recorded is reached. Returns the
+        steps run; the caller moves the clock."""
+        watches = [t.watch() for t in self.tissues]
+        return int(
+            day_kernels.advance_days(
+                tuple(t.kernel_view() for t in self.tissues),
+                self._source,
+                self._share,
+                self._clone_offset,
+                self.age_days,
+                n_days,
+                np.array([w[0] for w in watches]),
+                np.array([w[1] for w in watches], dtype=np.float64),
+                np.array([w[2] for w in watches], dtype=np.float64),
+                self.rng,
+            )
+        )
 
     def _after_steps(self, day: float) -> None:
         """Clock, failure detection, recording and stopping after one or more steps."""
@@ -125,12 +147,6 @@ class AgingModel(mesa.Model):
             self.running = False
             if self._last_record_day != day:
                 self._record()
-
-    def supply(self) -> None:
-        """Stem compartments fill their share of each supplied tissue's vacancies."""
-        for t in self.tissues:
-            if t.source is not None:
-                t.receive_supply()
 
     def _should_stop(self) -> bool:
         if self.age_days >= self.end_day - 1e-9:
@@ -224,8 +240,7 @@ class AgingModel(mesa.Model):
                 n = min(n, math.ceil(due) - 1 - round(self.time))
             if n < min_steps:
                 return False
-            lead = self.primary if len(self.tissues) == 1 else self._fast_pair()
-            done = lead.advance_days(self.age_days, n)
+            done = self._advance_days(n)
             day = self.age_days
             for _ in range(done):
                 day += self.dt_days

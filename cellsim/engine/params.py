@@ -1,7 +1,7 @@
 """Validated parameters of a cellsim run.
 
 Every quantity carries its unit in its name (``_bp``, ``_days``, ``_per_day``). Every default
-names its source in ../shared/MODEL.md (copied into docs/MODEL.md); where MODEL.md gives no
+names its source (docs/MODEL.md lists them with the references); where no source gives a
 number, the default is marked *chosen* and is a free parameter to sweep.
 """
 

@@ -15,7 +15,7 @@ growing population a random cell has divided 2 ln 2 = 1.39 times per population 
 on average (cells from lineages that happened to divide often are over-represented), so
 a PD costs ~1.39 divisions' worth of telomere, not one.
 
-Array arguments in ``CellPopulation.arrays()`` order, as in wellmixed.py.
+A dish's cells reach ``grow`` as one tuple ``cells`` (``CellPopulation.arrays()``).
 """
 
 from __future__ import annotations
@@ -39,23 +39,7 @@ from .wellmixed import divide_into, draw_parent_place, prob, stress_senescence
 
 
 @njit(cache=True)
-def grow(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    clone,
-    order,
-    pos,
-    seg,
-    p,
-    division_rate_per_day,
-    t_start,
-    t_end,
-    max_occupied,
-    rng,
-    counters,
-):
+def grow(cells, p, division_rate_per_day, t_start, t_end, max_occupied, rng, counters):
     """Divisions into free space from time ``t_start`` to ``t_end`` (days within a step),
     in continuous time: exact for any step length.
 
@@ -66,8 +50,10 @@ def grow(
     (confluence; the caller passages and continues from the returned time) or at
     ``t_end``. Returns the time reached: ``t_end``, or the moment of confluence.
     """
+    order = cells[5]
+    seg = cells[7]
     t = t_start
-    n_slots = state.shape[0]
+    n_slots = cells[0].shape[0]
     while n_slots - count(seg, EMPTY) < max_occupied and count(seg, EMPTY) > 0:
         n = seg[TRANSFORMED + 1] - seg[CYCLING]
         rate = division_rate_per_day * n
@@ -78,21 +64,7 @@ def grow(
             return t_end
         parent = order[draw_parent_place(seg, p, rng)]
         child = order[seg[EMPTY]]
-        divide_into(
-            state,
-            telomere_bp,
-            divisions,
-            epi_origin_day,
-            clone,
-            order,
-            pos,
-            seg,
-            p,
-            parent,
-            child,
-            rng,
-            counters,
-        )
+        divide_into(cells, p, parent, child, rng, counters)
     return t
 
 

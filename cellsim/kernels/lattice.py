@@ -39,27 +39,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .interventions import redifferentiate
 from .layout import (
     C_STRESS,
+    CYCLING,
+    EMPTY,
     P_BYSTANDER_PER_DAY,
     P_DT_DAYS,
     P_EPI_ORIGIN_FLOOR_DAY,
     P_TRANSFORMED_FITNESS,
-)
-from .segments import count, move, sample_distinct
-from .wellmixed import (
-    CYCLING,
-    EMPTY,
     SENESCENT,
     STEM,
     TRANSFORMED,
-    divide_into,
-    immune_clearance,
-    prob,
-    stress_hazard_per_day,
-    turnover,
 )
+from .segments import count, move, sample_distinct
+from .wellmixed import divide_into, prob, stress_hazard_per_day
 
 MAX_NEIGHBOURS = 8
 
@@ -185,29 +178,15 @@ def neighbour_weights(state, p, r, c, width, height, torus, mark, epoch, nb, w):
 
 
 @njit(cache=True)
-def replacement(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    clone,
-    order,
-    pos,
-    seg,
-    p,
-    n_fill,
-    rng,
-    counters,
-    width,
-    height,
-    torus,
-    mark,
-    epoch,
-):
+def replacement(cells, p, n_fill, rng, counters, width, height, torus, mark, epoch):
     """Process 6 on a lattice: visit the vacancies in random order and refill each (up to
     ``n_fill``) by the division of a competent Moore neighbour present at the start of the
     pass; ``mark`` (int32 per slot) is stamped with ``epoch``, which must differ from every
     earlier pass's. Returns the number filled; the rest stay empty (defects)."""
+    state = cells[0]
+    order = cells[5]
+    pos = cells[6]
+    seg = cells[7]
     n_vac = count(seg, EMPTY)
     if n_vac == 0 or n_fill <= 0 or state.shape[0] - seg[CYCLING] == 0:
         return 0  # nothing to fill, or no competent cell left anywhere
@@ -236,166 +215,6 @@ def replacement(
                 acc += w[q]
                 if u < acc:
                     break
-        divide_into(
-            state,
-            telomere_bp,
-            divisions,
-            epi_origin_day,
-            clone,
-            order,
-            pos,
-            seg,
-            p,
-            parent,
-            v,
-            rng,
-            counters,
-        )
+        divide_into(cells, p, parent, v, rng, counters)
         filled += 1
     return filled
-
-
-@njit(cache=True)
-def losses_day(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    clone,
-    order,
-    pos,
-    seg,
-    p,
-    day,
-    rng,
-    counters,
-    width,
-    height,
-    torus,
-):
-    """Processes 2-4 of one day on a lattice (as ``wellmixed.losses_day``, with bystanders)."""
-    redifferentiate(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
-    turnover(state, order, pos, seg, p, rng, counters)
-    stress_senescence(
-        state, epi_origin_day, order, pos, seg, p, day, rng, counters, width, height, torus
-    )
-    immune_clearance(state, order, pos, seg, p, rng, counters)
-
-
-@njit(cache=True)
-def step_day(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    clone,
-    order,
-    pos,
-    seg,
-    p,
-    day,
-    rng,
-    counters,
-    width,
-    height,
-    torus,
-    mark,
-    epoch,
-):
-    """One whole day of a lattice tissue with no outside supply: processes 2-4, then 6."""
-    losses_day(
-        state,
-        telomere_bp,
-        divisions,
-        epi_origin_day,
-        clone,
-        order,
-        pos,
-        seg,
-        p,
-        day,
-        rng,
-        counters,
-        width,
-        height,
-        torus,
-    )
-    return replacement(
-        state,
-        telomere_bp,
-        divisions,
-        epi_origin_day,
-        clone,
-        order,
-        pos,
-        seg,
-        p,
-        count(seg, EMPTY),
-        rng,
-        counters,
-        width,
-        height,
-        torus,
-        mark,
-        epoch,
-    )
-
-
-@njit(cache=True)
-def advance_days(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    clone,
-    order,
-    pos,
-    seg,
-    p,
-    day,
-    n_days,
-    watch,
-    failure_pool_below,
-    neoplasia_above,
-    rng,
-    counters,
-    width,
-    height,
-    torus,
-    mark,
-    first_epoch,
-):
-    """``wellmixed.advance_days`` on a lattice: up to ``n_days`` whole days of ``step_day``
-    in one call, stopping after the first day on which a watched failure is reached. Day
-    ``j`` (from 0) uses replacement epoch ``first_epoch + j``, so the caller reserves
-    ``n_days`` epochs. Returns the number of days run."""
-    dt = p[P_DT_DAYS]
-    for j in range(n_days):
-        day = day + dt
-        step_day(
-            state,
-            telomere_bp,
-            divisions,
-            epi_origin_day,
-            clone,
-            order,
-            pos,
-            seg,
-            p,
-            day,
-            rng,
-            counters,
-            width,
-            height,
-            torus,
-            mark,
-            first_epoch + j,
-        )
-        pool = seg[TRANSFORMED] - seg[CYCLING]
-        if (
-            (watch[0] and pool == 0)
-            or (watch[1] and pool < failure_pool_below)
-            or (watch[2] and count(seg, TRANSFORMED) > neoplasia_above)
-        ):
-            return j + 1
-    return n_days

@@ -1,13 +1,16 @@
-"""Daily processes of a well-mixed tissue (MODEL.md processes 1-4, 6), as Numba kernels.
+"""The processes of a well-mixed tissue (turnover, stress senescence, clearance, division), as
+Numba kernels.
 
 Work per call scales with the number of events, not of cells: event counts are drawn from
 binomials and the cells are then drawn from their state's segment (see segments.py).
 Per-cell rates (stress senescence rises with the cell's epigenetic age) are sampled at an
 upper bound and thinned. Every kernel takes the model's ``numpy.random.Generator``.
 
-Array arguments, in this order everywhere (a tissue's ``CellPopulation.arrays()``):
-``state`` int8, ``telomere_bp`` float32, ``divisions`` int32, ``epi_origin_day`` float32
-(epigenetic age = day - origin), ``clone`` int32, ``order`` / ``pos`` int32, ``seg`` int64.
+A tissue's cells reach the division kernels as one tuple ``cells`` (a tissue's
+``CellPopulation.arrays()``: ``state`` int8, ``telomere_bp`` float32, ``divisions`` int32,
+``epi_origin_day`` float32 (epigenetic age = day - origin), ``clone`` int32, ``order`` /
+``pos`` int32, ``seg`` int64); kernels that only move cells between states take the index
+arrays (``state, order, pos, seg``). The order of a day's processes is kernels/day.py's.
 
 Speed of the per-event code (here and in segments.py, lattice.py, interventions.py). A
 compiled function increfs each array and Generator it receives (an ``inline="always"``
@@ -38,7 +41,6 @@ import math
 import numpy as np
 from numba import njit
 
-from .interventions import redifferentiate
 from .layout import (
     C_CLEARED_IMMUNE,
     C_DEATHS,
@@ -199,25 +201,12 @@ def settle_daughter(state, telomere_bp, order, pos, seg, p, i, lineage_state, rn
 
 
 @njit(cache=True, inline="always")
-def divide_into(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    clone,
-    order,
-    pos,
-    seg,
-    p,
-    parent,
-    child,
-    rng,
-    counters,
-):
+def divide_into(cells, p, parent, child, rng, counters):
     """Process 6 for one vacancy: ``parent`` divides, one daughter stays, one fills ``child``.
 
     Each daughter loses its own draw of telomere; both count one more division.
     """
+    state, telomere_bp, divisions, epi_origin_day, clone, order, pos, seg = cells
     s = np.int64(state[parent])
     base = telomere_bp[parent]
     telomere_bp[parent] = base - division_loss_bp(p, s, rng)
@@ -249,152 +238,34 @@ def draw_parent_place(seg, p, rng):
 
 
 @njit(cache=True)
-def replacement(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    clone,
-    order,
-    pos,
-    seg,
-    p,
-    n_fill,
-    rng,
-    counters,
-):
+def replacement(cells, p, n_fill, rng, counters):
     """Process 6 (well-mixed): refill up to ``n_fill`` vacancies by divisions of any competent
     cell of the tissue. Returns the number filled (fewer when no cell can divide)."""
+    order = cells[5]
+    seg = cells[7]
     filled = 0
     while filled < n_fill and count(seg, EMPTY) > 0:
         place = draw_parent_place(seg, p, rng)
         if place < 0:
             break
-        parent = order[place]
-        child = order[seg[EMPTY]]
-        divide_into(
-            state,
-            telomere_bp,
-            divisions,
-            epi_origin_day,
-            clone,
-            order,
-            pos,
-            seg,
-            p,
-            parent,
-            child,
-            rng,
-            counters,
-        )
+        divide_into(cells, p, order[place], order[seg[EMPTY]], rng, counters)
         filled += 1
     return filled
 
 
 @njit(cache=True)
-def losses_day(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    clone,
-    order,
-    pos,
-    seg,
-    p,
-    day,
-    rng,
-    counters,
-):
-    """Processes 2-4 of one day (the clocks of process 1 are the day itself), after
-    PLURIPOTENT cells whose delay is over have redifferentiated."""
-    redifferentiate(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
-    turnover(state, order, pos, seg, p, rng, counters)
-    stress_senescence(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
-    immune_clearance(state, order, pos, seg, p, rng, counters)
-
-
-@njit(cache=True)
-def step_day(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    clone,
-    order,
-    pos,
-    seg,
-    p,
-    day,
-    rng,
-    counters,
-):
-    """One whole day of a tissue with no outside supply: processes 2-4, then 6 for every
-    vacancy. One call per day keeps the Python overhead per step to one dispatch."""
-    losses_day(
-        state,
-        telomere_bp,
-        divisions,
-        epi_origin_day,
-        clone,
-        order,
-        pos,
-        seg,
-        p,
-        day,
-        rng,
-        counters,
-    )
-    return replacement(
-        state,
-        telomere_bp,
-        divisions,
-        epi_origin_day,
-        clone,
-        order,
-        pos,
-        seg,
-        p,
-        count(seg, EMPTY),
-        rng,
-        counters,
-    )
-
-
-@njit(cache=True)
-def supply(
-    s_state,
-    s_tel,
-    s_div,
-    s_epi,
-    s_clone,
-    s_order,
-    s_pos,
-    s_seg,
-    s_p,
-    t_state,
-    t_tel,
-    t_div,
-    t_epi,
-    t_clone,
-    t_order,
-    t_pos,
-    t_seg,
-    t_p,
-    share,
-    clone_offset,
-    rng,
-    s_counters,
-    t_counters,
-):
-    """Stem supply (process 6): each vacancy of the target is, with probability ``share``,
-    filled by an asymmetric division of a random STEM cell of the source compartment.
+def supply(source, s_p, target, t_p, share, clone_offset, rng, s_counters, t_counters):
+    """Stem supply (process 6): each vacancy of the ``target`` tissue's cells is, with
+    probability ``share``, filled by an asymmetric division of a random STEM cell of the
+    ``source`` compartment's cells.
 
     The stem cell stays STEM; the differentiated daughter enters the vacancy as CYCLING
     (clone ``clone_offset + stem clone``). Both daughters lose telomere at the stem cells'
     telomerase-scaled rate; a stem cell below the threshold senesces, and so does a
     daughter below the target's threshold. Returns the number supplied.
     """
+    s_state, s_tel, s_div, s_epi, s_clone, s_order, s_pos, s_seg = source
+    t_state, t_tel, t_div, t_epi, t_clone, t_order, t_pos, t_seg = target
     n_vac = count(t_seg, EMPTY)
     if n_vac == 0 or share <= 0.0:
         return 0
@@ -420,117 +291,3 @@ def supply(
         settle_daughter(t_state, t_tel, t_order, t_pos, t_seg, t_p, child, CYCLING, rng, t_counters)
         done += 1
     return done
-
-
-@njit(cache=True)
-def _reached(seg, watch, failure_pool_below, neoplasia_above):
-    pool = seg[TRANSFORMED] - seg[CYCLING]
-    return (
-        (watch[0] and pool == 0)
-        or (watch[1] and pool < failure_pool_below)
-        or (watch[2] and count(seg, TRANSFORMED) > neoplasia_above)
-    )
-
-
-@njit(cache=True)
-def advance_days(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    clone,
-    order,
-    pos,
-    seg,
-    p,
-    day,
-    n_days,
-    watch,
-    failure_pool_below,
-    neoplasia_above,
-    rng,
-    counters,
-):
-    """Run up to ``n_days`` whole steps of ``step_day`` in one call (the quiet stretches
-    between scheduled events and records), stopping after the first step on which a watched
-    failure is reached: ``watch`` flags (exhaustion, failure, neoplasia) select pool == 0,
-    pool < ``failure_pool_below`` and transformed > ``neoplasia_above``. The day advances as
-    in AgingModel.step (``day += dt`` per step). Returns the number of steps run."""
-    dt = p[P_DT_DAYS]
-    for j in range(n_days):
-        day = day + dt
-        step_day(
-            state,
-            telomere_bp,
-            divisions,
-            epi_origin_day,
-            clone,
-            order,
-            pos,
-            seg,
-            p,
-            day,
-            rng,
-            counters,
-        )
-        if _reached(seg, watch, failure_pool_below, neoplasia_above):
-            return j + 1
-    return n_days
-
-
-@njit(cache=True)
-def advance_days_supplied(
-    t_state,
-    t_tel,
-    t_div,
-    t_epi,
-    t_clone,
-    t_order,
-    t_pos,
-    t_seg,
-    t_p,
-    s_state,
-    s_tel,
-    s_div,
-    s_epi,
-    s_clone,
-    s_order,
-    s_pos,
-    s_seg,
-    s_p,
-    target_first,
-    share,
-    clone_offset,
-    day,
-    n_days,
-    t_watch,
-    t_fail,
-    t_neo,
-    s_watch,
-    s_fail,
-    s_neo,
-    rng,
-    t_counters,
-    s_counters,
-):
-    """``advance_days`` for a tissue supplied by a stem compartment (the model's only two
-    tissues), in AgingModel.step's order: losses of both (in list order), stem supply, then
-    local replacement of both (in list order). Stops after a step on which a watched
-    failure of either tissue is reached. Returns the number of steps run."""
-    dt = t_p[P_DT_DAYS]
-    tissue = (t_state, t_tel, t_div, t_epi, t_clone, t_order, t_pos, t_seg)
-    stem = (s_state, s_tel, s_div, s_epi, s_clone, s_order, s_pos, s_seg)
-    # the model's list order decides which tissue draws first
-    first, second = (tissue, stem) if target_first else (stem, tissue)
-    p1, p2 = (t_p, s_p) if target_first else (s_p, t_p)
-    c1, c2 = (t_counters, s_counters) if target_first else (s_counters, t_counters)
-    for j in range(n_days):
-        day = day + dt
-        losses_day(*first, p1, day, rng, c1)
-        losses_day(*second, p2, day, rng, c2)
-        supply(*stem, s_p, *tissue, t_p, share, clone_offset, rng, s_counters, t_counters)
-        replacement(*first, p1, count(first[7], EMPTY), rng, c1)
-        replacement(*second, p2, count(second[7], EMPTY), rng, c2)
-        if _reached(t_seg, t_watch, t_fail, t_neo) or _reached(s_seg, s_watch, s_fail, s_neo):
-            return j + 1
-    return n_days

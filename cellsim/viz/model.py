@@ -27,7 +27,6 @@ from cellsim.engine.params import (
     PartialReprogramming,
     Senolytic,
 )
-from cellsim.kernels.layout import P_EMBRYONIC_TELOMERE_BP as L_EMBRYONIC
 
 DEFAULT_SCENARIO = "lattice_bystander"
 DEFAULT_SIDE = 100
@@ -214,7 +213,10 @@ class VizModel(AgingModel):
     def telomere_range_bp(self) -> float:
         """Upper end of the telomere histogram: fixed per run, room for reprogrammed cells."""
         tel = self.primary.params.telomere
-        top = max(tel.initial_mean_bp + 5 * tel.initial_sd_bp, self.primary.p[L_EMBRYONIC])
+        top = max(
+            tel.initial_mean_bp + 5 * tel.initial_sd_bp,
+            self.primary.params.pluripotency.embryonic_telomere_bp,
+        )
         return float(np.ceil(top / 1000.0) * 1000.0)
 
     def telomere_histogram(self, bin_bp: float = 100.0) -> tuple[np.ndarray, dict]:
