@@ -14,7 +14,7 @@ lattice of 100^2, 300^2 and 1000^2 sites (``LatticeParams`` defaults; ``--quick`
   one call per day, with the model's Generator;
 - ``engine_model``: ``AgingModel.step()`` (detection, stopping rule, a trajectory record
   every 30 days through Mesa's DataCollector);
-- ``naive_mesa``: benchmarks/naive_mesa.py (``NaiveTissueModel``, N <= 10^5;
+- ``naive_mesa``: reference/naive_mesa.py (``NaiveTissueModel``, N <= 10^5;
   ``NaiveLatticeModel`` on Mesa's OrthogonalMooreGrid, up to 300^2 sites).
 
 Each round measures the implementations one after the other at the same geometry and N
@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT))
 import mesa  # noqa: E402
 import numba  # noqa: E402
 import startup  # noqa: E402
-from naive_mesa import NaiveLatticeModel, NaiveTissueModel  # noqa: E402
+from reference.naive_mesa import NaiveLatticeModel, NaiveTissueModel  # noqa: E402
 
 from cellsim.engine.model import AgingModel  # noqa: E402
 from cellsim.engine.params import LatticeParams, ModelParams, RunParams, TissueParams  # noqa: E402
