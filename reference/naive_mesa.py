@@ -3,7 +3,7 @@
 One ``mesa.Agent`` per cell, ``model.agents.shuffle_do`` for the per-cell processes,
 ``agent.remove()`` on death and clearance, a new ``Cell`` for every daughter. It is the
 speed baseline of ``benchmarks/bench.py`` and an independent second implementation of the
-engine's well-mixed tissue (``NaiveTissueModel``; cellsim/kernels/wellmixed.py) and of its
+engine's well-mixed tissue (``NaiveTissueModel``; cellsim/kernels/processes.py) and of its
 lattice (``NaiveLatticeModel``, one ``mesa.discrete_space.CellAgent`` per cell on an
 ``OrthogonalMooreGrid``; cellsim/kernels/lattice.py; see its docstring), checked against
 them in ``tests/test_naive_reference.py``. It shares nothing with the engine but the parameter

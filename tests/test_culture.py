@@ -42,7 +42,7 @@ def test_divisions_add_one_cell_each_and_pd_is_log2_of_counts():
 def test_exact_losses_make_senescence_a_function_of_division_count():
     """With exact losses (sd 0) and identical founders, a cell that divided g times has
     L0 - g * loss bp and is SENESCENT iff that is below the threshold: the tissue's
-    division rule (wellmixed.divide_into / settle_daughter) acts unchanged in culture."""
+    division rule (processes.divide_into / settle_daughter) acts unchanged in culture."""
     tel = {
         "initial_mean_bp": 6000.0,
         "initial_sd_bp": 0.0,

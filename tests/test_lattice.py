@@ -28,7 +28,8 @@ from cellsim.engine.params import (
     probability,
 )
 from cellsim.engine.tissue import parameter_vector
-from cellsim.kernels import lattice as lattice_kernels
+from cellsim.kernels import grid
+from cellsim.kernels import processes as process_kernels
 from cellsim.kernels.layout import (
     C_DEATHS,
     C_DIVISIONS,
@@ -56,7 +57,7 @@ def neighbour_sets(width, height, torus):
     nb = np.empty(8, dtype=np.int64)
     out = []
     for i in range(width * height):
-        k = lattice_kernels.neighbours(i, width, height, torus, nb)
+        k = grid.neighbours(i, width, height, torus, nb)
         out.append(set(nb[:k].tolist()))
     return out
 
@@ -297,10 +298,10 @@ def test_bystander_hazard_rises_with_senescent_neighbours_as_specified():
             rng.random(cells.n_slots) < 0.3, CellState.SENESCENT, CellState.CYCLING
         ).astype(np.int8)
         cells.rebuild_index()
-        m = lattice_kernels.neighbour_counts(cells.state, width, width, True, CellState.SENESCENT)
+        m = grid.neighbour_counts(cells.state, width, width, True, CellState.SENESCENT)
         was_cycling = cells.state == CellState.CYCLING
         counters = np.zeros(N_COUNTERS, dtype=np.int64)
-        lattice_kernels.stress_senescence(
+        process_kernels.stress_senescence(
             cells.state,
             cells.epi_origin_day,
             cells.order,

@@ -27,9 +27,11 @@ from pydantic import Field
 
 from cellsim.engine.params import CellState, TelomereParams, TissueParams, _Strict
 from cellsim.engine.population import CellPopulation
+from cellsim.engine.tissue import telomere_parameters
 from cellsim.kernels import culture as culture_kernels
-from cellsim.kernels import pack, summary
+from cellsim.kernels import summary
 from cellsim.kernels.layout import C_DIVISIONS, N_COUNTERS
+from cellsim.kernels.pack import KernelParameters
 
 __all__ = ["CultureModel", "CultureParams", "CultureResult", "run_culture"]
 
@@ -76,21 +78,14 @@ class CultureParams(_Strict):
 
     def parameter_vector(self) -> np.ndarray:
         """The kernels' parameter vector (kernels/layout.py) for a dish."""
-        tel = self.telomere
-        return pack.parameter_vector(
+        return KernelParameters(
             dt_days=self.dt_days,
             death_rate_per_day=self.death_rate_per_day,
             transformed_death_rate_per_day=self.death_rate_per_day,
             stress_rate_per_day=self.stress_rate_per_day,
-            loss_mean_bp=tel.loss_mean_bp,
-            loss_sd_bp=tel.loss_sd_bp,
-            threshold_bp=tel.senescence_threshold_bp,
-            telomerase_stem=tel.telomerase_stem,
-            telomerase_pluripotent=tel.telomerase_pluripotent,
-            telomerase_transformed=tel.telomerase_transformed,
+            **telomere_parameters(self.telomere),
             transformation_probability=self.transformation_probability_per_division,
-            transformed_fitness=1.0,
-        )
+        ).vector()
 
 
 class CultureModel(mesa.Model):

@@ -131,13 +131,7 @@ class FullReprogrammingAction(CourseAction):
         day = self.model.age_days
         for t in self.targets:
             intervention_kernels.full_reprogramming(
-                t.cells.state,
-                t.cells.telomere_bp,
-                t.cells.divisions,
-                t.cells.epi_origin_day,
-                t.cells.order,
-                t.cells.pos,
-                t.cells.seg,
+                t.cells.arrays(),
                 t.kernel_params,
                 self.spec.efficiency_per_course,
                 day,
@@ -197,13 +191,7 @@ class PartialReprogrammingAction(Action):
         )
         for t in self.targets:
             intervention_kernels.partial_on_day(
-                t.cells.state,
-                t.cells.telomere_bp,
-                t.cells.divisions,
-                t.cells.epi_origin_day,
-                t.cells.order,
-                t.cells.pos,
-                t.cells.seg,
+                t.cells.arrays(),
                 t.kernel_params,
                 day,
                 s.epigenetic_setback_days_per_on_day,

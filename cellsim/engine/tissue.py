@@ -7,22 +7,36 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from cellsim.engine.params import CellState, RunParams, TissueParams
+from cellsim.engine.params import CellState, RunParams, TelomereParams, TissueParams
 from cellsim.engine.population import CellPopulation
 from cellsim.engine.schema import DAYS_PER_YEAR, EVENTS
 from cellsim.kernels import day as day_kernels
-from cellsim.kernels import pack, summary
+from cellsim.kernels import summary
 from cellsim.kernels.layout import C_DIVISIONS, COUNTER_NAMES, N_COUNTERS
+from cellsim.kernels.pack import KernelParameters
 
 if TYPE_CHECKING:
     from cellsim.engine.model import AgingModel
 
 
+def telomere_parameters(tel: TelomereParams) -> dict[str, float]:
+    """The telomere fields of ``KernelParameters`` (loss per division, critical length,
+    telomerase activities), shared by tissues and culture dishes."""
+    return {
+        "loss_mean_bp": tel.loss_mean_bp,
+        "loss_sd_bp": tel.loss_sd_bp,
+        "threshold_bp": tel.senescence_threshold_bp,
+        "telomerase_stem": tel.telomerase_stem,
+        "telomerase_pluripotent": tel.telomerase_pluripotent,
+        "telomerase_transformed": tel.telomerase_transformed,
+    }
+
+
 def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
     """A tissue's parameters as the kernels' float64 vector (``kernels.pack``)."""
-    tel, stress, clr, tr = params.telomere, params.stress, params.clearance, params.transformation
+    stress, clr, tr = params.stress, params.clearance, params.transformation
     plu = params.pluripotency
-    return pack.parameter_vector(
+    return KernelParameters(
         dt_days=run.dt_days,
         death_rate_per_day=1.0 / params.lifespan_days,
         transformed_death_rate_per_day=1.0 / (params.lifespan_days * tr.lifespan_factor),
@@ -31,12 +45,7 @@ def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
         stress_epigenetic_slope_per_day_per_year=stress.epigenetic_slope_per_day_per_year,
         clearance_rate_per_day=clr.rate_per_day,
         clearance_half_saturation_fraction=clr.half_saturation_fraction,
-        loss_mean_bp=tel.loss_mean_bp,
-        loss_sd_bp=tel.loss_sd_bp,
-        threshold_bp=tel.senescence_threshold_bp,
-        telomerase_stem=tel.telomerase_stem,
-        telomerase_pluripotent=tel.telomerase_pluripotent,
-        telomerase_transformed=tel.telomerase_transformed,
+        **telomere_parameters(params.telomere),
         transformation_probability=tr.probability_per_division,
         transformed_fitness=tr.fitness,
         epi_origin_floor_day=0.0,  # clocks start at the organism's birth at the earliest
@@ -45,7 +54,7 @@ def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
         embryonic_telomere_bp=plu.embryonic_telomere_bp,
         telomere_reset_fraction=plu.telomere_reset_fraction,
         bystander_per_day=params.lattice.bystander_per_day if params.lattice else 0.0,
-    )
+    ).vector()
 
 
 class Tissue(mesa.Agent):

@@ -3,7 +3,7 @@
 A dish is a ``CellPopulation`` whose slots are the dish's capacity: EMPTY slots are free
 space. Every CYCLING (and TRANSFORMED) cell divides into free space at a constant hazard,
 simulated in continuous time within each step, so results do not depend on the step
-length. A division is ``wellmixed.divide_into``: both daughters lose their own draw of
+length. A division is ``processes.divide_into``: both daughters lose their own draw of
 telomere and ``settle_daughter`` makes a daughter below the critical length SENESCENT, so
 the division and senescence rules are the tissue's own code, not a copy. Divisions stop
 at confluence (contact inhibition) and resume, from that moment, once the caller has
@@ -34,8 +34,8 @@ from .layout import (
     STEM,
     TRANSFORMED,
 )
+from .processes import divide_into, draw_parent_place, prob, stress_senescence
 from .segments import count, remove_fraction
-from .wellmixed import divide_into, draw_parent_place, prob, stress_senescence
 
 
 @njit(cache=True)
@@ -72,7 +72,7 @@ def grow(cells, p, division_rate_per_day, t_start, t_end, max_occupied, rng, cou
 def losses(state, epi_origin_day, order, pos, seg, p, day, rng, counters):
     """The step's losses of dividing cells: stress senescence (process 3), then death at
     ``p[P_DEATH_RATE_PER_DAY]`` (0 = none). Returns the cells that died."""
-    stress_senescence(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
+    stress_senescence(state, epi_origin_day, order, pos, seg, p, day, rng, counters, 0, 0, False)
     q_death = prob(p[P_DEATH_RATE_PER_DAY], p[P_DT_DAYS])
     if q_death <= 0.0:
         return 0

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from . import lattice, wellmixed
+from . import lattice, processes
 from .interventions import redifferentiate
 from .layout import CYCLING, EMPTY, P_DT_DAYS, TRANSFORMED
 from .segments import count
@@ -47,14 +47,11 @@ def losses(cells, p, geometry, day, rng, counters):
     state, _, _, epi_origin_day, _, order, pos, seg = cells
     width, height, torus, _, _ = geometry
     redifferentiate(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
-    wellmixed.turnover(state, order, pos, seg, p, rng, counters)
-    if width > 0:
-        lattice.stress_senescence(
-            state, epi_origin_day, order, pos, seg, p, day, rng, counters, width, height, torus
-        )
-    else:
-        wellmixed.stress_senescence(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
-    wellmixed.immune_clearance(state, order, pos, seg, p, rng, counters)
+    processes.turnover(state, order, pos, seg, p, rng, counters)
+    processes.stress_senescence(
+        state, epi_origin_day, order, pos, seg, p, day, rng, counters, width, height, torus
+    )
+    processes.immune_clearance(state, order, pos, seg, p, rng, counters)
 
 
 @njit(cache=True)
@@ -67,7 +64,7 @@ def refill(cells, p, geometry, n_fill, rng, counters):
         return lattice.replacement(
             cells, p, n_fill, rng, counters, width, height, torus, mark, epoch[0]
         )
-    return wellmixed.replacement(cells, p, n_fill, rng, counters)
+    return processes.replacement(cells, p, n_fill, rng, counters)
 
 
 @njit(cache=True)
@@ -88,7 +85,7 @@ def one_day(tissues, source, share, clone_offset, day, rng):
         if source[k] >= 0:
             cells, p, counters, _ = tissues[k]
             s_cells, s_p, s_counters, _ = tissues[source[k]]
-            wellmixed.supply(
+            processes.supply(
                 s_cells, s_p, cells, p, share[k], clone_offset[k], rng, s_counters, counters
             )
     for k in range(n):

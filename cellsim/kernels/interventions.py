@@ -1,6 +1,7 @@
 """Kernels of the interventions (MODEL.md "Interventions") and of pluripotent cells' fate.
 
-Each acts on one tissue's arrays (argument order as in wellmixed.py) and draws event counts
+Each acts on one tissue's cells (the tuple of kernels/day.py, or its index arrays) and
+draws event counts
 from binomials, then the cells from their state's segment: the cost is proportional to the
 cells affected, except the partial-reprogramming on-day, which touches every cell's clock.
 """
@@ -57,89 +58,47 @@ def insult(state, order, pos, seg, fraction, rng, counters):
 
 
 @njit(cache=True)
-def make_pluripotent(state, telomere_bp, divisions, epi_origin_day, order, pos, seg, p, i, day):
+def make_pluripotent(cells, p, i, day):
     """Reprogram cell ``i`` fully: telomere toward the embryonic length, epigenetic age 0
     (its clock restarts today, which also times its redifferentiation), divisions 0."""
+    state, telomere_bp, divisions, epi_origin_day, _, order, pos, seg = cells
     target = p[P_EMBRYONIC_TELOMERE_BP]
     reset = p[P_TELOMERE_RESET_FRACTION]
     t = telomere_bp[i]
-    telomere_bp[i] = t + reset * (target - t) if t < target else t  # not `if`: wellmixed.py
+    telomere_bp[i] = t + reset * (target - t) if t < target else t  # not `if`: processes.py
     epi_origin_day[i] = day
     divisions[i] = 0
     move(order, pos, seg, state, i, PLURIPOTENT)
 
 
 @njit(cache=True)
-def convert_fraction(
-    state, telomere_bp, divisions, epi_origin_day, order, pos, seg, p, s, prob, day, rng
-):
+def convert_fraction(cells, p, s, prob, day, rng):
     """Each cell of state ``s`` becomes PLURIPOTENT with probability ``prob``; returns count."""
+    order, pos, seg = cells[5], cells[6], cells[7]
     n = count(seg, s)
     if n == 0 or prob <= 0.0:
         return 0
     k = rng.binomial(n, min(prob, 1.0))
     hit = sample_distinct(order, pos, seg, s, k, rng)
     for j in range(hit.shape[0]):
-        make_pluripotent(
-            state, telomere_bp, divisions, epi_origin_day, order, pos, seg, p, hit[j], day
-        )
+        make_pluripotent(cells, p, hit[j], day)
     return k
 
 
 @njit(cache=True)
-def full_reprogramming(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    order,
-    pos,
-    seg,
-    p,
-    efficiency,
-    day,
-    rng,
-    counters,
-):
+def full_reprogramming(cells, p, efficiency, day, rng, counters):
     """One OSKM course: CYCLING, STEM and SENESCENT cells convert with ``efficiency``."""
     k = 0
     for s in (CYCLING, STEM, SENESCENT):
-        k += convert_fraction(
-            state,
-            telomere_bp,
-            divisions,
-            epi_origin_day,
-            order,
-            pos,
-            seg,
-            p,
-            s,
-            efficiency,
-            day,
-            rng,
-        )
+        k += convert_fraction(cells, p, s, efficiency, day, rng)
     counters[C_REPROGRAMMED] += k
 
 
 @njit(cache=True)
-def partial_on_day(
-    state,
-    telomere_bp,
-    divisions,
-    epi_origin_day,
-    order,
-    pos,
-    seg,
-    p,
-    day,
-    setback_days,
-    gain_bp,
-    dediff_probability,
-    rng,
-    counters,
-):
+def partial_on_day(cells, p, day, setback_days, gain_bp, dediff_probability, rng, counters):
     """One on-day of partial reprogramming: clocks set back (not below 0), optional telomere
     gain, and full dedifferentiation of CYCLING/SENESCENT cells with ``dediff_probability``."""
+    state, telomere_bp, _, epi_origin_day, _, _, _, _ = cells
     for i in range(state.shape[0]):
         if state[i] == EMPTY:
             continue
@@ -149,20 +108,7 @@ def partial_on_day(
             telomere_bp[i] += gain_bp
     k = 0
     for s in (CYCLING, SENESCENT):
-        k += convert_fraction(
-            state,
-            telomere_bp,
-            divisions,
-            epi_origin_day,
-            order,
-            pos,
-            seg,
-            p,
-            s,
-            dediff_probability,
-            day,
-            rng,
-        )
+        k += convert_fraction(cells, p, s, dediff_probability, day, rng)
     counters[C_DEDIFFERENTIATED] += k
 
 

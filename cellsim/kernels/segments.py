@@ -46,7 +46,7 @@ def move(order, pos, seg, state, i, new_state):
         seg[s + 1] -= 1
         s += 1
     # Or walk left, symmetrically. At most one loop runs; no early return when s == t
-    # (it would cost reference counting per move: wellmixed.py, "Speed").
+    # (it would cost reference counting per move: processes.py, "Speed").
     while s > t:
         first = seg[s]
         _swap(order, pos, pos[i], first)

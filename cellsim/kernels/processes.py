@@ -1,4 +1,4 @@
-"""The processes of a well-mixed tissue (turnover, stress senescence, clearance, division), as
+"""The processes of a tissue (turnover, stress senescence, clearance, division, stem supply), as
 Numba kernels.
 
 Work per call scales with the number of events, not of cells: event counts are drawn from
@@ -41,6 +41,7 @@ import math
 import numpy as np
 from numba import njit
 
+from .grid import MAX_NEIGHBOURS, senescent_neighbours
 from .layout import (
     C_CLEARED_IMMUNE,
     C_DEATHS,
@@ -53,6 +54,7 @@ from .layout import (
     CYCLING,
     DAYS_PER_YEAR,
     EMPTY,
+    P_BYSTANDER_PER_DAY,
     P_CLEARANCE_HALF_SATURATION,
     P_CLEARANCE_RATE_PER_DAY,
     P_DEATH_RATE_PER_DAY,
@@ -112,18 +114,26 @@ def stress_hazard_per_day(p, day, epi_age_days):
 
 
 @njit(cache=True)
-def stress_senescence(state, epi_origin_day, order, pos, seg, p, day, rng, counters):
-    """Process 3: CYCLING cells become SENESCENT at a hazard rising with epigenetic age.
+def stress_senescence(
+    state, epi_origin_day, order, pos, seg, p, day, rng, counters, width, height, torus
+):
+    """Process 3: CYCLING cells become SENESCENT at a hazard rising with age and epigenetic
+    age; on a lattice (``width > 0``) plus ``P_BYSTANDER_PER_DAY * m / 8``, ``m`` the cell's
+    senescent Moore neighbours (8 on bounded grids too: a missing neighbour is not
+    senescent).
 
-    Candidates are drawn at the hazard of the oldest possible clock (no clock started before
-    ``P_EPI_ORIGIN_FLOOR_DAY``) and each is kept with probability p_cell / p_max (thinning).
+    Candidates are drawn at the hazard bound (the oldest possible clock, no clock started
+    before ``P_EPI_ORIGIN_FLOOR_DAY``, 8 senescent neighbours) and each is kept with
+    probability p_cell / p_max (thinning). Hazards are evaluated on the pattern as it
+    stands when the process starts; the kept cells then become SENESCENT together, so the
+    order of the candidates does not matter.
     """
     n = count(seg, CYCLING)
     if n == 0:
         return
     dt = p[P_DT_DAYS]
-    max_epi_days = day - p[P_EPI_ORIGIN_FLOOR_DAY]
-    h_max = stress_hazard_per_day(p, day, max_epi_days)
+    bystander = p[P_BYSTANDER_PER_DAY] if width > 0 else 0.0
+    h_max = stress_hazard_per_day(p, day, day - p[P_EPI_ORIGIN_FLOOR_DAY]) + bystander
     if h_max <= 0.0:
         return
     q_max = prob(h_max, dt)
@@ -131,12 +141,20 @@ def stress_senescence(state, epi_origin_day, order, pos, seg, p, day, rng, count
     if k == 0:
         return
     cand = sample_distinct(order, pos, seg, CYCLING, k, rng)
+    kept = 0
     for j in range(cand.shape[0]):
         i = cand[j]
-        q_i = prob(stress_hazard_per_day(p, day, day - epi_origin_day[i]), dt)
-        if rng.random() * q_max < q_i:
-            move(order, pos, seg, state, i, SENESCENT)
-            counters[C_STRESS] += 1
+        h = stress_hazard_per_day(p, day, day - epi_origin_day[i])
+        if bystander > 0.0:
+            r = i // width
+            m = senescent_neighbours(state, r, i - r * width, width, height, torus)
+            h += bystander * m / MAX_NEIGHBOURS
+        if rng.random() * q_max < prob(h, dt):
+            cand[kept] = i
+            kept += 1
+    for j in range(kept):
+        move(order, pos, seg, state, cand[j], SENESCENT)
+    counters[C_STRESS] += kept
 
 
 @njit(cache=True)
