@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cellsim.engine.schema import DAYS_PER_YEAR
+from cellsim.kernels import layout
 
 
 class CellState(IntEnum):
@@ -24,12 +25,13 @@ class CellState(IntEnum):
     one swap in the state index (kernels/segments.py).
     """
 
-    PLURIPOTENT = 0
-    SENESCENT = 1
-    EMPTY = 2
-    CYCLING = 3
-    STEM = 4
-    TRANSFORMED = 5
+    # the codes are the kernels' (kernels/layout.py), so both sides read the same arrays
+    PLURIPOTENT = layout.PLURIPOTENT
+    SENESCENT = layout.SENESCENT
+    EMPTY = layout.EMPTY
+    CYCLING = layout.CYCLING
+    STEM = layout.STEM
+    TRANSFORMED = layout.TRANSFORMED
 
 
 N_STATES = len(CellState)

@@ -30,7 +30,7 @@ from .layout import (
     STEM,
     TRANSFORMED,
 )
-from .segments import count, move, remove_fraction, sample_distinct
+from .segments import count, draw_fraction, move, remove_fraction, sample_distinct
 
 
 @njit(cache=True)
@@ -74,15 +74,10 @@ def make_pluripotent(cells, p, i, day):
 @njit(cache=True)
 def convert_fraction(cells, p, s, prob, day, rng):
     """Each cell of state ``s`` becomes PLURIPOTENT with probability ``prob``; returns count."""
-    order, pos, seg = cells[5], cells[6], cells[7]
-    n = count(seg, s)
-    if n == 0 or prob <= 0.0:
-        return 0
-    k = rng.binomial(n, min(prob, 1.0))
-    hit = sample_distinct(order, pos, seg, s, k, rng)
+    hit = draw_fraction(cells[5], cells[6], cells[7], s, prob, rng)
     for j in range(hit.shape[0]):
         make_pluripotent(cells, p, hit[j], day)
-    return k
+    return hit.shape[0]
 
 
 @njit(cache=True)

@@ -219,20 +219,30 @@ def settle_daughter(state, telomere_bp, order, pos, seg, p, i, lineage_state, rn
 
 
 @njit(cache=True, inline="always")
-def divide_into(cells, p, parent, child, rng, counters):
-    """Process 6 for one vacancy: ``parent`` divides, one daughter stays, one fills ``child``.
+def split_telomere(source, target, p, s, parent, child, clone_offset, rng):
+    """Cell ``parent`` of the ``source`` cells (state ``s``) divides: it keeps one daughter
+    and the other goes to slot ``child`` of the ``target`` cells (the same tissue, or the
+    tissue a stem compartment supplies). Each daughter loses its own draw of telomere
+    (``division_loss_bp`` at state ``s``); both count one more division; the new daughter
+    inherits the epigenetic clock and the clone (plus ``clone_offset``)."""
+    s_tel, s_div, s_epi, s_clone = source[1], source[2], source[3], source[4]
+    t_tel, t_div, t_epi, t_clone = target[1], target[2], target[3], target[4]
+    base = s_tel[parent]
+    s_tel[parent] = base - division_loss_bp(p, s, rng)
+    t_tel[child] = base - division_loss_bp(p, s, rng)
+    s_div[parent] += 1
+    t_div[child] = s_div[parent]
+    t_epi[child] = s_epi[parent]
+    t_clone[child] = clone_offset + s_clone[parent]
 
-    Each daughter loses its own draw of telomere; both count one more division.
-    """
-    state, telomere_bp, divisions, epi_origin_day, clone, order, pos, seg = cells
+
+@njit(cache=True, inline="always")
+def divide_into(cells, p, parent, child, rng, counters):
+    """Process 6 for one vacancy: ``parent`` divides, one daughter stays, one fills ``child``
+    (``split_telomere``); each daughter then settles into its state (``settle_daughter``)."""
+    state, telomere_bp, _, _, _, order, pos, seg = cells
     s = np.int64(state[parent])
-    base = telomere_bp[parent]
-    telomere_bp[parent] = base - division_loss_bp(p, s, rng)
-    telomere_bp[child] = base - division_loss_bp(p, s, rng)
-    divisions[parent] += 1
-    divisions[child] = divisions[parent]
-    epi_origin_day[child] = epi_origin_day[parent]
-    clone[child] = clone[parent]
+    split_telomere(cells, cells, p, s, parent, child, 0, rng)
     counters[C_DIVISIONS] += 1
     settle_daughter(state, telomere_bp, order, pos, seg, p, parent, s, rng, counters)
     settle_daughter(state, telomere_bp, order, pos, seg, p, child, s, rng, counters)
@@ -282,8 +292,8 @@ def supply(source, s_p, target, t_p, share, clone_offset, rng, s_counters, t_cou
     telomerase-scaled rate; a stem cell below the threshold senesces, and so does a
     daughter below the target's threshold. Returns the number supplied.
     """
-    s_state, s_tel, s_div, s_epi, s_clone, s_order, s_pos, s_seg = source
-    t_state, t_tel, t_div, t_epi, t_clone, t_order, t_pos, t_seg = target
+    s_state, s_tel, _, _, _, s_order, s_pos, s_seg = source
+    t_state, t_tel, _, _, _, t_order, t_pos, t_seg = target
     n_vac = count(t_seg, EMPTY)
     if n_vac == 0 or share <= 0.0:
         return 0
@@ -295,13 +305,7 @@ def supply(source, s_p, target, t_p, share, clone_offset, rng, s_counters, t_cou
             break
         parent = s_order[s_seg[STEM] + randint(rng, n_stem)]
         child = t_order[t_seg[EMPTY]]
-        base = s_tel[parent]
-        s_tel[parent] = base - division_loss_bp(s_p, STEM, rng)
-        t_tel[child] = base - division_loss_bp(s_p, STEM, rng)
-        s_div[parent] += 1
-        t_div[child] = s_div[parent]
-        t_epi[child] = s_epi[parent]
-        t_clone[child] = clone_offset + s_clone[parent]
+        split_telomere(source, target, s_p, STEM, parent, child, clone_offset, rng)
         s_counters[C_DIVISIONS] += 1
         s_counters[C_SUPPLIED_OUT] += 1
         t_counters[C_SUPPLIED_IN] += 1

@@ -93,15 +93,21 @@ def check(order, pos, seg, state):
 
 
 @njit(cache=True)
-def remove_fraction(state, order, pos, seg, s, p, rng):
-    """Each cell of state ``s`` is removed (slot emptied) with probability ``p``: a
-    Binomial(n_s, p) count of distinct cells. Returns the count. Turnover, clearance,
-    senolytic doses and culture thinning all remove cells this way."""
+def draw_fraction(order, pos, seg, s, p, rng):
+    """Each cell of state ``s`` drawn with probability ``p``: a Binomial(n_s, p) count of
+    distinct cells, uniformly (no draw at all when ``n_s`` or ``p`` is 0)."""
     n = count(seg, s)
     if n == 0 or p <= 0.0:
-        return 0
-    k = rng.binomial(n, min(p, 1.0))
-    victims = sample_distinct(order, pos, seg, s, k, rng)
+        return np.empty(0, dtype=np.int64)
+    return sample_distinct(order, pos, seg, s, rng.binomial(n, min(p, 1.0)), rng)
+
+
+@njit(cache=True)
+def remove_fraction(state, order, pos, seg, s, p, rng):
+    """Each cell of state ``s`` is removed (slot emptied) with probability ``p``
+    (``draw_fraction``). Returns the count. Turnover, clearance, senolytic doses and
+    culture thinning all remove cells this way."""
+    victims = draw_fraction(order, pos, seg, s, p, rng)
     for j in range(victims.shape[0]):
         move(order, pos, seg, state, victims[j], EMPTY)
-    return k
+    return victims.shape[0]
