@@ -57,7 +57,8 @@ class TelomereParams(_Strict):
     senescence_threshold_bp: float = Field(5000.0, ge=0)
     """Critical length: (9500-5000)/100 = 45 PD, inside Hayflick's 40-60 PD (chosen to fit)."""
     telomerase_stem: float = Field(0.9, ge=0, le=1)
-    """Telomerase activity a of STEM cells: loss scaled by (1-a). HSC ~30 bp/year (chosen)."""
+    """Telomerase activity a of STEM cells: loss scaled by (1-a) (chosen: 0.9; the ``hsc``
+    preset sets its own value for ~30 bp/year in HSCs)."""
     telomerase_pluripotent: float = Field(1.0, ge=0, le=1)
     """Telomerase activity of PLURIPOTENT cells (iPSCs elongate telomeres, Suhr 2009)."""
     telomerase_transformed: float = Field(1.0, ge=0, le=1)
@@ -253,7 +254,8 @@ class _Intervention(_Strict):
 class Senolytic(_Intervention):
     """Senolytic regimen: from ``start_age_days``, a course every ``interval_days``, each
     course ``course_days`` daily doses; a dose kills each senescent cell with probability
-    ``efficacy_per_dose`` and each competent cell with ``off_target_kill_per_dose``.
+    ``efficacy_per_dose`` and each CYCLING or STEM cell with ``off_target_kill_per_dose``
+    (transformed and pluripotent cells are spared).
 
     Per-dose kill fractions are not published (MODEL.md): 30-70% per course is the usual
     assumption. Genetic clearance (INK-ATTAC + AP20187 twice weekly from 12 months, Baker
