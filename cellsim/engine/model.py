@@ -85,14 +85,17 @@ class AgingModel(mesa.Model):
                 t.source = self.by_name[t.params.supply_from]
                 t.clone_offset = t.cells.n_slots
         self.has_supply = any(t.source is not None for t in self.tissues)
-        # supply links over the tissues, as kernels/day.py takes them
+        # supply links over the tissues, as kernels/day.py takes them: source, share, offset
         index = {t.name: k for k, t in enumerate(self.tissues)}
-        self._source = np.array(
-            [index[t.source.name] if t.source is not None else -1 for t in self.tissues],
-            dtype=np.int64,
+        self._links = (
+            np.array(
+                [index[t.source.name] if t.source is not None else -1 for t in self.tissues],
+                dtype=np.int64,
+            ),
+            np.array([t.params.supply_share for t in self.tissues], dtype=np.float64),
+            np.array([t.clone_offset for t in self.tissues], dtype=np.int64),
         )
-        self._share = np.array([t.params.supply_share for t in self.tissues], dtype=np.float64)
-        self._clone_offset = np.array([t.clone_offset for t in self.tissues], dtype=np.int64)
+        self._update_watch()
         self.interventions = schedule_interventions(self)
         self._next_record_day = self.age_days
         # module-level reporters (no lambdas), so that the model pickles for checkpoints
@@ -120,27 +123,32 @@ class AgingModel(mesa.Model):
         """Up to ``n_days`` steps of every tissue in one call of ``kernels.day.advance_days``,
         stopping after a step on which a failure not yet recorded is reached. Returns the
         steps run; the caller moves the clock."""
-        watches = [t.watch() for t in self.tissues]
         return int(
             day_kernels.advance_days(
                 tuple(t.kernel_view() for t in self.tissues),
-                self._source,
-                self._share,
-                self._clone_offset,
+                *self._links,
                 self.age_days,
                 n_days,
-                np.array([w[0] for w in watches]),
-                np.array([w[1] for w in watches], dtype=np.float64),
-                np.array([w[2] for w in watches], dtype=np.float64),
+                *self._watch,
                 self.rng,
             )
+        )
+
+    def _update_watch(self) -> None:
+        """What the day kernels stop on, per tissue (``Tissue.watch``), as arrays; updated
+        when a failure is recorded."""
+        watches = [t.watch() for t in self.tissues]
+        self._watch = (
+            np.array([w[0] for w in watches]),
+            np.array([w[1] for w in watches], dtype=np.float64),
+            np.array([w[2] for w in watches], dtype=np.float64),
         )
 
     def _after_steps(self, day: float) -> None:
         """Clock, failure detection, recording and stopping after one or more steps."""
         self.age_days = day
-        for t in self.tissues:
-            t.detect_events(day)
+        if any([t.detect_events(day) for t in self.tissues]):
+            self._update_watch()
         if day >= self._next_record_day - 1e-9:
             self._record()
         if self._should_stop():
