@@ -6,13 +6,13 @@ one seed; see scenarios/baseline.toml for the annotated format.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cellsim.config.plan import RunSpec
+from cellsim.config.toml import format_validation_error, load_toml_model
 from cellsim.engine.params import Intervention, ModelParams, _Strict, with_overrides
 
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "scenarios"
@@ -104,30 +104,6 @@ class Scenario(_Strict):
         ]
 
 
-def format_validation_error(
-    exc: ValidationError,
-    prefix: str = "",
-    unknown_hint: str = "allowed keys are listed in cellsim.engine.params",
-) -> str:
-    """The first error of a pydantic ValidationError as one line: field, value, rule.
-
-    Location parts that contain dots (dotted parameter names used as keys) are quoted:
-    ``parameters."tissue.lifespan_days".num``.
-    """
-    err = exc.errors()[0]
-    loc = ".".join(f'"{x}"' if isinstance(x, str) and "." in x else str(x) for x in err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return f"{prefix}{loc}: unknown key ({unknown_hint})"
-    if err["type"] == "missing":
-        return f"{prefix}{loc}: required field is missing"
-    value = err.get("input")
-    if isinstance(value, dict | list):
-        return f"{prefix}{loc}: {msg}" if loc else f"{prefix}{msg}"
-    where = f"{loc} = {value!r}" if loc else f"value {value!r}"
-    return f"{prefix}{where}: {msg}"
-
-
 def find_scenario(name_or_path: str | Path) -> Path:
     """A scenario path: an existing file, or the name of a built-in scenario."""
     path = Path(name_or_path)
@@ -143,17 +119,7 @@ def find_scenario(name_or_path: str | Path) -> Path:
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """Read, parse and validate a scenario file (every arm resolved) or raise ScenarioError."""
     path = find_scenario(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot be read: {exc}") from None
-    data.setdefault("name", path.stem)
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(f"{path}: {format_validation_error(exc)}") from None
+    scenario = load_toml_model(path, Scenario, ScenarioError)
     try:
         scenario.resolved()
     except ScenarioError as exc:
