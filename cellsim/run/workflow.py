@@ -106,7 +106,7 @@ def write_outputs(
     write_parquet(folder / "trajectories.parquet", traj)
     resolved = {
         "scenario": scenario.model_dump(mode="json"),
-        "arms_resolved": {k: v.model_dump(mode="json") for k, v in scenario.resolved().items()},
+        "arms_resolved": {k: v.model_dump(mode="json") for k, v in scenario.arms_resolved.items()},
         "replicates": replicates or scenario.replicates,
         "seed_entropy": scenario.seed,
         "cellsim_version": __version__,
