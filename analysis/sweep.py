@@ -445,24 +445,6 @@ def make_sweep_figures(
             summary, sample_parameters, out / SWEEP_FIGURES["scatter"].format(event=event), event
         )
     return figures
-    varied = [p for p in grid_parameters if summary[p].nunique(dropna=False) > 1]
-    if len(varied) >= 2:
-        x, y = varied[0], varied[1]
-        figures["heatmap"] = plot_sweep_heatmap(
-            summary, x, y, out / SWEEP_FIGURES["heatmap"].format(event=event), event=event
-        )
-    for p in varied:
-        others = [q for q in varied if q != p]
-        hue = None
-        if len(others) >= 1 and summary[others[0]].nunique() <= _MAX_LEVELS_FOR_HUE:
-            hue = others[0]
-        name = SWEEP_FIGURES["lines"].format(event=event, x=_safe(p))
-        figures[f"lines_{p}"] = plot_sweep_lines(summary, p, out / name, hue=hue, event=event)
-    if sample_parameters:
-        figures["scatter"] = plot_sweep_scatter(
-            summary, sample_parameters, out / SWEEP_FIGURES["scatter"].format(event=event), event
-        )
-    return figures
 
 
 # --------------------------------------------------------------------------------------

@@ -101,7 +101,9 @@ def validate(
 
 @app.command()
 def sweep(
-    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file (see cellsim/run/sweep.py).")],
+    sweep_file: Annotated[
+        Path, typer.Argument(help="Sweep TOML file (see cellsim/config/sweep_file.py).")
+    ],
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Output folder (default: runs/<sweep>); rerun to resume."),
@@ -125,7 +127,7 @@ def sweep(
     ] = True,
 ) -> None:
     """Run a parameter sweep on Dask (resumable; failed runs are recorded and retried)."""
-    from cellsim.run.sweep import SweepError, load_sweep, run_sweep
+    from cellsim.config.sweep import SweepError, load_sweep
 
     _positive("--workers", workers)
     _positive("--flush-runs", flush_runs)
@@ -143,6 +145,8 @@ def sweep(
             markup=False,
         )
         return
+    from cellsim.run.sweep import run_sweep
+
     out_dir = out or Path("runs") / plan.sweep.name
     run_sweep(
         plan,

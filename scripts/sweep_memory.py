@@ -2,7 +2,7 @@
 
 Starts cellsim's LocalCluster with one worker process (threads pinned as in a sweep) and
 feeds it the runs of a sweep file (default: the README's senolytic sweep), exactly as
-``cellsim sweep`` does (``cellsim.run.sweep.execute_run``: model, run, subsampled trajectories
+``cellsim sweep`` does (``cellsim.run.dask.execute_run``: model, run, subsampled trajectories
 sent back). After each checkpoint the queue is drained and the worker's resident set size
 (RSS, psutil) is read, so no run is in flight when it is measured.
 
@@ -33,7 +33,8 @@ def worker_rss() -> int:
 def main() -> None:
     from distributed import wait
 
-    from cellsim.run.sweep import dask_client, execute_run, load_sweep
+    from cellsim.config.sweep import load_sweep
+    from cellsim.run.dask import dask_client, execute_run
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(

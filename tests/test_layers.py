@@ -74,12 +74,24 @@ def test_analysis_imports_nothing_from_cellsim(path: Path) -> None:
         assert module.split(".")[0] != "cellsim", f"{path.name}:{line} imports {module}"
 
 
-def test_checking_a_scenario_imports_neither_numba_nor_mesa() -> None:
+CHECKS = {
+    "validate": ["validate", str(ROOT / "scenarios" / "baseline.toml")],
+    "sweep --dry-run": [
+        "sweep",
+        str(ROOT / "scenarios" / "sweeps" / "senolytic_schedule.toml"),
+        "--dry-run",
+    ],
+}
+"""Commands that only load and check a file: the config layer, without the simulator."""
+
+
+@pytest.mark.parametrize("argv", CHECKS.values(), ids=CHECKS.keys())
+def test_checking_a_file_imports_neither_numba_nor_mesa(argv: list[str]) -> None:
     code = (
         "import sys\n"
         "from cellsim.cli import main\n"
         "try:\n"
-        f"    main(['validate', {str(ROOT / 'scenarios' / 'baseline.toml')!r}])\n"
+        f"    main({argv!r})\n"
         "except SystemExit as e:\n"
         "    assert not e.code, e.code\n"
         "from cellsim.deferred_imports import is_deferred\n"
@@ -91,3 +103,18 @@ def test_checking_a_scenario_imports_neither_numba_nor_mesa() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert out.stdout.strip().splitlines()[-1] == "HEAVY=", f"imported: {out.stdout.strip()}"
+
+
+@pytest.mark.parametrize("path", python_files("cellsim/config"), ids=lambda p: p.name)
+def test_config_modules_import_neither_numba_nor_mesa(path: Path) -> None:
+    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    code = (
+        "import importlib, sys\n"
+        f"importlib.import_module({module!r})\n"
+        "print('HEAVY=' + ','.join(sorted(m for m in sys.modules\n"
+        "                                 if m.split('.')[0] in ('numba', 'mesa'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY=", f"{module}: {out.stdout.strip()}"

@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import cellsim.run.sweep as sweep_mod
+import cellsim.run.dask as dask_mod
 from cellsim.cli import main
+from cellsim.config.sweep import load_sweep
+from cellsim.run.dask import THREAD_ENV
 from cellsim.run.store import SweepStore
-from cellsim.run.sweep import THREAD_ENV, load_sweep, run_sweep
+from cellsim.run.sweep import run_sweep
 
 CELLSIM = [sys.executable, "-m", "cellsim.cli"]
 
@@ -300,10 +302,10 @@ def test_trajectory_subsampling_keeps_one_record_per_interval_and_the_last():
     days = [0.0, 10.0, 20.0, 30.0, 60.0, 61.0, 95.0]
     traj = pd.DataFrame({"tissue": "t", "day": days + days, "v": range(14)})
     traj.loc[7:, "tissue"] = "s"
-    out = sweep_mod.subsample_trajectories(traj, 30.0)
+    out = dask_mod.subsample_trajectories(traj, 30.0)
     assert out[out.tissue == "t"]["day"].tolist() == [0.0, 30.0, 60.0, 95.0]
     assert out[out.tissue == "s"]["day"].tolist() == [0.0, 30.0, 60.0, 95.0]
-    assert sweep_mod.subsample_trajectories(traj, None).equals(traj)
+    assert dask_mod.subsample_trajectories(traj, None).equals(traj)
 
 
 # --------------------------------------------------------------------------------------
@@ -324,7 +326,7 @@ def reference(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def two_workers():
     """A client of cellsim's own LocalCluster of two worker processes."""
-    with sweep_mod.dask_client(workers=2) as (client, _):
+    with dask_mod.dask_client(workers=2) as (client, _):
         yield client
 
 
@@ -410,7 +412,7 @@ def test_failing_point_is_recorded_the_sweep_goes_on_and_a_rerun_retries_it(
     would need a model bug)."""
     from distributed import Client, LocalCluster
 
-    real = sweep_mod.run_one
+    real = dask_mod.run_one
 
     def flaky(spec):
         if spec.extra["point"] == 5:
@@ -425,7 +427,7 @@ def test_failing_point_is_recorded_the_sweep_goes_on_and_a_rerun_retries_it(
         ) as cluster,
         Client(cluster) as client,
     ):
-        monkeypatch.setattr(sweep_mod, "run_one", flaky)
+        monkeypatch.setattr(dask_mod, "run_one", flaky)
         result = run_sweep(plan, out, client=client, progress=False, flush_runs=5)
         failures = pd.read_parquet(out / "failures.parquet")
         assert failures["run_id"].tolist() == [f"p00005/r00{r}" for r in range(3)]
@@ -439,7 +441,7 @@ def test_failing_point_is_recorded_the_sweep_goes_on_and_a_rerun_retries_it(
         assert json.loads((out / "manifest.json").read_text())["status"] == "incomplete"
         assert "p00005/r000" in (out / "report.md").read_text()
         # the same command again, without the fault: only the failed runs run
-        monkeypatch.setattr(sweep_mod, "run_one", real)
+        monkeypatch.setattr(dask_mod, "run_one", real)
         result = run_sweep(plan, out, client=client, progress=False, report=False)
     assert result["ran"] == 3 and result["skipped"] == N_RUNS - 3
     assert pd.read_parquet(out / "failures.parquet").empty

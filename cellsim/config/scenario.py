@@ -6,13 +6,15 @@ one seed; see scenarios/baseline.toml for the annotated format.
 
 from __future__ import annotations
 
-import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from cellsim.config.plan import RunSpec
+from cellsim.config.toml import format_validation_error, load_toml_model
 from cellsim.engine.params import Intervention, ModelParams, _Strict, with_overrides
 
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "scenarios"
@@ -37,7 +39,11 @@ class Arm(_Strict):
 
 
 class Scenario(_Strict):
-    """A validated scenario: base parameters, arms, replicates, seed."""
+    """A validated scenario: base parameters, arms, replicates, seed.
+
+    Validation also resolves every arm (``arms_resolved``), once: a bad override fails
+    validation, and the runs and the written outputs use those same parameters.
+    """
 
     name: str = "scenario"
     description: str = ""
@@ -48,6 +54,7 @@ class Scenario(_Strict):
     """The arm the others are compared with (log-rank); default: the first arm."""
     base: ModelParams = Field(default_factory=ModelParams)
     arms: list[Arm] = Field(default_factory=lambda: [Arm(name="default")], min_length=1)
+    _arms_resolved: dict[str, ModelParams] = PrivateAttr(default_factory=dict)
 
     @field_validator("arms")
     @classmethod
@@ -64,10 +71,33 @@ class Scenario(_Strict):
             raise ValueError(f"control {self.control!r} is not an arm")
         return self
 
+    @model_validator(mode="after")
+    def _resolve_arms(self) -> Scenario:
+        """Resolve every arm (again after an assignment, so they never go stale)."""
+        resolved = {}
+        for i, arm in enumerate(self.arms):
+            try:
+                resolved[arm.name] = self.arm_params(arm)
+            except KeyError as exc:
+                raise ValueError(
+                    f"arms.{i}.set: unknown parameter {exc.args[0]!r} in arm {arm.name!r}"
+                ) from None
+            except ValidationError as exc:
+                raise ValueError(
+                    format_validation_error(exc, prefix=f"arms.{i}.set ({arm.name}): ")
+                ) from None
+        self._arms_resolved = resolved
+        return self
+
     @property
     def control_arm(self) -> str:
         """Name of the control arm."""
         return self.control or self.arms[0].name
+
+    @property
+    def arms_resolved(self) -> Mapping[str, ModelParams]:
+        """Every arm's full parameters, in arm order, resolved once at validation."""
+        return MappingProxyType(self._arms_resolved)
 
     def arm_params(self, arm: Arm) -> ModelParams:
         """The base parameters with one arm's overrides and interventions, validated."""
@@ -79,53 +109,17 @@ class Scenario(_Strict):
         return ModelParams.model_validate(data)
 
     def resolved(self) -> dict[str, ModelParams]:
-        """Every arm's full parameters (raises ScenarioError on a bad override)."""
-        out = {}
-        for i, arm in enumerate(self.arms):
-            try:
-                out[arm.name] = self.arm_params(arm)
-            except KeyError as exc:
-                raise ScenarioError(
-                    f"arms.{i}.set: unknown parameter {exc.args[0]!r} in arm {arm.name!r}"
-                ) from None
-            except ValidationError as exc:
-                raise ScenarioError(
-                    format_validation_error(exc, prefix=f"arms.{i}.set ({arm.name}): ")
-                ) from None
-        return out
+        """Every arm's full parameters: a copy of ``arms_resolved`` (nothing is recomputed)."""
+        return dict(self._arms_resolved)
 
     def run_specs(self, replicates: int | None = None) -> list[RunSpec]:
         """Arms x replicates as RunSpecs sharing the scenario's root seed."""
         n = replicates or self.replicates
         return [
             RunSpec(arm=name, replicate=r, params=params, entropy=self.seed)
-            for name, params in self.resolved().items()
+            for name, params in self.arms_resolved.items()
             for r in range(n)
         ]
-
-
-def format_validation_error(
-    exc: ValidationError,
-    prefix: str = "",
-    unknown_hint: str = "allowed keys are listed in cellsim.engine.params",
-) -> str:
-    """The first error of a pydantic ValidationError as one line: field, value, rule.
-
-    Location parts that contain dots (dotted parameter names used as keys) are quoted:
-    ``parameters."tissue.lifespan_days".num``.
-    """
-    err = exc.errors()[0]
-    loc = ".".join(f'"{x}"' if isinstance(x, str) and "." in x else str(x) for x in err["loc"])
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return f"{prefix}{loc}: unknown key ({unknown_hint})"
-    if err["type"] == "missing":
-        return f"{prefix}{loc}: required field is missing"
-    value = err.get("input")
-    if isinstance(value, dict | list):
-        return f"{prefix}{loc}: {msg}" if loc else f"{prefix}{msg}"
-    where = f"{loc} = {value!r}" if loc else f"value {value!r}"
-    return f"{prefix}{where}: {msg}"
 
 
 def find_scenario(name_or_path: str | Path) -> Path:
@@ -142,20 +136,4 @@ def find_scenario(name_or_path: str | Path) -> Path:
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """Read, parse and validate a scenario file (every arm resolved) or raise ScenarioError."""
-    path = find_scenario(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot be read: {exc}") from None
-    data.setdefault("name", path.stem)
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(f"{path}: {format_validation_error(exc)}") from None
-    try:
-        scenario.resolved()
-    except ScenarioError as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
-    return scenario
+    return load_toml_model(find_scenario(name_or_path), Scenario, ScenarioError)

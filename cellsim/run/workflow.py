@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,24 @@ def progress_bar() -> Progress:
     )
 
 
+@contextmanager
+def progress_task(
+    description: str, total: int, enabled: bool = True
+) -> Iterator[Callable[[int], None]]:
+    """A progress bar of ``total`` runs while the block runs (none unless ``enabled``);
+    yields ``advance(failed)``: one more run done, ``failed`` of them failed so far."""
+    if not enabled:
+        yield lambda failed: None
+        return
+    bar = progress_bar()
+    bar.start()
+    task = bar.add_task(description, total=total, failed=0)
+    try:
+        yield lambda failed: bar.update(task, advance=1, failed=failed)
+    finally:
+        bar.stop()
+
+
 def run_scenario(
     scenario: Scenario,
     out_dir: Path,
@@ -59,22 +79,13 @@ def run_scenario(
     specs = scenario.run_specs(replicates)
     results: list[RunResult] = []
     errors: list[dict[str, str]] = []
-    bar = progress_bar() if progress else None
-    task = None
-    if bar is not None:
-        bar.start()
-        task = bar.add_task(f"{scenario.name}: runs", total=len(specs), failed=0)
-    try:
+    with progress_task(f"{scenario.name}: runs", len(specs), enabled=progress) as advance:
         for spec, result, error in run_many(specs, workers=workers):
             if result is not None:
                 results.append(result)
             else:
                 errors.append({"run_id": spec.run_id, "error": error or ""})
-            if bar is not None and task is not None:
-                bar.update(task, advance=1, failed=len(errors))
-    finally:
-        if bar is not None:
-            bar.stop()
+            advance(len(errors))
     if not results:
         raise RunsFailed(f"all {len(specs)} runs failed; first error: {errors[0]['error']}")
     runs, traj = collect(results, arm_order=[a.name for a in scenario.arms])
@@ -106,7 +117,7 @@ def write_outputs(
     write_parquet(folder / "trajectories.parquet", traj)
     resolved = {
         "scenario": scenario.model_dump(mode="json"),
-        "arms_resolved": {k: v.model_dump(mode="json") for k, v in scenario.resolved().items()},
+        "arms_resolved": {k: v.model_dump(mode="json") for k, v in scenario.arms_resolved.items()},
         "replicates": replicates or scenario.replicates,
         "seed_entropy": scenario.seed,
         "cellsim_version": __version__,

@@ -1,0 +1,363 @@
+"""The Dask executor: the runs of a sweep plan on Dask distributed, stored as they finish.
+
+Runs go to a LocalCluster of worker processes (one thread each, Numba/BLAS threads pinned
+to 1 before they start) or to any running scheduler. At most about twice the cluster's
+threads are queued at a time; finished runs are appended to the store
+(``cellsim.run.store``) in batches. A worker runs ``execute_run``: ``run_one`` of
+``cellsim.run.single``, its trajectories subsampled, and any exception returned as an
+error record, so one failing run never stops the sweep. The local process pool
+(``cellsim.run.local``) is this executor's counterpart for scenarios.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cellsim.config.plan import RunSpec
+from cellsim.config.sweep import SweepPlan, point_id
+from cellsim.io import OutputError
+from cellsim.run.errors import RunsFailed
+from cellsim.run.single import run_one
+from cellsim.run.store import SweepStore
+
+THREAD_ENV: dict[str, str] = {
+    "NUMBA_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+"""Set in every worker before it imports Numba or NumPy: one run per core, no oversubscription."""
+
+
+# --------------------------------------------------------------------------------------
+# one run, on a worker
+# --------------------------------------------------------------------------------------
+
+
+def subsample_trajectories(traj: pd.DataFrame, interval_days: float | None) -> pd.DataFrame:
+    """Keep, per tissue, the first record at or after each multiple of ``interval_days``
+    (counted from the first record) and the last record; all of them when None."""
+    if interval_days is None or traj.empty:
+        return traj
+    keep = np.zeros(len(traj), dtype=bool)
+    days = traj["day"].to_numpy(dtype=float)
+    groups = traj["tissue"].to_numpy() if "tissue" in traj.columns else np.zeros(len(traj))
+    for g in pd.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        d = days[idx]
+        bins = np.floor((d - d[0]) / interval_days + 1e-9)
+        first = np.ones(len(idx), dtype=bool)
+        first[1:] = bins[1:] != bins[:-1]
+        first[-1] = True
+        keep[idx[first]] = True
+    return traj[keep].reset_index(drop=True)
+
+
+def execute_run(
+    spec: RunSpec, trajectory_interval_days: float | None, store_trajectories: bool
+) -> dict[str, Any]:
+    """Run one spec on a worker; an exception becomes an error record, never a raise."""
+    try:
+        result = run_one(spec)
+    except Exception as exc:  # the sweep records the failure and goes on
+        return {
+            "run_id": spec.run_id,
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
+            "traceback": traceback.format_exc(),
+        }
+    traj = None
+    if store_trajectories:
+        traj = subsample_trajectories(result.trajectories, trajectory_interval_days)
+    return {"run_id": spec.run_id, "ok": True, "row": result.row, "trajectories": traj}
+
+
+def worker_info() -> dict[str, Any]:
+    """What a worker reports about its thread pinning (stored in the manifest)."""
+    import dask
+    import numba
+
+    return {
+        "pid": os.getpid(),
+        "env": {k: os.environ.get(k) for k in THREAD_ENV},
+        "numba_num_threads": int(numba.config.NUMBA_NUM_THREADS),
+        "profiler": bool(dask.config.get("distributed.worker.profile.enabled", True)),
+    }
+
+
+try:  # a plugin class needs distributed at import; workers always have it
+    from distributed import WorkerPlugin
+except ImportError:  # pragma: no cover
+    WorkerPlugin = object  # type: ignore[assignment,misc]
+
+
+class PinThreads(WorkerPlugin):  # type: ignore[misc]
+    """Set THREAD_ENV on every worker (also ones that join later) before its first task.
+
+    Effective for libraries imported after it runs (a worker imports cellsim, hence Numba,
+    with its first task); export the variables before ``dask worker`` to be sure.
+    """
+
+    name = "cellsim-pin-threads"
+
+    def setup(self, worker: Any) -> None:
+        os.environ.update(THREAD_ENV)
+
+
+# --------------------------------------------------------------------------------------
+# the cluster
+# --------------------------------------------------------------------------------------
+
+
+def default_workers() -> int:
+    """The CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover
+        return max(1, os.cpu_count() or 1)
+
+
+def _probe(address: str) -> None:
+    """Fail fast (one line) when nothing listens at a ``tcp://host:port`` address."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or parts.hostname is None:
+        return  # tls://, inproc://, ...: let distributed report
+    try:
+        port = parts.port or 8786
+        with socket.create_connection((parts.hostname, port), timeout=10):
+            pass
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"--scheduler = {address!r}: cannot connect: {exc}") from None
+
+
+@contextmanager
+def dask_client(
+    workers: int | None = None, scheduler: str | None = None
+) -> Iterator[tuple[Any, str]]:
+    """A Dask client: on a new LocalCluster of ``workers`` processes (1 thread each, thread
+    env pinned before they start), or connected to the scheduler at ``scheduler``."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        _probe(scheduler)
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise OutputError(
+                f"--scheduler = {scheduler!r}: cannot connect: {exc}".splitlines()[0]
+            ) from None
+        try:
+            client.register_plugin(PinThreads())
+            yield client, f"scheduler {scheduler}"
+        finally:
+            client.close()
+        return
+    n = workers or default_workers()
+    pre_spawn = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
+    pre_spawn.update(THREAD_ENV)
+    settings = {
+        "distributed.nanny.pre-spawn-environ": pre_spawn,
+        # the statistical profiler only feeds the dashboard; its history grows with time
+        # (~0.2 MB/s per busy worker, up to an hour of samples): off for sweeps
+        "distributed.worker.profile.enabled": False,
+    }
+    with dask.config.set(settings):
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            env=dict(THREAD_ENV),
+            host="127.0.0.1",
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        )
+    try:
+        client = Client(cluster)
+        try:
+            client.register_plugin(PinThreads())
+            yield client, f"local cluster of {n} worker process(es)"
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+@contextmanager
+def client_for(
+    client: Any = None, workers: int | None = None, scheduler: str | None = None
+) -> Iterator[tuple[Any, str]]:
+    """``(client, where)``: the given client (threads pinned on its workers), else a new one
+    of ``dask_client(workers, scheduler)``; ``where`` says what it runs on."""
+    if client is not None:
+        client.register_plugin(PinThreads())
+        yield client, "the given client"
+        return
+    with dask_client(workers=workers, scheduler=scheduler) as pair:
+        yield pair
+
+
+def connected_workers(client: Any, where: str, say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Wait for a first worker (telling ``say``), then each worker's ``worker_info`` with its
+    ``address``, sorted by address."""
+    if not client.nthreads():
+        say(f"waiting for workers to join {where} ...")
+        client.wait_for_workers(1)
+    info = client.run(worker_info)
+    return [{"address": a, **v} for a, v in sorted(info.items())]
+
+
+# --------------------------------------------------------------------------------------
+# the runs of a plan
+# --------------------------------------------------------------------------------------
+
+
+class _Batch:
+    """Finished runs waiting to be written as one part."""
+
+    def __init__(self) -> None:
+        self.runs: list[dict[str, Any]] = []
+        self.traj: list[pd.DataFrame] = []
+        self.failures: list[dict[str, Any]] = []
+        self.since = time.monotonic()
+
+    def __len__(self) -> int:
+        return len(self.runs) + len(self.failures)
+
+    def add(self, plan: SweepPlan, point: int, replicate: int, out: dict[str, Any]) -> None:
+        """Keep one run's outcome: its row and trajectories, or its failure record."""
+        if out["ok"]:
+            self.runs.append(out["row"])
+            if out.get("trajectories") is not None:
+                self.traj.append(out["trajectories"])
+        else:
+            self.failures.append(
+                _failure_record(plan, point, replicate, out["error"], out["traceback"])
+            )
+
+    def due(self, max_runs: int, max_age_seconds: float) -> bool:
+        """True when the batch holds ``max_runs`` runs or is ``max_age_seconds`` old."""
+        return len(self) >= max_runs or time.monotonic() - self.since >= max_age_seconds
+
+    def flush(self, store: SweepStore) -> None:
+        """Append the batch to the store as one part and start an empty one."""
+        store.append(self.runs, self.traj, self.failures)
+        self.runs, self.traj, self.failures = [], [], []
+        self.since = time.monotonic()
+
+
+def _failure_record(
+    plan: SweepPlan, point: int, replicate: int, error: str, tb: str
+) -> dict[str, Any]:
+    return {
+        "run_id": plan.run_id(point, replicate),
+        "arm": point_id(point),
+        "replicate": replicate,
+        "point": point,
+        **plan.overrides(point),
+        "error": error,
+        "traceback": tb,
+    }
+
+
+class _Queue:
+    """The plan's runs submitted through a bounded window: about twice the cluster's
+    threads queued at a time, so millions of runs never sit on the scheduler at once."""
+
+    def __init__(self, client: Any, plan: SweepPlan, todo: list[tuple[int, int]]) -> None:
+        from distributed import as_completed
+
+        self.client = client
+        self.plan = plan
+        self.pending = iter(todo)
+        self.which: dict[str, tuple[int, int]] = {}
+        """(point, replicate) of each submitted future, by key."""
+        self.finished = as_completed()
+        self._window = 4
+        self._window_at = -math.inf
+
+    def window(self) -> int:
+        """Runs kept queued: twice the cluster's threads (rechecked every 5 s)."""
+        if time.monotonic() - self._window_at > 5.0:
+            self._window = max(4, 2 * sum(self.client.nthreads().values()))
+            self._window_at = time.monotonic()
+        return self._window
+
+    def top_up(self) -> None:
+        """Submit pending runs until the window is full (or none are left)."""
+        room = self.window() - self.finished.count()
+        for point, rep in itertools.islice(self.pending, max(0, room)):
+            fut = self.client.submit(
+                execute_run,
+                self.plan.spec(point, rep),
+                self.plan.sweep.trajectory_interval_days,
+                self.plan.sweep.store_trajectories,
+                pure=False,
+            )
+            self.which[fut.key] = (point, rep)
+            self.finished.add(fut)
+
+
+def _outcome(fut: Any, run_id: str) -> dict[str, Any]:
+    """What ``execute_run`` returned, or an error record when the task itself failed (a
+    worker died running it, ...); a cancelled task (scheduler lost) ends the sweep."""
+    if fut.status == "finished":
+        return fut.result()
+    if fut.status == "cancelled":
+        raise RunsFailed(
+            f"Dask cancelled run {run_id} (scheduler lost?); the stored runs are kept: "
+            "rerun the same command to resume"
+        )
+    exc = fut.exception()
+    return {
+        "ok": False,
+        "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
+        "traceback": "".join(traceback.format_exception(exc)),
+    }
+
+
+def execute_plan(
+    client: Any,
+    plan: SweepPlan,
+    todo: list[tuple[int, int]],
+    store: SweepStore,
+    *,
+    flush_runs: int,
+    flush_seconds: float,
+    on_done: Callable[[bool, tuple[str, str] | None], None],
+) -> None:
+    """Run the ``(point, replicate)`` runs of ``todo`` on ``client``'s cluster and append
+    them to ``store`` in batches of ``flush_runs`` runs or every ``flush_seconds``, whichever
+    comes first (and what is left at the end, also after an error). ``on_done(ok, error)``
+    is called once per finished run, ``error`` being ``(run_id, message)`` for a failure."""
+    queue = _Queue(client, plan, todo)
+    queue.top_up()
+    batch = _Batch()
+    try:
+        for fut in queue.finished:
+            point, rep = queue.which.pop(fut.key)
+            run_id = plan.run_id(point, rep)
+            out = _outcome(fut, run_id)
+            fut.release()
+            batch.add(plan, point, rep, out)
+            on_done(out["ok"], None if out["ok"] else (run_id, out["error"]))
+            if batch.due(flush_runs, flush_seconds):
+                batch.flush(store)
+            queue.top_up()
+    finally:
+        if len(batch):
+            batch.flush(store)
