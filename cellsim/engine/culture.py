@@ -31,7 +31,7 @@ from cellsim.engine.tissue import telomere_parameters
 from cellsim.kernels import culture as culture_kernels
 from cellsim.kernels import summary
 from cellsim.kernels.layout import C_DIVISIONS, N_COUNTERS
-from cellsim.kernels.pack import KernelParameters
+from cellsim.kernels.pack import parameter_vector as pack_parameters
 
 __all__ = ["CultureModel", "CultureParams", "CultureResult", "run_culture"]
 
@@ -78,14 +78,25 @@ class CultureParams(_Strict):
 
     def parameter_vector(self) -> np.ndarray:
         """The kernels' parameter vector (kernels/layout.py) for a dish."""
-        return KernelParameters(
+        return pack_parameters(
             dt_days=self.dt_days,
             death_rate_per_day=self.death_rate_per_day,
             transformed_death_rate_per_day=self.death_rate_per_day,
             stress_rate_per_day=self.stress_rate_per_day,
+            stress_age_slope_per_day_per_year=0.0,  # a strain in a dish: no organism clock
+            stress_epigenetic_slope_per_day_per_year=0.0,
+            clearance_rate_per_day=0.0,  # no immune system in a dish
+            clearance_half_saturation_fraction=0.0,
             **telomere_parameters(self.telomere),
             transformation_probability=self.transformation_probability_per_division,
-        ).vector()
+            transformed_fitness=1.0,
+            epi_origin_floor_day=0.0,
+            bystander_per_day=0.0,  # well-mixed
+            redifferentiation_delay_days=0.0,  # no reprogramming in culture
+            teratoma_probability=0.0,
+            embryonic_telomere_bp=0.0,
+            telomere_reset_fraction=0.0,
+        )
 
 
 class CultureModel(mesa.Model):

@@ -13,15 +13,15 @@ from cellsim.engine.schema import DAYS_PER_YEAR, EVENTS
 from cellsim.kernels import day as day_kernels
 from cellsim.kernels import summary
 from cellsim.kernels.layout import C_DIVISIONS, COUNTER_NAMES, N_COUNTERS
-from cellsim.kernels.pack import KernelParameters
+from cellsim.kernels.pack import parameter_vector as pack_parameters
 
 if TYPE_CHECKING:
     from cellsim.engine.model import AgingModel
 
 
 def telomere_parameters(tel: TelomereParams) -> dict[str, float]:
-    """The telomere fields of ``KernelParameters`` (loss per division, critical length,
-    telomerase activities), shared by tissues and culture dishes."""
+    """The telomere arguments of ``kernels.pack.parameter_vector`` (loss per division,
+    critical length, telomerase activities), shared by tissues and culture dishes."""
     return {
         "loss_mean_bp": tel.loss_mean_bp,
         "loss_sd_bp": tel.loss_sd_bp,
@@ -36,7 +36,7 @@ def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
     """A tissue's parameters as the kernels' float64 vector (``kernels.pack``)."""
     stress, clr, tr = params.stress, params.clearance, params.transformation
     plu = params.pluripotency
-    return KernelParameters(
+    return pack_parameters(
         dt_days=run.dt_days,
         death_rate_per_day=1.0 / params.lifespan_days,
         transformed_death_rate_per_day=1.0 / (params.lifespan_days * tr.lifespan_factor),
@@ -54,7 +54,7 @@ def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
         embryonic_telomere_bp=plu.embryonic_telomere_bp,
         telomere_reset_fraction=plu.telomere_reset_fraction,
         bystander_per_day=params.lattice.bystander_per_day if params.lattice else 0.0,
-    ).vector()
+    )
 
 
 class Tissue(mesa.Agent):
