@@ -38,6 +38,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
+from analysis import validation_figures as vf
+from analysis.culture_growth import day_at_pd
 from cellsim import __version__
 from cellsim.config.plan import stable_key
 from cellsim.engine.culture import CultureParams, CultureResult, run_culture
@@ -373,20 +375,6 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _first_day_at(growth: pd.DataFrame, pd_value: float) -> float:
-    """The day the cumulative PD first reached ``pd_value`` (linear between records)."""
-    pds = growth["pd_cumulative"].to_numpy()
-    days = growth["day"].to_numpy()
-    hit = np.flatnonzero(pds >= pd_value - 1e-9)
-    if hit.size == 0:
-        return math.nan
-    i = int(hit[0])
-    if i == 0 or pds[i] <= pds[i - 1]:
-        return float(days[i])
-    frac = (pd_value - pds[i - 1]) / (pds[i] - pds[i - 1])
-    return float(days[i - 1] + frac * (days[i] - days[i - 1]))
-
-
 def phase3_metrics(res: CultureResult) -> dict[str, float]:
     """Per strain: days per PD in phase II (PD 2-22) and over the last 10 PD; the
     non-dividing fraction's rise (PD from 10% to 90%, largest rise within one PD)."""
@@ -394,8 +382,8 @@ def phase3_metrics(res: CultureResult) -> dict[str, float]:
     pd_end = res.pd_at_senescence
     out = {"pd_end": pd_end}
     if pd_end >= 35:
-        phase2 = (_first_day_at(g, 22.0) - _first_day_at(g, 2.0)) / 20.0
-        last = (_first_day_at(g, pd_end) - _first_day_at(g, pd_end - 10.0)) / 10.0
+        phase2 = (day_at_pd(g, 22.0) - day_at_pd(g, 2.0)) / 20.0
+        last = (day_at_pd(g, pd_end) - day_at_pd(g, pd_end - 10.0)) / 10.0
         out.update(days_per_pd_phase2=phase2, days_per_pd_last10=last, slowdown=last / phase2)
     else:
         out.update(days_per_pd_phase2=math.nan, days_per_pd_last10=math.nan, slowdown=math.nan)
@@ -541,7 +529,12 @@ def culture_checks(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) -> li
             criterion=(
                 "median PD at senescence of the 9.5-kb strains within 40-60, every strain senescent"
             ),
-            figure=plot_growth_curves(ca, figs / "hayflick_growth_curves.png"),
+            figure=vf.plot_growth_curves(
+                ca.growth,
+                (40.0, 60.0),
+                "40-60 PD (Hayflick & Moorhead 1961)",
+                figs / "hayflick_growth_curves.png",
+            ),
             notes=[
                 chosen,
                 "The critical length of 5 kb is the model default, set in params.py so that "
@@ -564,7 +557,17 @@ def culture_checks(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) -> li
             simulated=f"{ca.slope:.1f} PD/kb (95% CI {lo:.1f}-{hi:.1f}; {len(s)} strains)",
             passed=bool(hi >= 7.0 and lo <= 10.0),
             criterion="the 95% CI of the regression slope overlaps 7-10 PD/kb",
-            figure=plot_pd_per_kb(ca, figs / "pd_per_kb.png"),
+            figure=vf.plot_pd_per_kb(
+                s,
+                ca.sensitivity_strains,
+                ca.slope,
+                ca.loss_bp,
+                (7.0, 10.0),
+                "7-10 PD/kb (Allsopp 1992; Allsopp & Harley 1995)",
+                (40.0, 60.0),
+                "40-60 PD (Hayflick & Moorhead 1961)",
+                figs / "pd_per_kb.png",
+            ),
             notes=[
                 "Strains differ only in their initial mean telomere (a grid around 9.5 kb); PD "
                 "at senescence is regressed on it (least squares).",
@@ -590,7 +593,7 @@ def culture_checks(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) -> li
             criterion=(
                 "median ratio of days per PD (last 10 PD / PD 2-22) >= 1.5 (chosen threshold)"
             ),
-            figure=plot_phase3(ca, figs / "phase3_growth.png"),
+            figure=vf.plot_phase3(ca.growth, figs / "phase3_growth.png"),
             notes=[
                 "Hayflick & Moorhead give no number for the slowdown: 'clearly slower' is taken "
                 "as at least 1.5x the phase-II days per PD (chosen before running).",
@@ -616,7 +619,7 @@ def culture_checks(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) -> li
             ),
             passed=bool(width >= 5.0 and jump <= 0.25),
             criterion="median 10%->90% rise spans >= 5 PD and no single PD adds > 0.25 (chosen)",
-            figure=plot_nondividing(ca, figs / "phase3_nondividing.png"),
+            figure=vf.plot_nondividing(ca.growth, figs / "phase3_nondividing.png"),
             notes=[
                 "A step would be a rise from ~0 to ~1 within one PD. The smooth rise comes from "
                 "the spread of initial lengths, the stochastic loss per division, the spread of "
@@ -642,7 +645,7 @@ def culture_checks(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) -> li
             ),
             passed=bool(sd_final < sd_early and p < 0.05),
             criterion="SD at senescence < SD at first passage, one-sided F-test p < 0.05",
-            figure=plot_spread(ca, figs / "telomere_spread.png"),
+            figure=vf.plot_spread(s, figs / "telomere_spread.png"),
             notes=[
                 "Mean telomere of all cells in the dish (dividing and not) per strain. In the "
                 "model a single critical telomere per cell sets senescence, so the senescent "
@@ -695,7 +698,9 @@ def turnover_checks(
     gut_share = gut / computed.total_per_day
     si = table.loc[table["preset"] == "small_intestine", "ratio_dt1"]
     si_dt1 = float(si.iloc[0]) if len(si) else math.nan
-    fig_bar = plot_turnover(table, computed, figs / "turnover_by_preset.png")
+    fig_bar = vf.plot_turnover(
+        table, computed.total_per_day, 3.3e11, figs / "turnover_by_preset.png"
+    )
     checks = [
         CheckResult(
             key="body_turnover",
@@ -737,7 +742,13 @@ def turnover_checks(
                 and abs(simulated.blood_share - pub_share) <= tol_share
             ),
             criterion="within 2 SE (propagated from the presets' published uncertainties) of 86%",
-            figure=plot_blood_share(table, computed, figs / "blood_share.png"),
+            figure=vf.plot_blood_share(
+                table,
+                computed.total_per_day,
+                {"blood": 0.86, "gut": 0.12, "skin": 0.011},
+                "Sender & Milo 2021",
+                figs / "blood_share.png",
+            ),
             notes=[
                 "The presets take MODEL.md's gut values (small intestine 1.2e11 cells, colon "
                 "6e10, both 2.8 d), which are also Sender & Milo's source data; they give the gut "
@@ -760,7 +771,7 @@ def turnover_checks(
             passed=bool(worst <= 0.05),
             criterion="every preset within 5% (with a step of lifespan / "
             f"{cfg.turnover.steps_per_lifespan}, at most 1 day)",
-            figure=plot_turnover_ratio(table, figs / "turnover_simulated.png"),
+            figure=vf.plot_turnover_ratio(table, 0.05, figs / "turnover_simulated.png"),
             notes=[
                 "The model draws a death per step with probability 1 - exp(-dt / lifespan), so "
                 "its deaths per day are (1 - exp(-dt/L)) / dt, short of 1/L by ~dt/(2L). At the "
@@ -785,7 +796,7 @@ def blood_checks(cfg: ValidationConfig, br: BloodRun, figs: Path) -> list[CheckR
     per_year = br.hsc_divisions / br.hsc_cells / br.years
     weeks = DAYS_PER_YEAR / per_year / 7.0 if per_year > 0 else math.inf
     ages = f"ages {br.start_age_years:.0f}-{br.start_age_years + br.years:.0f}"
-    fig = plot_blood(tr, slopes, start, figs / "blood_telomeres.png")
+    fig = vf.plot_blood(tr, slopes, start, 30.0, "Mitchell 2022", figs / "blood_telomeres.png")
     tel = PRESETS["hsc"].fields["telomere"]["telomerase_stem"]
     return [
         CheckResult(
@@ -796,7 +807,14 @@ def blood_checks(cfg: ValidationConfig, br: BloodRun, figs: Path) -> list[CheckR
             simulated=f"{weeks:.1f} weeks ({per_year:.2f} divisions per HSC per year, {ages})",
             passed=bool(abs(weeks / (HSC_DIVISION_INTERVAL_DAYS / 7) - 1) <= 0.10),
             criterion="within 10% of 40 weeks (chosen tolerance)",
-            figure=plot_hsc_divisions(br, figs / "hsc_divisions.png"),
+            figure=vf.plot_hsc_divisions(
+                tr,
+                br.hsc_cells,
+                br.start_age_years,
+                HSC_DIVISION_INTERVAL_DAYS / 7,
+                "Catlin 2011",
+                figs / "hsc_divisions.png",
+            ),
             notes=[
                 "Not a free prediction: the presets size the blood sample and the HSC "
                 "compartment so that supplying every new blood cell takes one HSC division per "
@@ -829,7 +847,14 @@ def blood_checks(cfg: ValidationConfig, br: BloodRun, figs: Path) -> list[CheckR
             simulated=f"{slopes['blood']:.1f} bp/year ({ages})",
             passed=bool(25.0 <= slopes["blood"] <= 40.0),
             criterion="within 25-40 bp/year",
-            figure=plot_leukocytes(tr, slopes, start, figs / "leukocyte_telomeres.png"),
+            figure=vf.plot_leukocytes(
+                tr,
+                slopes,
+                start,
+                (25.0, 40.0),
+                "25-40 bp/year (Muezzinler 2013; Ye 2023)",
+                figs / "leukocyte_telomeres.png",
+            ),
             notes=[
                 "In the blood preset every new leukocyte comes from an HSC division (mature "
                 "blood cells do not divide), so leukocytes track their HSCs with a fixed offset "
@@ -1102,321 +1127,3 @@ def checks_table(checks: Iterable[CheckResult]) -> pd.DataFrame:
             for c in checks
         ]
     )
-
-
-# ======================================================================================
-# figures (seaborn on an explicit Agg canvas; no pyplot state)
-# ======================================================================================
-_DPI = 110
-
-
-def _figure(w: float = 6.4, h: float = 4.2):
-    import seaborn as sns
-    from matplotlib.figure import Figure
-
-    sns.set_theme(style="whitegrid", context="notebook")
-    fig = Figure(figsize=(w, h), layout="constrained")
-    return fig
-
-
-def _save(fig: Any, path: Path) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
-    fig.savefig(path, format="png", dpi=_DPI)
-    return str(path)
-
-
-def _strain_palette(values: Iterable[float]) -> dict[float, Any]:
-    import seaborn as sns
-
-    vals = sorted(set(values))
-    colors = sns.color_palette("viridis", len(vals))
-    return dict(zip(vals, colors, strict=True))
-
-
-def plot_growth_curves(ca: CultureAnalysis, path: Path) -> str:
-    """Cumulative PD over days per strain, with Hayflick's 40-60 PD band."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    pal = _strain_palette(ca.growth["initial_mean_bp"])
-    ax.axhspan(40, 60, color="0.85", zorder=0, label="40-60 PD (Hayflick & Moorhead 1961)")
-    for (_strain, mean), g in ca.growth.groupby(["strain", "initial_mean_bp"], sort=False):
-        ax.plot(g["day"], g["pd_cumulative"], color=pal[mean], lw=1.1)
-    for mean, color in pal.items():
-        ax.plot([], [], color=color, label=f"start {mean / 1000:.1f} kb")
-    ax.set_xlabel("days in culture")
-    ax.set_ylabel("cumulative population doublings")
-    ax.set_title("Growth curves of fibroblast strains to replicative senescence")
-    ax.legend(fontsize=7, loc="lower right", ncol=2)
-    return _save(fig, path)
-
-
-def plot_pd_per_kb(ca: CultureAnalysis, path: Path) -> str:
-    """PD at senescence against initial telomere: the checked strains with the 7-10 PD/kb
-    wedge (left); every loss per division of the sensitivity runs (right)."""
-    fig = _figure(10.0, 4.2)
-    ax, ax2 = fig.subplots(1, 2)
-    s = ca.strains
-    x = s["initial_mean_bp"] / 1000
-    xm, ym = float(x.mean()), float(s["pd_at_senescence"].mean())
-    xs = np.linspace(x.min() - 0.2, x.max() + 0.2, 20)
-    ax.fill_between(
-        xs,
-        ym + 7 * (xs - xm),
-        ym + 10 * (xs - xm),
-        color="0.85",
-        label="7-10 PD/kb through the mean (Allsopp 1992)",
-    )
-    ax.scatter(x, s["pd_at_senescence"], color="C0", zorder=3, label="strains")
-    ax.plot(xs, ym + ca.slope * (xs - xm), color="C0", label=f"fit: {ca.slope:.1f} PD/kb")
-    ax.set_xlabel("initial mean telomere (kb)")
-    ax.set_ylabel("PD at senescence")
-    ax.set_title(f"Checked strains ({ca.loss_bp:g} bp per division)")
-    ax.legend(fontsize=7, loc="upper left")
-    ss = ca.sensitivity_strains
-    for i, (loss, g) in enumerate(ss.groupby("loss_bp_per_division")):
-        gx = g["initial_mean_bp"] / 1000
-        color = f"C{i}"
-        ax2.scatter(gx, g["pd_at_senescence"], color=color, s=14)
-        if gx.nunique() > 1:
-            b, a0 = np.polyfit(gx, g["pd_at_senescence"], 1)
-            ax2.plot(xs, a0 + b * xs, color=color, label=f"{loss:g} bp/division: {b:.1f} PD/kb")
-    ax2.axhspan(40, 60, color="0.9", zorder=0, label="40-60 PD (Hayflick)")
-    ax2.set_xlabel("initial mean telomere (kb)")
-    ax2.set_ylabel("PD at senescence")
-    ax2.set_title("Sensitivity to the loss per division")
-    ax2.legend(fontsize=7, loc="upper left")
-    return _save(fig, path)
-
-
-def plot_phase3(ca: CultureAnalysis, path: Path) -> str:
-    """Days per PD (over 5-PD windows) along the culture: flat in phase II, rising in III."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    pal = _strain_palette(ca.growth["initial_mean_bp"])
-    for (_strain, mean), g in ca.growth.groupby(["strain", "initial_mean_bp"], sort=False):
-        pd_end = float(g["pd_cumulative"].max())
-        grid = np.arange(5.0, pd_end + 1e-9, 0.5)
-        if grid.size == 0:
-            continue
-        grid[-1] = min(grid[-1], pd_end)
-        days = np.array([_first_day_at(g, v) for v in grid])
-        before = np.array([_first_day_at(g, v - 5.0) for v in grid])
-        ax.plot(grid - pd_end, (days - before) / 5.0, color=pal[mean], lw=0.9, alpha=0.8)
-    ax.axvspan(-10, 0, color="0.9", zorder=0, label="last 10 PD")
-    for mean, color in pal.items():
-        ax.plot([], [], color=color, label=f"start {mean / 1000:.1f} kb")
-    ax.set_xlabel("PD before senescence")
-    ax.set_ylabel("days per population doubling (5-PD window)")
-    ax.set_title("Phase III: doublings slow down before they stop")
-    ax.legend(fontsize=7, loc="upper left", ncol=2)
-    return _save(fig, path)
-
-
-def plot_nondividing(ca: CultureAnalysis, path: Path) -> str:
-    """Non-dividing fraction against PD per strain."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    pal = _strain_palette(ca.growth["initial_mean_bp"])
-    for (_strain, mean), g in ca.growth.groupby(["strain", "initial_mean_bp"], sort=False):
-        ax.plot(g["pd_cumulative"], g["nondividing_fraction"], color=pal[mean], lw=1.0)
-    for mean, color in pal.items():
-        ax.plot([], [], color=color, label=f"start {mean / 1000:.1f} kb")
-    ax.set_xlabel("cumulative population doublings")
-    ax.set_ylabel("non-dividing (senescent) fraction")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("The non-dividing fraction rises gradually")
-    ax.legend(fontsize=7, loc="upper left", ncol=2)
-    return _save(fig, path)
-
-
-def plot_spread(ca: CultureAnalysis, path: Path) -> str:
-    """Mean telomere per strain at the first passage and at senescence."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    s = ca.strains
-    pal = _strain_palette(s["initial_mean_bp"])
-    for row in s.itertuples():
-        ax.plot(
-            [0, 1],
-            [row.early_telomere_bp, row.final_telomere_bp],
-            color=pal[row.initial_mean_bp],
-            marker="o",
-            lw=0.8,
-        )
-    sd0, sd1 = s["early_telomere_bp"].std(ddof=1), s["final_telomere_bp"].std(ddof=1)
-    ax.set_xticks([0, 1], [f"first passage\nSD {sd0:.0f} bp", f"senescence\nSD {sd1:.0f} bp"])
-    ax.set_xlim(-0.3, 1.3)
-    ax.set_ylabel("mean telomere of the strain (bp)")
-    ax.set_title("Strains converge on a critical length at senescence")
-    return _save(fig, path)
-
-
-_GROUP_COLORS = {
-    "blood": "#9b2226",
-    "gut": "#ee9b00",
-    "skin": "#0a9396",
-    "lung": "#94d2bd",
-    "liver": "#005f73",
-    "vessel": "#ae2012",
-}
-
-
-def plot_turnover(table: pd.DataFrame, computed: Any, path: Path) -> str:
-    """Cells replaced per day per preset (log scale), coloured by group."""
-    fig = _figure(7.0, 4.6)
-    ax = fig.add_subplot()
-    t = table.sort_values("turnover_per_day_computed", ascending=True)
-    colors = [_GROUP_COLORS.get(g, "0.5") for g in t["group"]]
-    ax.barh(t["preset"], t["turnover_per_day_computed"], color=colors)
-    ax.set_xscale("log")
-    ax.set_xlabel("cells replaced per day in the whole body")
-    ax.set_title(
-        f"Whole-body turnover from the presets: {computed.total_per_day:.2g}/day (published 3.3e11)"
-    )
-    for g, c in _GROUP_COLORS.items():
-        if g in set(t["group"]):
-            ax.barh([], [], color=c, label=g)
-    ax.legend(fontsize=8, loc="lower right")
-    return _save(fig, path)
-
-
-def plot_blood_share(table: pd.DataFrame, computed: Any, path: Path) -> str:
-    """Share of the turnover by group: presets vs Sender & Milo's published breakdown."""
-    fig = _figure(6.4, 3.4)
-    ax = fig.add_subplot()
-    shares = table.groupby("group")["turnover_per_day_computed"].sum() / computed.total_per_day
-    published = {"blood": 0.86, "gut": 0.12, "skin": 0.011}
-    published["other"] = 1 - sum(published.values())
-    rows = {"presets": shares.to_dict(), "published": published}
-    order = ["blood", "gut", "skin", "lung", "liver", "vessel", "other"]
-    for y, (_label, sh) in enumerate(rows.items()):
-        left = 0.0
-        for g in order:
-            v = sh.get(g, 0.0)
-            if v <= 0:
-                continue
-            ax.barh(y, v, left=left, color=_GROUP_COLORS.get(g, "0.6"), edgecolor="white")
-            if v > 0.04:
-                ax.text(
-                    left + v / 2,
-                    y,
-                    f"{g}\n{100 * v:.0f}%",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="white",
-                )
-            left += v
-    ax.set_yticks([0, 1], ["presets", "Sender & Milo 2021"])
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("share of cells replaced per day")
-    ax.set_title("Blood cells' share of the whole-body turnover")
-    return _save(fig, path)
-
-
-def plot_turnover_ratio(table: pd.DataFrame, path: Path) -> str:
-    """Simulated deaths per cell per day x lifespan, per preset (1 = exact)."""
-    fig = _figure(6.8, 4.4)
-    ax = fig.add_subplot()
-    t = table.sort_values("lifespan_days")
-    y = np.arange(len(t))
-    ax.axvspan(0.95, 1.05, color="0.88", zorder=0, label="within 5%")
-    ax.errorbar(
-        t["ratio"],
-        y,
-        xerr=2 * t["ratio_se"],
-        fmt="o",
-        color="C0",
-        label="short step (lifespan/steps)",
-    )
-    ax.scatter(t["ratio_dt1"], y, facecolors="none", edgecolors="C3", label="dt = 1 day")
-    ax.set_yticks(
-        y, [f"{p} ({life:g} d)" for p, life in zip(t["preset"], t["lifespan_days"], strict=True)]
-    )
-    ax.axvline(1.0, color="k", lw=0.8)
-    ax.set_xlabel("simulated deaths per cell per day x lifespan")
-    ax.set_title("Each preset's sample turns over at 1 / lifespan")
-    ax.legend(fontsize=8, loc="lower left")
-    return _save(fig, path)
-
-
-def plot_blood(tr: pd.DataFrame, slopes: dict[str, float], start: float, path: Path) -> str:
-    """Mean telomere of HSCs and leukocytes against age with the fitted slopes."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    for name, color in (("hsc", "C0"), ("blood", "C3")):
-        d = tr[tr["tissue"] == name]
-        ax.plot(
-            d["age_years"],
-            d["telomere_mean_bp"],
-            "o",
-            ms=3,
-            color=color,
-            label=f"{name}: {slopes[name]:.1f} bp/year",
-        )
-    d = tr[(tr["tissue"] == "hsc") & (tr["age_years"] >= start)]
-    if len(d):
-        a0, t0 = float(d["age_years"].iloc[0]), float(d["telomere_mean_bp"].iloc[0])
-        ages = np.array([a0, float(d["age_years"].iloc[-1])])
-        ax.plot(ages, t0 - 30 * (ages - a0), "k--", lw=0.8, label="30 bp/year (Mitchell 2022)")
-    ax.set_xlabel("age (years)")
-    ax.set_ylabel("mean telomere (bp)")
-    ax.set_title("HSC telomere attrition")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
-
-
-def plot_hsc_divisions(br: BloodRun, path: Path) -> str:
-    """Cumulative divisions per HSC against age, with one per 40 weeks."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    d = br.trajectories[br.trajectories["tissue"] == "hsc"]
-    per_cell = d["divisions_cumulative"] / br.hsc_cells
-    ax.plot(d["age_years"], per_cell, "o-", ms=3, label="simulated")
-    a = d["age_years"] - br.start_age_years
-    ax.plot(
-        d["age_years"],
-        a * DAYS_PER_YEAR / HSC_DIVISION_INTERVAL_DAYS,
-        "k--",
-        lw=0.8,
-        label="one per 40 weeks (Catlin 2011)",
-    )
-    ax.set_xlabel("age (years)")
-    ax.set_ylabel("divisions per HSC since the start")
-    ax.set_title("HSC division rate")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
-
-
-def plot_leukocytes(tr: pd.DataFrame, slopes: dict[str, float], start: float, path: Path) -> str:
-    """Leukocyte mean telomere against age with the 25-40 bp/year band."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    d = tr[tr["tissue"] == "blood"]
-    ax.plot(
-        d["age_years"],
-        d["telomere_mean_bp"],
-        "o",
-        ms=3,
-        color="C3",
-        label=f"leukocytes: {slopes['blood']:.1f} bp/year",
-    )
-    f = d[d["age_years"] >= start]
-    if len(f):
-        a0, t0 = float(f["age_years"].iloc[0]), float(f["telomere_mean_bp"].iloc[0])
-        ages = np.linspace(a0, float(f["age_years"].iloc[-1]), 10)
-        ax.fill_between(
-            ages,
-            t0 - 25 * (ages - a0),
-            t0 - 40 * (ages - a0),
-            color="0.85",
-            label="25-40 bp/year (Muezzinler 2013; Ye 2023)",
-        )
-    ax.set_xlabel("age (years)")
-    ax.set_ylabel("mean leukocyte telomere (bp)")
-    ax.set_title("Adult leukocyte telomere attrition")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
