@@ -120,9 +120,11 @@ def plot_growth_curves(
     for (_strain, mean), g in growth.groupby(["strain", "initial_mean_bp"], sort=False):
         ax.plot(g["day"], g["pd_cumulative"], color=pal[mean], lw=1.1)
     _strain_legend(ax, pal)
-    ax.set_xlabel("days in culture")
-    ax.set_ylabel("cumulative population doublings")
-    ax.set_title("Growth curves of fibroblast strains to replicative senescence")
+    ax.set(
+        xlabel="days in culture",
+        ylabel="cumulative population doublings",
+        title="Growth curves of fibroblast strains to replicative senescence",
+    )
     ax.legend(fontsize=7, loc="lower right", ncol=2)
     return _save(fig, path)
 
@@ -160,9 +162,11 @@ def plot_pd_per_kb(
     ax.plot(
         xs, ym + slope_pd_per_kb * (xs - xm), color="C0", label=f"fit: {slope_pd_per_kb:.1f} PD/kb"
     )
-    ax.set_xlabel("initial mean telomere (kb)")
-    ax.set_ylabel("PD at senescence")
-    ax.set_title(f"Checked strains ({loss_bp_per_division:g} bp per division)")
+    ax.set(
+        xlabel="initial mean telomere (kb)",
+        ylabel="PD at senescence",
+        title=f"Checked strains ({loss_bp_per_division:g} bp per division)",
+    )
     ax.legend(fontsize=7, loc="upper left")
     ss = sensitivity_strains
     for i, (loss, g) in enumerate(ss.groupby("loss_bp_per_division")):
@@ -173,9 +177,11 @@ def plot_pd_per_kb(
             b, a0 = np.polyfit(gx, g["pd_at_senescence"], 1)
             ax2.plot(xs, a0 + b * xs, color=color, label=f"{loss:g} bp/division: {b:.1f} PD/kb")
     ax2.axhspan(*hayflick_pd, color="0.9", zorder=0, label=hayflick_label)
-    ax2.set_xlabel("initial mean telomere (kb)")
-    ax2.set_ylabel("PD at senescence")
-    ax2.set_title("Sensitivity to the loss per division")
+    ax2.set(
+        xlabel="initial mean telomere (kb)",
+        ylabel="PD at senescence",
+        title="Sensitivity to the loss per division",
+    )
     ax2.legend(fontsize=7, loc="upper left")
     return _save(fig, path)
 
@@ -197,9 +203,11 @@ def plot_phase3(growth: pd.DataFrame, path: Path) -> str:
         ax.plot(grid - pd_end, (days - before) / 5.0, color=pal[mean], lw=0.9, alpha=0.8)
     ax.axvspan(-10, 0, color="0.9", zorder=0, label="last 10 PD")
     _strain_legend(ax, pal)
-    ax.set_xlabel("PD before senescence")
-    ax.set_ylabel("days per population doubling (5-PD window)")
-    ax.set_title("Phase III: doublings slow down before they stop")
+    ax.set(
+        xlabel="PD before senescence",
+        ylabel="days per population doubling (5-PD window)",
+        title="Phase III: doublings slow down before they stop",
+    )
     ax.legend(fontsize=7, loc="upper left", ncol=2)
     return _save(fig, path)
 
@@ -342,6 +350,19 @@ def plot_turnover_ratio(turnover: pd.DataFrame, tolerance: float, path: Path) ->
     return _save(fig, path)
 
 
+def _fit_span(records: pd.DataFrame, from_age_years: float) -> tuple[float, float, float] | None:
+    """Age (years) and mean telomere (bp) of the first record at or after
+    ``from_age_years``, and the last record's age; None if there is none."""
+    f = records[records["age_years"] >= from_age_years]
+    if not len(f):
+        return None
+    return (
+        float(f["age_years"].iloc[0]),
+        float(f["telomere_mean_bp"].iloc[0]),
+        float(f["age_years"].iloc[-1]),
+    )
+
+
 @_themed
 def plot_blood(
     trajectories: pd.DataFrame,
@@ -367,10 +388,10 @@ def plot_blood(
             color=color,
             label=f"{name}: {slopes_bp_per_year[name]:.1f} bp/year",
         )
-    d = tr[(tr["tissue"] == "hsc") & (tr["age_years"] >= fit_from_age_years)]
-    if len(d):
-        a0, t0 = float(d["age_years"].iloc[0]), float(d["telomere_mean_bp"].iloc[0])
-        ages = np.array([a0, float(d["age_years"].iloc[-1])])
+    fit = _fit_span(tr[tr["tissue"] == "hsc"], fit_from_age_years)
+    if fit:
+        a0, t0, a1 = fit
+        ages = np.array([a0, a1])
         ax.plot(
             ages,
             t0 - published_bp_per_year * (ages - a0),
@@ -379,9 +400,7 @@ def plot_blood(
             lw=0.8,
             label=f"{published_bp_per_year:g} bp/year ({published_source})",
         )
-    ax.set_xlabel("age (years)")
-    ax.set_ylabel("mean telomere (bp)")
-    ax.set_title("HSC telomere attrition")
+    ax.set(xlabel="age (years)", ylabel="mean telomere (bp)", title="HSC telomere attrition")
     ax.legend(fontsize=8)
     return _save(fig, path)
 
@@ -411,9 +430,9 @@ def plot_hsc_divisions(
         lw=0.8,
         label=f"one per {published_interval_weeks:g} weeks ({published_source})",
     )
-    ax.set_xlabel("age (years)")
-    ax.set_ylabel("divisions per HSC since the start")
-    ax.set_title("HSC division rate")
+    ax.set(
+        xlabel="age (years)", ylabel="divisions per HSC since the start", title="HSC division rate"
+    )
     ax.legend(fontsize=8)
     return _save(fig, path)
 
@@ -440,10 +459,10 @@ def plot_leukocytes(
         color="C3",
         label=f"leukocytes: {slopes_bp_per_year['blood']:.1f} bp/year",
     )
-    f = d[d["age_years"] >= fit_from_age_years]
-    if len(f):
-        a0, t0 = float(f["age_years"].iloc[0]), float(f["telomere_mean_bp"].iloc[0])
-        ages = np.linspace(a0, float(f["age_years"].iloc[-1]), 10)
+    fit = _fit_span(d, fit_from_age_years)
+    if fit:
+        a0, t0, a1 = fit
+        ages = np.linspace(a0, a1, 10)
         low, high = published_bp_per_year
         ax.fill_between(
             ages,
@@ -452,8 +471,10 @@ def plot_leukocytes(
             color="0.85",
             label=published_label,
         )
-    ax.set_xlabel("age (years)")
-    ax.set_ylabel("mean leukocyte telomere (bp)")
-    ax.set_title("Adult leukocyte telomere attrition")
+    ax.set(
+        xlabel="age (years)",
+        ylabel="mean leukocyte telomere (bp)",
+        title="Adult leukocyte telomere attrition",
+    )
     ax.legend(fontsize=8)
     return _save(fig, path)

@@ -147,6 +147,11 @@ def _e(x: float, exponent: int) -> str:
     return f"{x / 10**exponent:g}e{exponent}"
 
 
+def _all_within(target: float, tolerance: float, *values: float) -> bool:
+    """Every value within ``tolerance`` of ``target`` (same units)."""
+    return all(abs(v - target) <= tolerance for v in values)
+
+
 # --- checks -----------------------------------------------------------------------------
 def body_turnover_check(cfg: ValidationConfig, ta: TurnoverAnalysis, figs: Path) -> CheckResult:
     """The presets' cells replaced per day, computed and simulated, match the published
@@ -164,10 +169,7 @@ def body_turnover_check(cfg: ValidationConfig, ta: TurnoverAnalysis, figs: Path)
             "presets; "
             f"{simulated.total_per_day:.3g} simulated"
         ),
-        passed=bool(
-            abs(computed.total_per_day - ref.value) <= tol
-            and abs(simulated.total_per_day - ref.value) <= tol
-        ),
+        passed=_all_within(ref.value, tol, computed.total_per_day, simulated.total_per_day),
         criterion=(
             f"within {N_SE:g} combined SE of {_e(ref.value, 11)} (SE of the presets' sum from "
             f"Sender & Milo's published uncertainties, and their +-{_e(ref.se, 11)})"
@@ -201,10 +203,7 @@ def blood_share_check(cfg: ValidationConfig, ta: TurnoverAnalysis, figs: Path) -
             "from the "
             f"presets; {100 * simulated.blood_share:.1f}% simulated"
         ),
-        passed=bool(
-            abs(computed.blood_share - ref.value) <= tol
-            and abs(simulated.blood_share - ref.value) <= tol
-        ),
+        passed=_all_within(ref.value, tol, computed.blood_share, simulated.blood_share),
         criterion=(
             f"within {N_SE:g} SE (propagated from the presets' published uncertainties) of "
             f"{100 * ref.value:.0f}%"
