@@ -39,11 +39,13 @@ def _run_task(task: Task) -> tuple[str, Any]:
 def run_tasks(
     tasks: Iterable[Task], workers: int = 1, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
-    """Run tasks on the local executor (``cellsim.run.local``); results by task name.
-    ``progress(name)`` is called as each task finishes."""
-    out: dict[str, Any] = {}
+    """Run tasks on the local executor (``cellsim.run.local``); results by task name, in
+    the tasks' order whatever order they finish in (so tables built from them do not depend
+    on the worker count). ``progress(name)`` is called as each task finishes."""
+    tasks = list(tasks)
+    done: dict[str, Any] = {}
     for name, res in map_unordered(_run_task, tasks, workers=workers):
-        out[name] = res
+        done[name] = res
         if progress:
             progress(name)
-    return out
+    return {t.name: done[t.name] for t in tasks}
