@@ -38,6 +38,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from analysis.culture_growth import day_at_pd
 from analysis.exhaustion import DAYS_PER_YEAR
@@ -264,15 +265,16 @@ def plot_turnover(
     colors = [_GROUP_COLORS.get(g, "0.5") for g in t["group"]]
     ax.barh(t["preset"], t["turnover_per_day_computed"], color=colors)
     ax.set_xscale("log")
-    ax.set_xlabel("cells replaced per day in the whole body")
-    ax.set_title(
-        f"Whole-body turnover from the presets: {total_per_day:.2g}/day "
-        f"(published {published_per_day:.2g})"
+    ax.set(
+        xlabel="cells replaced per day in the whole body",
+        title=(
+            f"Whole-body turnover from the presets: {total_per_day:.2g}/day\n"
+            f"(published {published_per_day:.2g})"
+        ),
     )
-    for g, c in _GROUP_COLORS.items():
-        if g in set(t["group"]):
-            ax.barh([], [], color=c, label=g)
-    ax.legend(fontsize=8, loc="lower right")
+    groups = set(t["group"])
+    handles = [Patch(color=c, label=g) for g, c in _GROUP_COLORS.items() if g in groups]
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
     return _save(fig, path)
 
 
