@@ -33,6 +33,8 @@ class _Cfg(BaseModel):
 
 
 class CultureQuick(_Cfg):
+    """``[culture.quick]``: what ``--quick`` reduces (unset: as in ``[culture]``)."""
+
     strain_initial_means_bp: list[float] | None = None
     replicates: int | None = Field(None, ge=1)
     dish_cells: int | None = Field(None, ge=4)
@@ -40,6 +42,9 @@ class CultureQuick(_Cfg):
 
 
 class CultureCheckConfig(_Cfg):
+    """``[culture]``: the strain grid (initial mean telomeres, bp), replicates, the
+    sensitivity strains (other losses per division, bp) and the culture's parameters."""
+
     strain_initial_means_bp: list[float] = Field(min_length=2)
     replicates: int = Field(3, ge=1)
     sensitivity_losses_bp: list[float] = Field(default_factory=list)
@@ -50,12 +55,17 @@ class CultureCheckConfig(_Cfg):
 
 
 class TurnoverQuick(_Cfg):
+    """``[turnover.quick]``: what ``--quick`` reduces."""
+
     sample_cells: int | None = Field(None, ge=10)
     deaths_per_tissue: int | None = Field(None, ge=10)
     steps_per_lifespan: int | None = Field(None, ge=2)
 
 
 class TurnoverCheckConfig(_Cfg):
+    """``[turnover]``: cells simulated per preset, deaths to observe per preset, steps per
+    lifespan (the step is lifespan / steps, at most 1 day)."""
+
     sample_cells: int = Field(10_000, ge=10)
     deaths_per_tissue: int = Field(10_000, ge=10)
     steps_per_lifespan: int = Field(100, ge=2)
@@ -63,11 +73,16 @@ class TurnoverCheckConfig(_Cfg):
 
 
 class BloodQuick(_Cfg):
+    """``[blood.quick]``: a shorter horizon (years) and a smaller sample (fraction)."""
+
     horizon_years: float | None = Field(None, gt=0)
     sample_scale: float | None = Field(None, gt=0, le=1)
 
 
 class BloodCheckConfig(_Cfg):
+    """``[blood]``: the scenario file (next to validation.toml) and the years after the
+    start from which attrition is fitted."""
+
     scenario: str = "blood.toml"
     fit_from_year: float = Field(1.0, ge=0)
     quick: BloodQuick = Field(default_factory=BloodQuick)
