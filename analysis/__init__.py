@@ -4,6 +4,8 @@
 - ``analysis.plots``: the standard figures (seaborn on matplotlib's Agg canvas);
 - ``analysis.report``: the Markdown report;
 - ``analysis.meanfield``: the deterministic mean-field prediction, for cross-checks.
+- ``analysis.validation_figures``: the figures of ``cellsim validate-biology`` (with
+  ``analysis.culture_growth``, measures of a culture's growth curve).
 
 The only contract with the simulator is the result schema (``runs`` and ``trajectories``
 tables; docs/ARCHITECTURE.md, "Result schema"). Submodules are not imported here, so

@@ -67,9 +67,12 @@ def test_checks_pass_except_the_known_input_discrepancy(quick_report):
 
 def test_exit_code_is_one_when_a_check_fails(monkeypatch, tmp_path, capsys):
     """A failing check ends the command with exit 1 and one line naming the checks."""
-    import cellsim.validation.suite as V
+    import cellsim.validation as V  # where the command looks run_validation up
+
+    calls = []
 
     def failing(out, **kw):
+        calls.append(out)
         raise ChecksFailed("validate-biology: 1 of 11 checks failed (blood_share); see x")
 
     monkeypatch.setattr(V, "run_validation", failing)
@@ -78,6 +81,7 @@ def test_exit_code_is_one_when_a_check_fails(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert exc.value.code == 1
     assert "1 of 11 checks failed (blood_share)" in err and err.count("\n") == 1
+    assert len(calls) == 1  # the stand-in ran, not the real checks
 
 
 def test_settings_load_and_quick_reduces_them():

@@ -1,0 +1,482 @@
+"""The figures of `cellsim validate-biology`: pure functions over its tables.
+
+Each function takes plain data (tables, numbers, the published values it draws and their
+citation) and the PNG path, draws one figure with seaborn's whitegrid theme on an explicit
+Agg canvas (no pyplot state; the caller's matplotlib settings are restored afterwards) and
+returns the path written, as a string. Nothing here knows the published values: the caller
+passes them.
+
+Tables (columns used):
+
+- ``growth``: one row per record of each culture strain: ``strain``, ``initial_mean_bp``
+  (the strain's initial mean telomere, bp), ``day`` (days in culture), ``pd_cumulative``
+  (population doublings, PD), ``nondividing_fraction`` (0-1);
+- ``strains``: one row per strain: ``initial_mean_bp``, ``pd_at_senescence`` (PD),
+  ``early_telomere_bp`` and ``final_telomere_bp`` (mean telomere at the first passage and at
+  senescence, bp);
+- ``sensitivity_strains``: ``loss_bp_per_division``, ``initial_mean_bp``,
+  ``pd_at_senescence``;
+- ``turnover``: one row per whole-body preset: ``preset``, ``group`` (blood, gut, ...),
+  ``lifespan_days``, ``turnover_per_day_computed`` (cells replaced per day in the body),
+  ``ratio`` (simulated deaths per cell per day x lifespan), ``ratio_se``, ``ratio_dt1``
+  (the same at a step of 1 day);
+- ``trajectories``: records of the blood run: ``tissue`` ("hsc" or "blood"),
+  ``age_years``, ``telomere_mean_bp``, ``divisions_cumulative`` (summed over the tissue's
+  cells).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from analysis.culture_growth import day_at_pd
+from analysis.exhaustion import DAYS_PER_YEAR
+
+__all__ = [
+    "plot_blood",
+    "plot_blood_share",
+    "plot_growth_curves",
+    "plot_hsc_divisions",
+    "plot_leukocytes",
+    "plot_nondividing",
+    "plot_pd_per_kb",
+    "plot_phase3",
+    "plot_spread",
+    "plot_turnover",
+    "plot_turnover_ratio",
+]
+
+_DPI = 110
+_INK = (0.1, 0.1, 0.1)
+"""Reference lines: seaborn's near-black."""
+_GROUP_COLORS = {
+    "blood": "#9b2226",
+    "gut": "#ee9b00",
+    "skin": "#0a9396",
+    "lung": "#94d2bd",
+    "liver": "#005f73",
+    "vessel": "#ae2012",
+}
+_GROUP_ORDER = ["blood", "gut", "skin", "lung", "liver", "vessel", "other"]
+
+
+def _themed[**P](plot: Callable[P, str]) -> Callable[P, str]:
+    """Draw ``plot`` under seaborn's whitegrid/notebook theme; restore the settings after."""
+
+    @functools.wraps(plot)
+    def themed(*args: P.args, **kwargs: P.kwargs) -> str:
+        with mpl.rc_context():
+            sns.set_theme(style="whitegrid", context="notebook", color_codes=False)
+            return plot(*args, **kwargs)
+
+    return themed
+
+
+def _figure(w: float = 6.4, h: float = 4.2) -> Figure:
+    """A figure of ``w`` x ``h`` inches, not registered with pyplot."""
+    return Figure(figsize=(w, h), layout="constrained")
+
+
+def _save(fig: Figure, path: Path) -> str:
+    """Render ``fig`` with Agg to ``path`` (PNG); return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, format="png", dpi=_DPI)
+    return str(path)
+
+
+def _strain_palette(values: Iterable[float]) -> dict[float, Any]:
+    """A viridis colour per distinct initial mean telomere (bp), shortest first."""
+    vals = sorted(set(values))
+    colors = sns.color_palette("viridis", len(vals))
+    return dict(zip(vals, colors, strict=True))
+
+
+def _strain_legend(ax: Any, palette: Mapping[float, Any]) -> None:
+    """One legend entry per initial mean telomere."""
+    for mean, color in palette.items():
+        ax.plot([], [], color=color, label=f"start {mean / 1000:.1f} kb")
+
+
+@_themed
+def plot_growth_curves(
+    growth: pd.DataFrame, hayflick_pd: tuple[float, float], hayflick_label: str, path: Path
+) -> str:
+    """Cumulative PD over days per strain, with the published Hayflick range (PD) as a band."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    pal = _strain_palette(growth["initial_mean_bp"])
+    ax.axhspan(*hayflick_pd, color="0.85", zorder=0, label=hayflick_label)
+    for (_strain, mean), g in growth.groupby(["strain", "initial_mean_bp"], sort=False):
+        ax.plot(g["day"], g["pd_cumulative"], color=pal[mean], lw=1.1)
+    _strain_legend(ax, pal)
+    ax.set(
+        xlabel="days in culture",
+        ylabel="cumulative population doublings",
+        title="Growth curves of fibroblast strains to replicative senescence",
+    )
+    ax.legend(fontsize=7, loc="lower right", ncol=2)
+    return _save(fig, path)
+
+
+@_themed
+def plot_pd_per_kb(
+    strains: pd.DataFrame,
+    sensitivity_strains: pd.DataFrame,
+    slope_pd_per_kb: float,
+    loss_bp_per_division: float,
+    published_pd_per_kb: tuple[float, float],
+    published_label: str,
+    hayflick_pd: tuple[float, float],
+    hayflick_label: str,
+    path: Path,
+) -> str:
+    """PD at senescence against initial telomere: the checked strains with their fitted slope
+    and the published PD/kb range as a wedge through their mean (left); every loss per
+    division of the sensitivity runs, with the published Hayflick range (right)."""
+    fig = _figure(10.0, 4.2)
+    ax, ax2 = fig.subplots(1, 2)
+    s = strains
+    x = s["initial_mean_bp"] / 1000
+    xm, ym = float(x.mean()), float(s["pd_at_senescence"].mean())
+    xs = np.linspace(x.min() - 0.2, x.max() + 0.2, 20)
+    low, high = published_pd_per_kb
+    ax.fill_between(
+        xs,
+        ym + low * (xs - xm),
+        ym + high * (xs - xm),
+        color="0.85",
+        label=f"{published_label}, through the mean",
+    )
+    ax.scatter(x, s["pd_at_senescence"], color="C0", zorder=3, label="strains")
+    ax.plot(
+        xs, ym + slope_pd_per_kb * (xs - xm), color="C0", label=f"fit: {slope_pd_per_kb:.1f} PD/kb"
+    )
+    ax.set(
+        xlabel="initial mean telomere (kb)",
+        ylabel="PD at senescence",
+        title=f"Checked strains ({loss_bp_per_division:g} bp per division)",
+    )
+    ax.legend(fontsize=7, loc="upper left")
+    ss = sensitivity_strains
+    for i, (loss, g) in enumerate(ss.groupby("loss_bp_per_division")):
+        gx = g["initial_mean_bp"] / 1000
+        color = f"C{i}"
+        ax2.scatter(gx, g["pd_at_senescence"], color=color, s=14)
+        if gx.nunique() > 1:
+            b, a0 = np.polyfit(gx, g["pd_at_senescence"], 1)
+            ax2.plot(xs, a0 + b * xs, color=color, label=f"{loss:g} bp/division: {b:.1f} PD/kb")
+    ax2.axhspan(*hayflick_pd, color="0.9", zorder=0, label=hayflick_label)
+    ax2.set(
+        xlabel="initial mean telomere (kb)",
+        ylabel="PD at senescence",
+        title="Sensitivity to the loss per division",
+    )
+    ax2.legend(fontsize=7, loc="upper left")
+    return _save(fig, path)
+
+
+@_themed
+def plot_phase3(growth: pd.DataFrame, path: Path) -> str:
+    """Days per PD (over 5-PD windows) along the culture: flat in phase II, rising in III."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    pal = _strain_palette(growth["initial_mean_bp"])
+    for (_strain, mean), g in growth.groupby(["strain", "initial_mean_bp"], sort=False):
+        pd_end = float(g["pd_cumulative"].max())
+        grid = np.arange(5.0, pd_end + 1e-9, 0.5)
+        if grid.size == 0:
+            continue
+        grid[-1] = min(grid[-1], pd_end)
+        days = np.array([day_at_pd(g, v) for v in grid])
+        before = np.array([day_at_pd(g, v - 5.0) for v in grid])
+        ax.plot(grid - pd_end, (days - before) / 5.0, color=pal[mean], lw=0.9, alpha=0.8)
+    ax.axvspan(-10, 0, color="0.9", zorder=0, label="last 10 PD")
+    _strain_legend(ax, pal)
+    ax.set(
+        xlabel="PD before senescence",
+        ylabel="days per population doubling (5-PD window)",
+        title="Phase III: doublings slow down before they stop",
+    )
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
+    return _save(fig, path)
+
+
+@_themed
+def plot_nondividing(growth: pd.DataFrame, path: Path) -> str:
+    """Non-dividing fraction against PD per strain."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    pal = _strain_palette(growth["initial_mean_bp"])
+    for (_strain, mean), g in growth.groupby(["strain", "initial_mean_bp"], sort=False):
+        ax.plot(g["pd_cumulative"], g["nondividing_fraction"], color=pal[mean], lw=1.0)
+    _strain_legend(ax, pal)
+    ax.set_xlabel("cumulative population doublings")
+    ax.set_ylabel("non-dividing (senescent) fraction")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("The non-dividing fraction rises gradually")
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
+    return _save(fig, path)
+
+
+@_themed
+def plot_spread(strains: pd.DataFrame, path: Path) -> str:
+    """Mean telomere per strain (bp) at the first passage and at senescence."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    s = strains
+    pal = _strain_palette(s["initial_mean_bp"])
+    for row in s.itertuples():
+        ax.plot(
+            [0, 1],
+            [row.early_telomere_bp, row.final_telomere_bp],
+            color=pal[row.initial_mean_bp],
+            marker="o",
+            lw=0.8,
+        )
+    sd0, sd1 = s["early_telomere_bp"].std(ddof=1), s["final_telomere_bp"].std(ddof=1)
+    ax.set_xticks([0, 1], [f"first passage\nSD {sd0:.0f} bp", f"senescence\nSD {sd1:.0f} bp"])
+    ax.set_xlim(-0.3, 1.3)
+    ax.set_ylabel("mean telomere of the strain (bp)")
+    ax.set_title("Strains converge on a critical length at senescence")
+    return _save(fig, path)
+
+
+@_themed
+def plot_turnover(
+    turnover: pd.DataFrame, total_per_day: float, published_per_day: float, path: Path
+) -> str:
+    """Cells replaced per day per preset (log scale), coloured by group; the title gives the
+    presets' total and the published total (cells per day)."""
+    fig = _figure(7.0, 4.6)
+    ax = fig.add_subplot()
+    t = turnover.sort_values("turnover_per_day_computed", ascending=True)
+    colors = [_GROUP_COLORS.get(g, "0.5") for g in t["group"]]
+    ax.barh(t["preset"], t["turnover_per_day_computed"], color=colors)
+    ax.set_xscale("log")
+    ax.set(
+        xlabel="cells replaced per day in the whole body",
+        title=(
+            f"Whole-body turnover from the presets: {total_per_day:.2g}/day\n"
+            f"(published {published_per_day:.2g})"
+        ),
+    )
+    groups = set(t["group"])
+    handles = [Patch(color=c, label=g) for g, c in _GROUP_COLORS.items() if g in groups]
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
+    return _save(fig, path)
+
+
+def _stacked_share(ax: Any, y: int, shares: Mapping[str, float]) -> None:
+    """One horizontal bar of shares (0-1) by group, labelled where wide enough."""
+    left = 0.0
+    for g in _GROUP_ORDER:
+        v = shares.get(g, 0.0)
+        if v <= 0:
+            continue
+        ax.barh(y, v, left=left, color=_GROUP_COLORS.get(g, "0.6"), edgecolor="white")
+        if v > 0.04:
+            ax.text(
+                left + v / 2,
+                y,
+                f"{g}\n{100 * v:.0f}%",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white",
+            )
+        left += v
+
+
+@_themed
+def plot_blood_share(
+    turnover: pd.DataFrame,
+    total_per_day: float,
+    published_shares: Mapping[str, float],
+    published_source: str,
+    path: Path,
+) -> str:
+    """Share of the turnover by group: the presets' (their turnover over ``total_per_day``)
+    against the published breakdown (shares 0-1 by group; the rest is drawn as "other")."""
+    fig = _figure(6.4, 3.4)
+    ax = fig.add_subplot()
+    shares = turnover.groupby("group")["turnover_per_day_computed"].sum() / total_per_day
+    published = {**published_shares, "other": 1 - sum(published_shares.values())}
+    for y, sh in enumerate((shares.to_dict(), published)):
+        _stacked_share(ax, y, sh)
+    ax.set_yticks([0, 1], ["presets", published_source])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of cells replaced per day")
+    ax.set_title("Blood cells' share of the whole-body turnover")
+    return _save(fig, path)
+
+
+@_themed
+def plot_turnover_ratio(turnover: pd.DataFrame, tolerance: float, path: Path) -> str:
+    """Simulated deaths per cell per day x lifespan, per preset (1 = exact), with the
+    accepted relative ``tolerance`` (e.g. 0.05) as a band."""
+    fig = _figure(6.8, 4.4)
+    ax = fig.add_subplot()
+    t = turnover.sort_values("lifespan_days")
+    y = np.arange(len(t))
+    ax.axvspan(
+        1 - tolerance, 1 + tolerance, color="0.88", zorder=0, label=f"within {100 * tolerance:g}%"
+    )
+    ax.errorbar(
+        t["ratio"],
+        y,
+        xerr=2 * t["ratio_se"],
+        fmt="o",
+        color="C0",
+        label="short step (lifespan/steps)",
+    )
+    ax.scatter(t["ratio_dt1"], y, facecolors="none", edgecolors="C3", label="dt = 1 day")
+    ax.set_yticks(
+        y, [f"{p} ({life:g} d)" for p, life in zip(t["preset"], t["lifespan_days"], strict=True)]
+    )
+    ax.axvline(1.0, color=_INK, lw=0.8)
+    ax.set_xlabel("simulated deaths per cell per day x lifespan")
+    ax.set_title("Each preset's sample turns over at 1 / lifespan")
+    ax.legend(fontsize=8, loc="lower left")
+    return _save(fig, path)
+
+
+def _fit_span(records: pd.DataFrame, from_age_years: float) -> tuple[float, float, float] | None:
+    """Age (years) and mean telomere (bp) of the first record at or after
+    ``from_age_years``, and the last record's age; None if there is none."""
+    f = records[records["age_years"] >= from_age_years]
+    if not len(f):
+        return None
+    return (
+        float(f["age_years"].iloc[0]),
+        float(f["telomere_mean_bp"].iloc[0]),
+        float(f["age_years"].iloc[-1]),
+    )
+
+
+@_themed
+def plot_blood(
+    trajectories: pd.DataFrame,
+    slopes_bp_per_year: Mapping[str, float],
+    fit_from_age_years: float,
+    published_bp_per_year: float,
+    published_source: str,
+    path: Path,
+) -> str:
+    """Mean telomere of HSCs and leukocytes against age with their fitted slopes (bp/year),
+    and the published HSC attrition drawn from the first HSC record at or after
+    ``fit_from_age_years``."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    tr = trajectories
+    for name, color in (("hsc", "C0"), ("blood", "C3")):
+        d = tr[tr["tissue"] == name]
+        ax.plot(
+            d["age_years"],
+            d["telomere_mean_bp"],
+            "o",
+            ms=3,
+            color=color,
+            label=f"{name}: {slopes_bp_per_year[name]:.1f} bp/year",
+        )
+    fit = _fit_span(tr[tr["tissue"] == "hsc"], fit_from_age_years)
+    if fit:
+        a0, t0, a1 = fit
+        ages = np.array([a0, a1])
+        ax.plot(
+            ages,
+            t0 - published_bp_per_year * (ages - a0),
+            "--",
+            color=_INK,
+            lw=0.8,
+            label=f"{published_bp_per_year:g} bp/year ({published_source})",
+        )
+    ax.set(xlabel="age (years)", ylabel="mean telomere (bp)", title="HSC telomere attrition")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+@_themed
+def plot_hsc_divisions(
+    trajectories: pd.DataFrame,
+    hsc_cells: int,
+    start_age_years: float,
+    published_interval_weeks: float,
+    published_source: str,
+    path: Path,
+) -> str:
+    """Cumulative divisions per HSC against age, with one division per published interval
+    (weeks) since ``start_age_years``."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    d = trajectories[trajectories["tissue"] == "hsc"]
+    per_cell = d["divisions_cumulative"] / hsc_cells
+    ax.plot(d["age_years"], per_cell, "o-", ms=3, label="simulated")
+    a = d["age_years"] - start_age_years
+    ax.plot(
+        d["age_years"],
+        a * DAYS_PER_YEAR / (7 * published_interval_weeks),
+        "--",
+        color=_INK,
+        lw=0.8,
+        label=f"one per {published_interval_weeks:g} weeks ({published_source})",
+    )
+    ax.set(
+        xlabel="age (years)", ylabel="divisions per HSC since the start", title="HSC division rate"
+    )
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+@_themed
+def plot_leukocytes(
+    trajectories: pd.DataFrame,
+    slopes_bp_per_year: Mapping[str, float],
+    fit_from_age_years: float,
+    published_bp_per_year: tuple[float, float],
+    published_label: str,
+    path: Path,
+) -> str:
+    """Leukocyte mean telomere against age with the published attrition range (bp/year)
+    as a band from the first record at or after ``fit_from_age_years``."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    d = trajectories[trajectories["tissue"] == "blood"]
+    ax.plot(
+        d["age_years"],
+        d["telomere_mean_bp"],
+        "o",
+        ms=3,
+        color="C3",
+        label=f"leukocytes: {slopes_bp_per_year['blood']:.1f} bp/year",
+    )
+    fit = _fit_span(d, fit_from_age_years)
+    if fit:
+        a0, t0, a1 = fit
+        ages = np.linspace(a0, a1, 10)
+        low, high = published_bp_per_year
+        ax.fill_between(
+            ages,
+            t0 - low * (ages - a0),
+            t0 - high * (ages - a0),
+            color="0.85",
+            label=published_label,
+        )
+    ax.set(
+        xlabel="age (years)",
+        ylabel="mean leukocyte telomere (bp)",
+        title="Adult leukocyte telomere attrition",
+    )
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -1,0 +1,92 @@
+"""The published values the checks compare with, each defined once with its citation.
+
+A check takes its report text (``statement``, ``source``) and the numbers it tests from
+here, and passes the same numbers to its figure; nothing else in the package repeats them.
+Units are in each constant's name. Tolerances and thresholds the checks add (not published)
+are defined, marked *chosen*, next to the check that uses them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from cellsim.engine.presets import HSC_DIVISION_INTERVAL_DAYS, HSC_LOSS_BP_PER_YEAR
+
+__all__ = [
+    "BLOOD_SHARE_OF_TURNOVER",
+    "BODY_TURNOVER_CELLS_PER_DAY",
+    "DEATHS_PER_CELL_PER_DAY",
+    "HAYFLICK_LIMIT_PD",
+    "HSC_ATTRITION_BP_PER_YEAR",
+    "HSC_DIVISION_INTERVAL_WEEKS",
+    "LEUKOCYTE_ATTRITION_BP_PER_YEAR",
+    "PD_PER_KB",
+    "PHASE3_SLOWDOWN",
+    "PHASE3_SMOOTH_RISE",
+    "TELOMERE_SPREAD",
+    "TURNOVER_SHARE_BY_GROUP",
+    "Published",
+]
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published finding: as the report states it, its citation, and its numbers.
+
+    ``low``-``high`` is a published range, ``value`` (+- ``se``, one standard error) a
+    published point value; NaN where the finding has no number. Units: the constant's name.
+    """
+
+    statement: str
+    source: str
+    low: float = math.nan
+    high: float = math.nan
+    value: float = math.nan
+    se: float = math.nan
+
+    @property
+    def range(self) -> tuple[float, float]:
+        """(low, high)."""
+        return self.low, self.high
+
+    @property
+    def label(self) -> str:
+        """'statement (source)', as in a figure's legend."""
+        return f"{self.statement} ({self.source})"
+
+
+# --- fibroblast strains in culture ------------------------------------------------------
+HAYFLICK_LIMIT_PD = Published("40-60 PD", "Hayflick & Moorhead 1961", low=40.0, high=60.0)
+PD_PER_KB = Published("7-10 PD/kb", "Allsopp 1992; Allsopp & Harley 1995", low=7.0, high=10.0)
+"""Population doublings at senescence gained per kb of initial telomere."""
+PHASE3_SLOWDOWN = Published("phase III: growth slows before it stops", "Hayflick & Moorhead 1961")
+PHASE3_SMOOTH_RISE = Published(
+    "a gradual rise of non-dividing cells over the last passages",
+    "Hayflick & Moorhead 1961; Allsopp & Harley 1995",
+)
+TELOMERE_SPREAD = Published(
+    "spread at senescence < spread at early passage", "Allsopp & Harley 1995"
+)
+
+# --- whole-body turnover (Sender & Milo 2021) -------------------------------------------
+BODY_TURNOVER_CELLS_PER_DAY = Published(
+    "(3.3 +- 0.2) x 10^11 cells/day", "Sender & Milo 2021", value=3.3e11, se=0.2e11
+)
+TURNOVER_SHARE_BY_GROUP: dict[str, float] = {"blood": 0.86, "gut": 0.12, "skin": 0.011}
+"""Fraction of the cells replaced per day, by group (Sender & Milo 2021)."""
+BLOOD_SHARE_OF_TURNOVER = Published(
+    "86% ('close to 90%')", "Sender & Milo 2021", value=TURNOVER_SHARE_BY_GROUP["blood"]
+)
+DEATHS_PER_CELL_PER_DAY = Published(
+    "deaths per cell per day = 1 / lifespan", "Sender & Milo 2021 (lifespans)"
+)
+
+# --- the blood system -------------------------------------------------------------------
+HSC_DIVISION_INTERVAL_WEEKS = Published(
+    "~40 weeks between divisions", "Catlin 2011", value=HSC_DIVISION_INTERVAL_DAYS / 7
+)
+HSC_ATTRITION_BP_PER_YEAR = Published("~30 bp/year", "Mitchell 2022", value=HSC_LOSS_BP_PER_YEAR)
+LEUKOCYTE_ATTRITION_BP_PER_YEAR = Published(
+    "25-40 bp/year", "Muezzinler 2013; Ye 2023", low=25.0, high=40.0
+)
