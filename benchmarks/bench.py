@@ -65,12 +65,12 @@ sys.path.insert(0, str(ROOT))
 import mesa  # noqa: E402
 import numba  # noqa: E402
 import startup  # noqa: E402
-from reference.naive_mesa import NaiveLatticeModel, NaiveTissueModel  # noqa: E402
 
 from cellsim.engine.model import AgingModel  # noqa: E402
 from cellsim.engine.params import LatticeParams, ModelParams, RunParams, TissueParams  # noqa: E402
 from cellsim.kernels import day as day_kernels  # noqa: E402
 from cellsim.kernels.layout import C_DIVISIONS  # noqa: E402
+from reference.naive_mesa import NaiveLatticeModel, NaiveTissueModel  # noqa: E402
 
 LIFESPAN_DAYS = 140.0
 RECORD_INTERVAL_DAYS = 30.0
