@@ -26,7 +26,7 @@ from cellsim.validation.published import (
     HSC_DIVISION_INTERVAL_WEEKS,
     LEUKOCYTE_ATTRITION_BP_PER_YEAR,
 )
-from cellsim.validation.report import CheckResult
+from cellsim.validation.report import CheckResult, against
 
 __all__ = [
     "BloodAnalysis",
@@ -137,34 +137,30 @@ def hsc_division_interval_check(
     """The HSCs' simulated division interval is within 10% of the published one."""
     ref = HSC_DIVISION_INTERVAL_WEEKS
     br, weeks = ba.run, ba.hsc_interval_weeks
-    return CheckResult(
-        key="hsc_division_interval",
-        title=f"HSCs divide about once per {ref.value:g} weeks",
-        published=ref.statement,
-        source=ref.source,
-        simulated=(
-            f"{weeks:.1f} weeks ({ba.hsc_divisions_per_year:.2f} divisions per HSC per year, "
-            f"{ba.ages})"
-        ),
-        passed=bool(abs(weeks / ref.value - 1) <= HSC_INTERVAL_TOLERANCE),
-        criterion=(
-            f"within {100 * HSC_INTERVAL_TOLERANCE:g}% of {ref.value:g} weeks (chosen tolerance)"
-        ),
-        figure=vf.plot_hsc_divisions(
-            br.trajectories,
-            br.hsc_cells,
-            br.start_age_years,
-            ref.value,
-            ref.source,
-            figs / "hsc_divisions.png",
-        ),
-        notes=[
-            "Not a free prediction: the presets size the blood sample and the HSC "
-            "compartment so that supplying every new blood cell takes one HSC division per "
-            f"{7 * ref.value:g} days. The check confirms the supply path delivers that rate "
-            "(the residual is the step's discretisation, (1 - exp(-dt/6.6))/dt vs 1/6.6).",
-        ],
+    key = "hsc_division_interval"
+    title = f"HSCs divide about once per {ref.value:g} weeks"
+    simulated = (
+        f"{weeks:.1f} weeks ({ba.hsc_divisions_per_year:.2f} divisions per HSC per year, {ba.ages})"
     )
+    passed = bool(abs(weeks / ref.value - 1) <= HSC_INTERVAL_TOLERANCE)
+    criterion = (
+        f"within {100 * HSC_INTERVAL_TOLERANCE:g}% of {ref.value:g} weeks (chosen tolerance)"
+    )
+    figure = vf.plot_hsc_divisions(
+        br.trajectories,
+        br.hsc_cells,
+        br.start_age_years,
+        ref.value,
+        ref.source,
+        figs / "hsc_divisions.png",
+    )
+    notes = [
+        "Not a free prediction: the presets size the blood sample and the HSC "
+        "compartment so that supplying every new blood cell takes one HSC division per "
+        f"{7 * ref.value:g} days. The check confirms the supply path delivers that rate "
+        "(the residual is the step's discretisation, (1 - exp(-dt/6.6))/dt vs 1/6.6).",
+    ]
+    return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
 
 def hsc_attrition_check(cfg: ValidationConfig, ba: BloodAnalysis, figs: Path) -> CheckResult:
@@ -174,60 +170,54 @@ def hsc_attrition_check(cfg: ValidationConfig, ba: BloodAnalysis, figs: Path) ->
     high = ref.value + HSC_ATTRITION_TOLERANCE_BP_PER_YEAR
     slope = ba.slopes_bp_per_year["hsc"]
     tel = PRESETS["hsc"].fields["telomere"]["telomerase_stem"]
-    return CheckResult(
-        key="hsc_attrition",
-        title=f"HSC telomeres shorten by about {ref.value:g} bp per year",
-        published=ref.statement,
-        source=ref.source,
-        simulated=f"{slope:.1f} bp/year ({ba.ages})",
-        passed=bool(low <= slope <= high),
-        criterion=f"{low:g}-{high:g} bp/year (about {ref.value:g}; tolerance chosen)",
-        figure=vf.plot_blood(
-            ba.run.trajectories,
-            ba.slopes_bp_per_year,
-            ba.fit_from_age_years,
-            ref.value,
-            ref.source,
-            figs / "blood_telomeres.png",
-        ),
-        notes=[
-            f"Chosen, not sourced: HSC telomerase activity {tel} (loss scaled by 1 - a), "
-            "set so that 100 bp per division x 1.30 divisions per year x (1 - a) = "
-            f"{ref.value:g} bp/year. The check is thus a consistency check of the stem-supply "
-            "machinery (division rate emerging from supply, telomerase scaling), not an "
-            "independent test of Mitchell's number.",
-        ],
+    key = "hsc_attrition"
+    title = f"HSC telomeres shorten by about {ref.value:g} bp per year"
+    simulated = f"{slope:.1f} bp/year ({ba.ages})"
+    passed = bool(low <= slope <= high)
+    criterion = f"{low:g}-{high:g} bp/year (about {ref.value:g}; tolerance chosen)"
+    figure = vf.plot_blood(
+        ba.run.trajectories,
+        ba.slopes_bp_per_year,
+        ba.fit_from_age_years,
+        ref.value,
+        ref.source,
+        figs / "blood_telomeres.png",
     )
+    notes = [
+        f"Chosen, not sourced: HSC telomerase activity {tel} (loss scaled by 1 - a), "
+        "set so that 100 bp per division x 1.30 divisions per year x (1 - a) = "
+        f"{ref.value:g} bp/year. The check is thus a consistency check of the stem-supply "
+        "machinery (division rate emerging from supply, telomerase scaling), not an "
+        "independent test of Mitchell's number.",
+    ]
+    return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
 
 def leukocyte_attrition_check(cfg: ValidationConfig, ba: BloodAnalysis, figs: Path) -> CheckResult:
     """The leukocytes' fitted telomere attrition is in the published adult range."""
     ref = LEUKOCYTE_ATTRITION_BP_PER_YEAR
     slope = ba.slopes_bp_per_year["blood"]
-    return CheckResult(
-        key="leukocyte_attrition",
-        title=f"Adult leukocyte telomeres shorten by {ref.low:g}-{ref.high:g} bp per year",
-        published=ref.statement,
-        source=ref.source,
-        simulated=f"{slope:.1f} bp/year ({ba.ages})",
-        passed=bool(ref.low <= slope <= ref.high),
-        criterion=f"within {ref.statement}",
-        figure=vf.plot_leukocytes(
-            ba.run.trajectories,
-            ba.slopes_bp_per_year,
-            ba.fit_from_age_years,
-            ref.range,
-            ref.label,
-            figs / "leukocyte_telomeres.png",
-        ),
-        notes=[
-            "In the blood preset every new leukocyte comes from an HSC division (mature "
-            "blood cells do not divide), so leukocytes track their HSCs with a fixed offset "
-            "and their attrition rate equals the HSCs': this check follows from the HSC one "
-            "and tests that no local divisions add to it. The fast shortening of early "
-            "childhood is not modelled (HSCs divide at one rate for life).",
-        ],
+    key = "leukocyte_attrition"
+    title = f"Adult leukocyte telomeres shorten by {ref.low:g}-{ref.high:g} bp per year"
+    simulated = f"{slope:.1f} bp/year ({ba.ages})"
+    passed = bool(ref.low <= slope <= ref.high)
+    criterion = f"within {ref.statement}"
+    figure = vf.plot_leukocytes(
+        ba.run.trajectories,
+        ba.slopes_bp_per_year,
+        ba.fit_from_age_years,
+        ref.range,
+        ref.label,
+        figs / "leukocyte_telomeres.png",
     )
+    notes = [
+        "In the blood preset every new leukocyte comes from an HSC division (mature "
+        "blood cells do not divide), so leukocytes track their HSCs with a fixed offset "
+        "and their attrition rate equals the HSCs': this check follows from the HSC one "
+        "and tests that no local divisions add to it. The fast shortening of early "
+        "childhood is not modelled (HSCs divide at one rate for life).",
+    ]
+    return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
 
 BLOOD_CHECKS = (hsc_division_interval_check, hsc_attrition_check, leukocyte_attrition_check)

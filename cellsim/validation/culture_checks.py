@@ -25,7 +25,7 @@ from cellsim.validation.published import (
     PHASE3_SMOOTH_RISE,
     TELOMERE_SPREAD,
 )
-from cellsim.validation.report import CheckResult
+from cellsim.validation.report import CheckResult, against
 
 __all__ = [
     "culture_checks",
@@ -70,66 +70,60 @@ def hayflick_limit_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path)
     pds = at_ref if len(at_ref) else s["pd_at_senescence"]
     med = float(np.median(pds))
     kb = f"{REFERENCE_STRAIN_BP / 1000:g}"
-    return CheckResult(
-        key="hayflick_limit",
-        title=f"Fibroblast strains reach replicative senescence at {ref.statement}",
-        published=ref.statement,
-        source=ref.source,
-        simulated=(
-            f"{med:.1f} PD (median of {len(pds)} strain{'s' * (len(pds) != 1)} starting at "
-            f"{kb} kb; all strains "
-            f"{s['pd_at_senescence'].min():.0f}-{s['pd_at_senescence'].max():.0f} PD)"
-        ),
-        passed=bool(ref.low <= med <= ref.high and s["senescent"].all()),
-        criterion=(
-            f"median PD at senescence of the {kb}-kb strains within {ref.low:g}-{ref.high:g}, "
-            "every strain senescent"
-        ),
-        figure=vf.plot_growth_curves(
-            ca.growth, ref.range, ref.label, figs / "hayflick_growth_curves.png"
-        ),
-        notes=[
-            _chosen_values(cfg),
-            "The critical length of 5 kb is the model default, set in params.py so that "
-            "(9500 - 5000) / 100 = 45 divisions; this check is therefore not independent of "
-            "Hayflick's range for the mean lineage. What it does test is that the population "
-            "process (stochastic loss, spread of lengths, passaging, stress senescence, "
-            "counting PD from cell numbers) lands in the range; see the discussion for why "
-            "the culture's PD differs from the lineage's division count.",
-        ],
+    key = "hayflick_limit"
+    title = f"Fibroblast strains reach replicative senescence at {ref.statement}"
+    simulated = (
+        f"{med:.1f} PD (median of {len(pds)} strain{'s' * (len(pds) != 1)} starting at "
+        f"{kb} kb; all strains "
+        f"{s['pd_at_senescence'].min():.0f}-{s['pd_at_senescence'].max():.0f} PD)"
     )
+    passed = bool(ref.low <= med <= ref.high and s["senescent"].all())
+    criterion = (
+        f"median PD at senescence of the {kb}-kb strains within {ref.low:g}-{ref.high:g}, "
+        "every strain senescent"
+    )
+    figure = vf.plot_growth_curves(
+        ca.growth, ref.range, ref.label, figs / "hayflick_growth_curves.png"
+    )
+    notes = [
+        _chosen_values(cfg),
+        "The critical length of 5 kb is the model default, set in params.py so that "
+        "(9500 - 5000) / 100 = 45 divisions; this check is therefore not independent of "
+        "Hayflick's range for the mean lineage. What it does test is that the population "
+        "process (stochastic loss, spread of lengths, passaging, stress senescence, "
+        "counting PD from cell numbers) lands in the range; see the discussion for why "
+        "the culture's PD differs from the lineage's division count.",
+    ]
+    return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
 
 def pd_per_kb_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) -> CheckResult:
     """The 95% CI of the PD-per-kb slope overlaps the published range."""
     ref = PD_PER_KB
     lo, hi = ca.slope_ci
-    return CheckResult(
-        key="pd_per_kb",
-        title=f"PD at senescence rises by {ref.low:g}-{ref.high:g} PD per kb of initial telomere",
-        published=ref.statement,
-        source=ref.source,
-        simulated=f"{ca.slope:.1f} PD/kb (95% CI {lo:.1f}-{hi:.1f}; {len(ca.strains)} strains)",
-        passed=bool(hi >= ref.low and lo <= ref.high),
-        criterion=f"the 95% CI of the regression slope overlaps {ref.statement}",
-        figure=vf.plot_pd_per_kb(
-            ca.strains,
-            ca.sensitivity_strains,
-            ca.slope,
-            ca.loss_bp,
-            ref.range,
-            ref.label,
-            HAYFLICK_LIMIT_PD.range,
-            HAYFLICK_LIMIT_PD.label,
-            figs / "pd_per_kb.png",
-        ),
-        notes=[
-            "Strains differ only in their initial mean telomere (a grid around "
-            f"{REFERENCE_STRAIN_BP / 1000:g} kb); PD at senescence is regressed on it (least "
-            "squares).",
-            "Other losses per division (sensitivity, not a check) are in the discussion.",
-        ],
+    key = "pd_per_kb"
+    title = f"PD at senescence rises by {ref.low:g}-{ref.high:g} PD per kb of initial telomere"
+    simulated = f"{ca.slope:.1f} PD/kb (95% CI {lo:.1f}-{hi:.1f}; {len(ca.strains)} strains)"
+    passed = bool(hi >= ref.low and lo <= ref.high)
+    criterion = f"the 95% CI of the regression slope overlaps {ref.statement}"
+    figure = vf.plot_pd_per_kb(
+        ca.strains,
+        ca.sensitivity_strains,
+        ca.slope,
+        ca.loss_bp,
+        ref.range,
+        ref.label,
+        HAYFLICK_LIMIT_PD.range,
+        HAYFLICK_LIMIT_PD.label,
+        figs / "pd_per_kb.png",
     )
+    notes = [
+        "Strains differ only in their initial mean telomere (a grid around "
+        f"{REFERENCE_STRAIN_BP / 1000:g} kb); PD at senescence is regressed on it (least "
+        "squares).",
+        "Other losses per division (sensitivity, not a check) are in the discussion.",
+    ]
+    return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
 
 def phase3_slowdown_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) -> CheckResult:
@@ -137,27 +131,24 @@ def phase3_slowdown_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path
     s = ca.strains
     slow = s["slowdown"].dropna()
     med_slow = float(np.median(slow)) if len(slow) else math.nan
-    return CheckResult(
-        key="phase3_slowdown",
-        title="Growth over the last ~10 PD is clearly slower than exponential (phase III)",
-        published=PHASE3_SLOWDOWN.statement,
-        source=PHASE3_SLOWDOWN.source,
-        simulated=(
-            f"last 10 PD take {med_slow:.2f}x the days per PD of phase II (median of "
-            f"{len(slow)} strains; phase II {np.median(s['days_per_pd_phase2'].dropna()):.2f} "
-            f"d/PD, last 10 PD {np.median(s['days_per_pd_last10'].dropna()):.2f} d/PD)"
-        ),
-        passed=bool(len(slow) > 0 and med_slow >= MIN_SLOWDOWN),
-        criterion=(
-            f"median ratio of days per PD (last 10 PD / PD 2-22) >= {MIN_SLOWDOWN:g} "
-            "(chosen threshold)"
-        ),
-        figure=vf.plot_phase3(ca.growth, figs / "phase3_growth.png"),
-        notes=[
-            "Hayflick & Moorhead give no number for the slowdown: 'clearly slower' is taken "
-            f"as at least {MIN_SLOWDOWN:g}x the phase-II days per PD (chosen before running).",
-        ],
+    ref = PHASE3_SLOWDOWN
+    key = "phase3_slowdown"
+    title = "Growth over the last ~10 PD is clearly slower than exponential (phase III)"
+    simulated = (
+        f"last 10 PD take {med_slow:.2f}x the days per PD of phase II (median of "
+        f"{len(slow)} strains; phase II {np.median(s['days_per_pd_phase2'].dropna()):.2f} "
+        f"d/PD, last 10 PD {np.median(s['days_per_pd_last10'].dropna()):.2f} d/PD)"
     )
+    passed = bool(len(slow) > 0 and med_slow >= MIN_SLOWDOWN)
+    criterion = (
+        f"median ratio of days per PD (last 10 PD / PD 2-22) >= {MIN_SLOWDOWN:g} (chosen threshold)"
+    )
+    figure = vf.plot_phase3(ca.growth, figs / "phase3_growth.png")
+    notes = [
+        "Hayflick & Moorhead give no number for the slowdown: 'clearly slower' is taken "
+        f"as at least {MIN_SLOWDOWN:g}x the phase-II days per PD (chosen before running).",
+    ]
+    return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
 
 def phase3_smooth_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) -> CheckResult:
@@ -169,27 +160,25 @@ def phase3_smooth_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) 
         else math.nan
     )
     jump = float(s["max_rise_per_pd"].max())
-    return CheckResult(
-        key="phase3_smooth",
-        title="The non-dividing fraction rises smoothly, not as a step",
-        published=PHASE3_SMOOTH_RISE.statement,
-        source=PHASE3_SMOOTH_RISE.source,
-        simulated=(
-            f"10% -> 90% non-dividing over {width:.1f} PD (median); largest rise within one "
-            f"PD {jump:.2f}"
-        ),
-        passed=bool(width >= MIN_RISE_WIDTH_PD and jump <= MAX_RISE_PER_PD),
-        criterion=(
-            f"median 10%->90% rise spans >= {MIN_RISE_WIDTH_PD:g} PD and no single PD adds > "
-            f"{MAX_RISE_PER_PD:g} (chosen)"
-        ),
-        figure=vf.plot_nondividing(ca.growth, figs / "phase3_nondividing.png"),
-        notes=[
-            "A step would be a rise from ~0 to ~1 within one PD. The smooth rise comes from "
-            "the spread of initial lengths, the stochastic loss per division, the spread of "
-            "division counts among cells (memoryless cell cycles) and stress senescence.",
-        ],
+    ref = PHASE3_SMOOTH_RISE
+    key = "phase3_smooth"
+    title = "The non-dividing fraction rises smoothly, not as a step"
+    simulated = (
+        f"10% -> 90% non-dividing over {width:.1f} PD (median); largest rise within one "
+        f"PD {jump:.2f}"
     )
+    passed = bool(width >= MIN_RISE_WIDTH_PD and jump <= MAX_RISE_PER_PD)
+    criterion = (
+        f"median 10%->90% rise spans >= {MIN_RISE_WIDTH_PD:g} PD and no single PD adds > "
+        f"{MAX_RISE_PER_PD:g} (chosen)"
+    )
+    figure = vf.plot_nondividing(ca.growth, figs / "phase3_nondividing.png")
+    notes = [
+        "A step would be a rise from ~0 to ~1 within one PD. The smooth rise comes from "
+        "the spread of initial lengths, the stochastic loss per division, the spread of "
+        "division counts among cells (memoryless cell cycles) and stress senescence.",
+    ]
+    return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
 
 def telomere_spread_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) -> CheckResult:
@@ -200,28 +189,24 @@ def telomere_spread_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path
     n = len(s)
     f = (sd_early / sd_final) ** 2 if sd_final > 0 else math.inf
     p = float(stats.f.sf(f, n - 1, n - 1)) if math.isfinite(f) else 0.0
-    return CheckResult(
-        key="telomere_spread",
-        title="Telomere spread across strains is smaller at senescence than at early passage",
-        published=TELOMERE_SPREAD.statement,
-        source=TELOMERE_SPREAD.source,
-        simulated=(
-            f"SD across strains {sd_early:.0f} bp at the first passage, {sd_final:.0f} bp at "
-            f"senescence (F-test p = {p:.1g})"
-        ),
-        passed=bool(sd_final < sd_early and p < MAX_SPREAD_P),
-        criterion=(
-            f"SD at senescence < SD at first passage, one-sided F-test p < {MAX_SPREAD_P:g}"
-        ),
-        figure=vf.plot_spread(s, figs / "telomere_spread.png"),
-        notes=[
-            "Mean telomere of all cells in the dish (dividing and not) per strain. In the "
-            "model a single critical telomere per cell sets senescence, so the senescent "
-            "strains converge on the critical length almost exactly; real TRF means keep a "
-            "wider spread (they average all chromosome ends), so this check confirms the "
-            "direction, not the size, of the effect.",
-        ],
+    ref = TELOMERE_SPREAD
+    key = "telomere_spread"
+    title = "Telomere spread across strains is smaller at senescence than at early passage"
+    simulated = (
+        f"SD across strains {sd_early:.0f} bp at the first passage, {sd_final:.0f} bp at "
+        f"senescence (F-test p = {p:.1g})"
     )
+    passed = bool(sd_final < sd_early and p < MAX_SPREAD_P)
+    criterion = f"SD at senescence < SD at first passage, one-sided F-test p < {MAX_SPREAD_P:g}"
+    figure = vf.plot_spread(s, figs / "telomere_spread.png")
+    notes = [
+        "Mean telomere of all cells in the dish (dividing and not) per strain. In the "
+        "model a single critical telomere per cell sets senescence, so the senescent "
+        "strains converge on the critical length almost exactly; real TRF means keep a "
+        "wider spread (they average all chromosome ends), so this check confirms the "
+        "direction, not the size, of the effect.",
+    ]
+    return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
 
 CULTURE_CHECKS = (

@@ -16,7 +16,7 @@ from cellsim import __version__
 from cellsim.io import write_text
 from cellsim.validation.config import ValidationConfig
 from cellsim.validation.culture import REFERENCE_STRAIN_BP, CultureAnalysis
-from cellsim.validation.published import PD_PER_KB
+from cellsim.validation.published import PD_PER_KB, Published
 
 __all__ = ["CheckResult", "checks_table", "conclusion_lines", "discussion_lines", "write_report"]
 
@@ -34,6 +34,31 @@ class CheckResult:
     criterion: str
     figure: str = ""
     notes: list[str] = field(default_factory=list)
+
+
+def against(
+    ref: Published,
+    key: str,
+    title: str,
+    simulated: str,
+    passed: bool,
+    criterion: str,
+    figure: str = "",
+    notes: list[str] | None = None,
+) -> CheckResult:
+    """The result of the check ``key`` against the published finding ``ref`` (its
+    statement and source fill the report's "published" and "source" columns)."""
+    return CheckResult(
+        key=key,
+        title=title,
+        published=ref.statement,
+        source=ref.source,
+        simulated=simulated,
+        passed=passed,
+        criterion=criterion,
+        figure=figure,
+        notes=list(notes or []),
+    )
 
 
 def checks_table(checks: Iterable[CheckResult]) -> pd.DataFrame:

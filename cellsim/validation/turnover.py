@@ -28,7 +28,7 @@ from cellsim.validation.published import (
     DEATHS_PER_CELL_PER_DAY,
     TURNOVER_SHARE_BY_GROUP,
 )
-from cellsim.validation.report import CheckResult
+from cellsim.validation.report import CheckResult, against
 from cellsim.validation.tasks import Task
 
 __all__ = [
@@ -157,75 +157,69 @@ def body_turnover_check(cfg: ValidationConfig, ta: TurnoverAnalysis, figs: Path)
     """The presets' cells replaced per day, computed and simulated, match the published
     total within 2 combined SE."""
     ref = BODY_TURNOVER_CELLS_PER_DAY
-    computed, simulated = ta.computed, ta.simulated
+    computed, sim = ta.computed, ta.simulated
     tol = N_SE * math.hypot(computed.total_se_per_day, ref.se)
-    return CheckResult(
-        key="body_turnover",
-        title=f"The whole-body preset set turns over ~{_e(ref.value, 11)} cells per day",
-        published=ref.statement,
-        source=ref.source,
-        simulated=(
-            f"{computed.total_per_day:.3g} +- {computed.total_se_per_day:.2g} from the "
-            "presets; "
-            f"{simulated.total_per_day:.3g} simulated"
-        ),
-        passed=_all_within(ref.value, tol, computed.total_per_day, simulated.total_per_day),
-        criterion=(
-            f"within {N_SE:g} combined SE of {_e(ref.value, 11)} (SE of the presets' sum from "
-            f"Sender & Milo's published uncertainties, and their +-{_e(ref.se, 11)})"
-        ),
-        figure=vf.plot_turnover(
-            ta.table, computed.total_per_day, ref.value, figs / "turnover_by_preset.png"
-        ),
-        notes=[
-            f"{len(ta.table)} presets: every cell type of Sender & Milo's source data with "
-            "more than ~1e9 cells/day, plus MODEL.md's hepatocytes, endothelium and dermal "
-            "fibroblasts. Counts x 1/lifespan; see cellsim/engine/presets.py for each value.",
-        ],
+    key = "body_turnover"
+    title = f"The whole-body preset set turns over ~{_e(ref.value, 11)} cells per day"
+    simulated = (
+        f"{computed.total_per_day:.3g} +- {computed.total_se_per_day:.2g} from the "
+        "presets; "
+        f"{sim.total_per_day:.3g} simulated"
     )
+    passed = _all_within(ref.value, tol, computed.total_per_day, sim.total_per_day)
+    criterion = (
+        f"within {N_SE:g} combined SE of {_e(ref.value, 11)} (SE of the presets' sum from "
+        f"Sender & Milo's published uncertainties, and their +-{_e(ref.se, 11)})"
+    )
+    figure = vf.plot_turnover(
+        ta.table, computed.total_per_day, ref.value, figs / "turnover_by_preset.png"
+    )
+    notes = [
+        f"{len(ta.table)} presets: every cell type of Sender & Milo's source data with "
+        "more than ~1e9 cells/day, plus MODEL.md's hepatocytes, endothelium and dermal "
+        "fibroblasts. Counts x 1/lifespan; see cellsim/engine/presets.py for each value.",
+    ]
+    return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
 
 def blood_share_check(cfg: ValidationConfig, ta: TurnoverAnalysis, figs: Path) -> CheckResult:
     """The blood cells' share of the turnover, computed and simulated, matches the published
     share within 2 SE."""
     ref = BLOOD_SHARE_OF_TURNOVER
-    computed, simulated, table = ta.computed, ta.simulated, ta.table
+    computed, sim, table = ta.computed, ta.simulated, ta.table
     tol = N_SE * computed.blood_share_se
     gut = table.loc[table["group"] == "gut", "turnover_per_day_computed"].sum()
     gut_share = gut / computed.total_per_day
-    return CheckResult(
-        key="blood_share",
-        title="About 90% of the cells turned over are blood cells",
-        published=ref.statement,
-        source=ref.source,
-        simulated=(
-            f"{100 * computed.blood_share:.1f}% +- {100 * computed.blood_share_se:.1f}% "
-            "from the "
-            f"presets; {100 * simulated.blood_share:.1f}% simulated"
-        ),
-        passed=_all_within(ref.value, tol, computed.blood_share, simulated.blood_share),
-        criterion=(
-            f"within {N_SE:g} SE (propagated from the presets' published uncertainties) of "
-            f"{100 * ref.value:.0f}%"
-        ),
-        figure=vf.plot_blood_share(
-            table,
-            computed.total_per_day,
-            TURNOVER_SHARE_BY_GROUP,
-            ref.source,
-            figs / "blood_share.png",
-        ),
-        notes=[
-            "The presets take MODEL.md's gut values (small intestine 1.2e11 cells, colon "
-            "6e10, both 2.8 d), which are also Sender & Milo's source data; they give the gut "
-            f"{100 * gut_share:.0f}% "
-            "of the turnover, where the published paper reports "
-            f"~{100 * TURNOVER_SHARE_BY_GROUP['gut']:.0f}% for the GI tract and "
-            f"{100 * TURNOVER_SHARE_BY_GROUP['blood']:.0f}% for blood. The gap is in the "
-            "inputs (the published breakdown is not reproduced by the source-data values as "
-            "listed), not in the simulation, which reproduces the presets' arithmetic.",
-        ],
+    key = "blood_share"
+    title = "About 90% of the cells turned over are blood cells"
+    simulated = (
+        f"{100 * computed.blood_share:.1f}% +- {100 * computed.blood_share_se:.1f}% "
+        "from the "
+        f"presets; {100 * sim.blood_share:.1f}% simulated"
     )
+    passed = _all_within(ref.value, tol, computed.blood_share, sim.blood_share)
+    criterion = (
+        f"within {N_SE:g} SE (propagated from the presets' published uncertainties) of "
+        f"{100 * ref.value:.0f}%"
+    )
+    figure = vf.plot_blood_share(
+        table,
+        computed.total_per_day,
+        TURNOVER_SHARE_BY_GROUP,
+        ref.source,
+        figs / "blood_share.png",
+    )
+    notes = [
+        "The presets take MODEL.md's gut values (small intestine 1.2e11 cells, colon "
+        "6e10, both 2.8 d), which are also Sender & Milo's source data; they give the gut "
+        f"{100 * gut_share:.0f}% "
+        "of the turnover, where the published paper reports "
+        f"~{100 * TURNOVER_SHARE_BY_GROUP['gut']:.0f}% for the GI tract and "
+        f"{100 * TURNOVER_SHARE_BY_GROUP['blood']:.0f}% for blood. The gap is in the "
+        "inputs (the published breakdown is not reproduced by the source-data values as "
+        "listed), not in the simulation, which reproduces the presets' arithmetic.",
+    ]
+    return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
 
 def turnover_simulated_check(
@@ -236,28 +230,28 @@ def turnover_simulated_check(
     worst = float((table["ratio"] - 1).abs().max())
     si = table.loc[table["preset"] == "small_intestine", "ratio_dt1"]
     si_dt1 = float(si.iloc[0]) if len(si) else math.nan
-    return CheckResult(
-        key="turnover_simulated",
-        title="Each preset's simulated sample dies at 1 / lifespan",
-        published=DEATHS_PER_CELL_PER_DAY.statement,
-        source=DEATHS_PER_CELL_PER_DAY.source,
-        simulated=(
-            f"{len(table)} presets; simulated / expected {table['ratio'].min():.3f}-"
-            f"{table['ratio'].max():.3f}"
-        ),
-        passed=bool(worst <= RATE_TOLERANCE),
-        criterion=f"every preset within {100 * RATE_TOLERANCE:g}% (with a step of lifespan / "
-        f"{cfg.turnover.steps_per_lifespan}, at most 1 day)",
-        figure=vf.plot_turnover_ratio(table, RATE_TOLERANCE, figs / "turnover_simulated.png"),
-        notes=[
-            "The model draws a death per step with probability 1 - exp(-dt / lifespan), so "
-            "its deaths per day are (1 - exp(-dt/L)) / dt, short of 1/L by ~dt/(2L). At the "
-            "default step of 1 day the gut presets (L = 2.8 d) turn over "
-            + (f"{100 * (1 - si_dt1):.0f}% " if math.isfinite(si_dt1) else "~16% ")
-            + "too slowly (open markers in the figure): scenarios with short-lived cells "
-            "need dt_days well below their lifespan.",
-        ],
+    ref = DEATHS_PER_CELL_PER_DAY
+    key = "turnover_simulated"
+    title = "Each preset's simulated sample dies at 1 / lifespan"
+    simulated = (
+        f"{len(table)} presets; simulated / expected {table['ratio'].min():.3f}-"
+        f"{table['ratio'].max():.3f}"
     )
+    passed = bool(worst <= RATE_TOLERANCE)
+    criterion = (
+        f"every preset within {100 * RATE_TOLERANCE:g}% (with a step of lifespan / "
+        f"{cfg.turnover.steps_per_lifespan}, at most 1 day)"
+    )
+    figure = vf.plot_turnover_ratio(table, RATE_TOLERANCE, figs / "turnover_simulated.png")
+    notes = [
+        "The model draws a death per step with probability 1 - exp(-dt / lifespan), so "
+        "its deaths per day are (1 - exp(-dt/L)) / dt, short of 1/L by ~dt/(2L). At the "
+        "default step of 1 day the gut presets (L = 2.8 d) turn over "
+        + (f"{100 * (1 - si_dt1):.0f}% " if math.isfinite(si_dt1) else "~16% ")
+        + "too slowly (open markers in the figure): scenarios with short-lived cells "
+        "need dt_days well below their lifespan.",
+    ]
+    return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
 
 TURNOVER_CHECKS = (body_turnover_check, blood_share_check, turnover_simulated_check)
