@@ -2,7 +2,7 @@
 
 Independent of ``cellsim``: the inputs are plain floats (:class:`MeanFieldParams`, which
 :meth:`MeanFieldParams.from_tissue` reads from a dumped ``TissueParams`` dict), the outputs
-are tables in the trajectory schema's units. The equations are derived from MODEL.md's
+are tables in the trajectory schema's units. The equations are derived from docs/MODEL.md's
 description of one well-mixed tissue of ``N`` slots, not from the kernels.
 
 API: :class:`MeanField` (the stepper) here; :mod:`analysis.meanfield_predictions` has
@@ -12,7 +12,7 @@ API: :class:`MeanField` (the stepper) here; :mod:`analysis.meanfield_predictions
 State: the expected CYCLING cells on a grid of telomere lengths (nodes
 ``threshold + (i + 1/2) bin_bp``, so the threshold is a bin edge), the expected SENESCENT
 count and their telomere sum (clearance is blind to length, so the sum is all the
-telomere mean needs), and the expected EMPTY count. One step of ``dt`` in MODEL.md's order,
+telomere mean needs), and the expected EMPTY count. One step of ``dt`` in docs/MODEL.md's order,
 ``a`` the organism age at the end of the step (= every cell's epigenetic age here):
 
 2. turnover: ``c <- (1 - q_d) c``, ``q_d = 1 - exp(-dt / lifespan)``; the dead leave EMPTY.

@@ -11,7 +11,7 @@ models of ``cellsim.engine.params`` (and never imports the kernels), and it draw
 model's own ``self.random`` (Python's Mersenne Twister, seeded by Mesa from ``rng``),
 not from the engine's numpy Generator.
 
-Processes of one step (MODEL.md, same order and parameter names as the engine):
+Processes of one step (docs/MODEL.md, same order and parameter names as the engine):
 
 1. clocks: organism age and each cell's ``epigenetic_age_days`` advance by ``dt``;
 2. turnover: CYCLING and STEM cells die with probability ``1 - exp(-dt / lifespan_days)``,
@@ -93,7 +93,7 @@ def probability(rate_per_day: float, dt_days: float) -> float:
 
 
 class Cell(mesa.Agent):
-    """One cell: MODEL.md's cell state as attributes."""
+    """One cell: docs/MODEL.md's cell state as attributes."""
 
     def __init__(
         self,

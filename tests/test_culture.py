@@ -1,4 +1,4 @@
-"""The in vitro culture (MODEL.md process 7) against exact bookkeeping and theory."""
+"""The in vitro culture (docs/MODEL.md process 7) against exact bookkeeping and theory."""
 
 from __future__ import annotations
 

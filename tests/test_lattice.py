@@ -1,7 +1,7 @@
 """The spatial (lattice) tissue: geometry, local replacement, bystander senescence.
 
 Small grids and fixed seeds. The expectations are derived from the model's rules
-(MODEL.md process 3 and 6, kernels/lattice.py), not from the kernels' output.
+(docs/MODEL.md process 3 and 6, kernels/lattice.py), not from the kernels' output.
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ def test_run_and_step_by_step_agree_on_a_lattice():
 
 # --- bystander senescence ------------------------------------------------------------
 def test_bystander_hazard_rises_with_senescent_neighbours_as_specified():
-    """Theory (MODEL.md process 3): over one day a CYCLING cell with m senescent
+    """Theory (docs/MODEL.md process 3): over one day a CYCLING cell with m senescent
     neighbours senesces with probability 1 - exp(-(h0 + b m / 8) dt). A random 30%
     senescent pattern on a 200x200 torus gives thousands of cells per m = 0..5; the
     converted count of each group must be within 4.5 binomial sd of its expectation. This

@@ -2,7 +2,7 @@
 
 The two implementations share only the parameter models: the engine draws events per state
 segment from a numpy Generator inside Numba kernels, the reference visits every cell as a
-``mesa.Agent`` with Python's ``random``. If both implement MODEL.md's processes 1-4, 6 and
+``mesa.Agent`` with Python's ``random``. If both implement docs/MODEL.md's processes 1-4, 6 and
 8 the same way, the day of replicative-pool exhaustion has the same distribution.
 
 A small, fast-turnover tissue with a short telomere budget (about 25 doublings), stress

@@ -13,7 +13,7 @@ from cellsim.config.scenario import ScenarioError, load_scenario
 from cellsim.engine.params import ModelParams, TissueParams
 from cellsim.engine.presets import PRESETS, apply_preset, body_turnover, whole_body_set
 
-# MODEL.md's reference table (Sender & Milo 2021): lifespan (days) and cell count.
+# docs/MODEL.md's reference table (Sender & Milo 2021): lifespan (days) and cell count.
 MODEL_MD = {
     "small_intestine": (2.8, 1.2e11),
     "colon": (2.8, 6e10),

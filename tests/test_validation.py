@@ -22,7 +22,7 @@ EXPECTED_CHECKS = {
     "hsc_attrition",
     "leukocyte_attrition",
 }
-# Known to fail with the sourced values (see docs/validation/report.md): MODEL.md's gut
+# Known to fail with the sourced values (see docs/validation/report.md): docs/MODEL.md's gut
 # numbers give the gut ~19% of the whole-body turnover, the paper reports ~12% gut and
 # ~86% blood. Update this set, and the report, when the inputs change.
 KNOWN_FAILING = {"blood_share"}

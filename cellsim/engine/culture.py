@@ -1,4 +1,4 @@
-"""In vitro culture: the Hayflick experiment (MODEL.md process 7) as a small Mesa model.
+"""In vitro culture: the Hayflick experiment (docs/MODEL.md process 7) as a small Mesa model.
 
 A strain is seeded into a dish of ``dish_cells`` slots at ``1/split_ratio`` of confluence.
 Each step of ``dt_days`` its CYCLING cells divide into free space at
@@ -41,7 +41,7 @@ class CultureParams(_Strict):
 
     Telomere values are the tissue defaults (``TelomereParams``: 9.5 kb at birth,
     Factor-Litvak 2016; ~100 bp lost per division, Harley 1990; critical length 5 kb,
-    chosen). Culture-specific values are *chosen* (no number in MODEL.md) unless a source
+    chosen). Culture-specific values are *chosen* (no number in docs/MODEL.md) unless a source
     is named.
     """
 

@@ -1,4 +1,4 @@
-"""Interventions as Mesa event schedules that act on tissues (MODEL.md "Interventions").
+"""Interventions as Mesa event schedules that act on tissues (docs/MODEL.md "Interventions").
 
 Each intervention of ``ModelParams.interventions`` becomes an Action whose callbacks are
 scheduled with ``Model.schedule_recurring`` / ``Model.schedule_event``. An action "at age

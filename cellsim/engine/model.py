@@ -47,7 +47,7 @@ def _tissue_record(tissue: Tissue) -> dict[str, Any]:
 class AgingModel(mesa.Model):
     """An organism's tissues advanced a step (``dt_days``) at a time.
 
-    Each step runs MODEL.md's processes in a fixed order: the clock advances (1); every
+    Each step runs docs/MODEL.md's processes in a fixed order: the clock advances (1); every
     tissue loses cells to turnover (2), stress senescence (3) and immune clearance (4);
     vacancies are refilled by division (6), first from stem compartments, then locally;
     failures are detected (8). Scheduled interventions (5) are Mesa events that fire

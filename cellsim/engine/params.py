@@ -17,7 +17,7 @@ from cellsim.kernels import layout
 
 
 class CellState(IntEnum):
-    """Cell states (MODEL.md, "Cell state").
+    """Cell states (docs/MODEL.md, "Cell state").
 
     The numeric order is an engine detail: competent states (able to divide) are the
     contiguous codes >= CYCLING, so the kernels draw a parent from one index range, and the
@@ -75,7 +75,7 @@ class TelomereParams(_Strict):
 
 
 class StressParams(_Strict):
-    """Stress-induced senescence of CYCLING cells (MODEL.md process 3).
+    """Stress-induced senescence of CYCLING cells (docs/MODEL.md process 3).
 
     Per-cell hazard per day: ``rate_per_day + age_slope * organism_age_years
     + epigenetic_slope * epigenetic_age_years`` (+ a bystander term on lattices).
@@ -114,7 +114,7 @@ class TransformationParams(_Strict):
 
 
 class FailureParams(_Strict):
-    """Thresholds of MODEL.md process 8."""
+    """Thresholds of docs/MODEL.md process 8."""
 
     functional_fraction_min: float = Field(0.5, ge=0, le=1)
     """Tissue failure: functional (CYCLING+STEM) fraction of slots below this (chosen)."""
@@ -170,7 +170,7 @@ class TissueParams(_Strict):
     kind: Literal["somatic", "stem"] = "somatic"
     """Somatic tissues start CYCLING; stem compartments start STEM (telomerase-positive)."""
     n_cells: int = Field(10_000, ge=1, le=200_000_000)
-    """Slots in the simulated sample (MODEL.md: samples of 10^3-10^7 cells)."""
+    """Slots in the simulated sample (docs/MODEL.md: samples of 10^3-10^7 cells)."""
     lifespan_days: float = Field(140.0, gt=0)
     """Cell lifespan, turnover = 1/lifespan: dermal fibroblast 140 d (Sender & Milo 2021)."""
     telomere: TelomereParams = Field(default_factory=TelomereParams)
@@ -257,7 +257,7 @@ class Senolytic(_Intervention):
     ``efficacy_per_dose`` and each CYCLING or STEM cell with ``off_target_kill_per_dose``
     (transformed and pluripotent cells are spared).
 
-    Per-dose kill fractions are not published (MODEL.md): 30-70% per course is the usual
+    Per-dose kill fractions are not published (docs/MODEL.md): 30-70% per course is the usual
     assumption. Genetic clearance (INK-ATTAC + AP20187 twice weekly from 12 months, Baker
     2016) is the same mechanism with ``cause = "genetic"``.
     """

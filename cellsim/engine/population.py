@@ -13,7 +13,7 @@ from cellsim.kernels import segments
 
 @dataclass
 class CellPopulation:
-    """The cells of one tissue: MODEL.md's cell state, one row per slot.
+    """The cells of one tissue: docs/MODEL.md's cell state, one row per slot.
 
     ``epi_origin_day`` is the day a cell's epigenetic clock reads zero, so its epigenetic
     age on ``day`` is ``day - epi_origin_day`` and no per-cell clock is advanced each day.

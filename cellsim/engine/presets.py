@@ -6,8 +6,8 @@ own values win. ``name`` defaults to the preset's name. Each preset is a functio
 docstring names its source; ``cells_in_body`` (with its published uncertainty) is the real
 tissue's size, which a simulated sample (``n_cells``) stands for.
 
-Lifespans and counts are from Sender & Milo 2021 (Nat Med 27:45), as listed in MODEL.md,
-and, for cell types MODEL.md does not list, from the same paper's source data
+Lifespans and counts are from Sender & Milo 2021 (Nat Med 27:45), as listed in docs/MODEL.md,
+and, for cell types docs/MODEL.md does not list, from the same paper's source data
 (github.com/milo-lab/cellular_turnover, "Result summary"). Values marked "rodent" are
 Sender & Milo's extrapolations from rodent lifespans. Uncertainties are the published
 +- (1 SE) or half the published SD range.
@@ -148,7 +148,7 @@ def b_cell() -> dict[str, Any]:
 @preset(group="blood", cells_in_body=7.1e11, cells_in_body_se=6.2e11, lifespan_se_days=95.0)
 def t_cell() -> dict[str, Any]:
     """Mature T cells: lifespan 320 d (SD range 240-430), 7.1e11 cells (3.2-15.6e11)
-    (Sender & Milo 2021; MODEL.md lists the lifespan)."""
+    (Sender & Milo 2021; docs/MODEL.md lists the lifespan)."""
     return {"lifespan_days": 320.0}
 
 

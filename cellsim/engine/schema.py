@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 EVENTS: tuple[str, ...] = ("exhaustion", "failure", "neoplasia")
-"""The failures detected each step (MODEL.md process 8), in this order everywhere."""
+"""The failures detected each step (docs/MODEL.md process 8), in this order everywhere."""
 
 EVENT_DESCRIPTIONS: dict[str, str] = {
     "exhaustion": "replicative-pool exhaustion: no CYCLING or STEM cell is left",

@@ -63,7 +63,7 @@ class Tissue(mesa.Agent):
     The cells live in ``self.cells`` (a CellPopulation); the daily processes are the Numba
     kernels, called with the model's Generator. ``counters`` holds cumulative event counts
     (names in ``kernels.layout.COUNTER_NAMES``); ``event_days`` the first day of each
-    failure of MODEL.md process 8 (None until reached).
+    failure of docs/MODEL.md process 8 (None until reached).
     """
 
     def __init__(self, model: AgingModel, params: TissueParams) -> None:

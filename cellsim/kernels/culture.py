@@ -1,4 +1,4 @@
-"""In vitro culture (MODEL.md process 7, the Hayflick experiment), as Numba kernels.
+"""In vitro culture (docs/MODEL.md process 7, the Hayflick experiment), as Numba kernels.
 
 A dish is a ``CellPopulation`` whose slots are the dish's capacity: EMPTY slots are free
 space. Every CYCLING (and TRANSFORMED) cell divides into free space at a constant hazard,

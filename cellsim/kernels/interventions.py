@@ -1,4 +1,4 @@
-"""Kernels of the interventions (MODEL.md "Interventions") and of pluripotent cells' fate.
+"""Kernels of the interventions (docs/MODEL.md "Interventions") and of pluripotent cells' fate.
 
 Each acts on one tissue's cells (the tuple of kernels/day.py, or its index arrays) and
 draws event counts

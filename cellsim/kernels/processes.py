@@ -104,7 +104,7 @@ def turnover(state, order, pos, seg, p, rng, counters):
 
 @njit(cache=True)
 def stress_hazard_per_day(p, day, epi_age_days):
-    """Stress-senescence hazard of one CYCLING cell (MODEL.md process 3, without bystanders)."""
+    """Stress-senescence hazard of one CYCLING cell (process 3, without bystanders)."""
     age_years = day / DAYS_PER_YEAR
     return (
         p[P_STRESS_RATE_PER_DAY]

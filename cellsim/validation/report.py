@@ -109,7 +109,7 @@ def discussion_lines(cfg: ValidationConfig, ca: CultureAnalysis) -> list[str]:
         "as follows.",
         "",
         "1. **PD counts cells, not divisions.** With a constant division hazard (memoryless "
-        "cell cycles, MODEL.md's rate convention) a randomly picked cell of a growing culture "
+        "cell cycles, docs/MODEL.md's rate convention) a randomly picked cell of a growing culture "
         "has divided 2 ln 2 = 1.39 times per population doubling, because lineages that "
         "happened to divide often are over-represented. In phase II (PD 5-20) the simulated "
         f"cells gained {d:.2f} divisions per PD and the mean telomere fell "

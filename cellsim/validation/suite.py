@@ -1,6 +1,6 @@
 """`cellsim validate-biology`: the simulator against published biology.
 
-Each check runs the simulator with parameter values from MODEL.md's sources (or marked
+Each check runs the simulator with parameter values from docs/MODEL.md's sources (or marked
 *chosen*; never fitted to the check's own target), compares one simulated number with the
 published one (:mod:`cellsim.validation.published`) and writes a figure (drawn by
 ``analysis.validation_figures``). The report (report.md in the output folder) holds a

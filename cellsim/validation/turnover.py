@@ -176,7 +176,7 @@ def body_turnover_check(cfg: ValidationConfig, ta: TurnoverAnalysis, figs: Path)
     )
     notes = [
         f"{len(ta.table)} presets: every cell type of Sender & Milo's source data with "
-        "more than ~1e9 cells/day, plus MODEL.md's hepatocytes, endothelium and dermal "
+        "more than ~1e9 cells/day, plus docs/MODEL.md's hepatocytes, endothelium and dermal "
         "fibroblasts. Counts x 1/lifespan; see cellsim/engine/presets.py for each value.",
     ]
     return against(ref, key, title, simulated, passed, criterion, figure, notes)
@@ -210,7 +210,7 @@ def blood_share_check(cfg: ValidationConfig, ta: TurnoverAnalysis, figs: Path) -
         figs / "blood_share.png",
     )
     notes = [
-        "The presets take MODEL.md's gut values (small intestine 1.2e11 cells, colon "
+        "The presets take docs/MODEL.md's gut values (small intestine 1.2e11 cells, colon "
         "6e10, both 2.8 d), which are also Sender & Milo's source data; they give the gut "
         f"{100 * gut_share:.0f}% "
         "of the turnover, where the published paper reports "
