@@ -1,0 +1,1 @@
+"""Numba kernels over a tissue's numpy arrays: they import only numpy, numba and math."""

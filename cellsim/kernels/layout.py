@@ -1,6 +1,9 @@
-"""Layouts shared by the kernels and the Python side: parameter vector and event counters.
+"""Layouts shared by the kernels and the Python side: state codes, the parameter vector's
+indices and the event counters.
 
 Kernels take plain arrays (Numba compiles them once); these names keep both sides in step.
+The state codes are defined here only (``engine.params.CellState`` takes them); the
+parameter vector is filled by ``pack.parameter_vector`` only.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ CYCLING = 3
 STEM = 4
 TRANSFORMED = 5
 
-# Parameter vector (float64), built by cellsim.engine.tissue from TissueParams and RunParams.
+# Parameter vector (float64), filled by pack.parameter_vector.
 P_DT_DAYS = 0
 P_DEATH_RATE_PER_DAY = 1
 P_TRANSFORMED_DEATH_RATE_PER_DAY = 2
