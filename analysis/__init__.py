@@ -11,3 +11,8 @@ The only contract with the simulator is the result schema (``runs`` and ``trajec
 tables; docs/ARCHITECTURE.md, "Result schema"). Submodules are not imported here, so
 importing one of them does not pull in matplotlib.
 """
+
+DAYS_PER_YEAR: float = 365.25
+"""Days in a (Julian) year, as in the simulator's schema (a test checks they agree)."""
+EVENTS: tuple[str, ...] = ("exhaustion", "failure", "neoplasia")
+"""The failures a run records, in the schema's order (a test checks they agree)."""

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-EVENTS: tuple[str, ...] = ("exhaustion", "failure", "neoplasia")
-DAYS_PER_YEAR: float = 365.25
+from analysis import DAYS_PER_YEAR, EVENTS
+
 CONFIDENCE_LEVEL: float = 0.95
 
 __all__ = [

@@ -83,6 +83,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from analysis import DAYS_PER_YEAR
 from analysis.normal_grid import hat_weights, loss_kernel, normal_cdf, truncated_normal_part
 
 __all__ = [
@@ -91,8 +92,6 @@ __all__ = [
     "MeanFieldParams",
     "loss_kernel",
 ]
-
-DAYS_PER_YEAR: float = 365.25
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import validation_figures as vf
+from analysis import validation_figures
 from cellsim.engine.params import DAYS_PER_YEAR, ModelParams, with_overrides
 from cellsim.engine.presets import PRESETS
 from cellsim.kernels.layout import C_DIVISIONS
@@ -146,7 +146,7 @@ def hsc_division_interval_check(
     criterion = (
         f"within {100 * HSC_INTERVAL_TOLERANCE:g}% of {ref.value:g} weeks (chosen tolerance)"
     )
-    figure = vf.plot_hsc_divisions(
+    figure = validation_figures.plot_hsc_divisions(
         br.trajectories,
         br.hsc_cells,
         br.start_age_years,
@@ -175,7 +175,7 @@ def hsc_attrition_check(cfg: ValidationConfig, ba: BloodAnalysis, figs: Path) ->
     simulated = f"{slope:.1f} bp/year ({ba.ages})"
     passed = bool(low <= slope <= high)
     criterion = f"{low:g}-{high:g} bp/year (about {ref.value:g}; tolerance chosen)"
-    figure = vf.plot_blood(
+    figure = validation_figures.plot_blood(
         ba.run.trajectories,
         ba.slopes_bp_per_year,
         ba.fit_from_age_years,
@@ -202,7 +202,7 @@ def leukocyte_attrition_check(cfg: ValidationConfig, ba: BloodAnalysis, figs: Pa
     simulated = f"{slope:.1f} bp/year ({ba.ages})"
     passed = bool(ref.low <= slope <= ref.high)
     criterion = f"within {ref.statement}"
-    figure = vf.plot_leukocytes(
+    figure = validation_figures.plot_leukocytes(
         ba.run.trajectories,
         ba.slopes_bp_per_year,
         ba.fit_from_age_years,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from analysis import validation_figures as vf
+from analysis import validation_figures
 from cellsim.validation.config import ValidationConfig
 from cellsim.validation.culture import REFERENCE_STRAIN_BP, CultureAnalysis
 from cellsim.validation.published import (
@@ -82,7 +82,7 @@ def hayflick_limit_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path)
         f"median PD at senescence of the {kb}-kb strains within {ref.low:g}-{ref.high:g}, "
         "every strain senescent"
     )
-    figure = vf.plot_growth_curves(
+    figure = validation_figures.plot_growth_curves(
         ca.growth, ref.range, ref.label, figs / "hayflick_growth_curves.png"
     )
     notes = [
@@ -106,7 +106,7 @@ def pd_per_kb_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) -> C
     simulated = f"{ca.slope:.1f} PD/kb (95% CI {lo:.1f}-{hi:.1f}; {len(ca.strains)} strains)"
     passed = bool(hi >= ref.low and lo <= ref.high)
     criterion = f"the 95% CI of the regression slope overlaps {ref.statement}"
-    figure = vf.plot_pd_per_kb(
+    figure = validation_figures.plot_pd_per_kb(
         ca.strains,
         ca.sensitivity_strains,
         ca.slope,
@@ -143,7 +143,7 @@ def phase3_slowdown_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path
     criterion = (
         f"median ratio of days per PD (last 10 PD / PD 2-22) >= {MIN_SLOWDOWN:g} (chosen threshold)"
     )
-    figure = vf.plot_phase3(ca.growth, figs / "phase3_growth.png")
+    figure = validation_figures.plot_phase3(ca.growth, figs / "phase3_growth.png")
     notes = [
         "Hayflick & Moorhead give no number for the slowdown: 'clearly slower' is taken "
         f"as at least {MIN_SLOWDOWN:g}x the phase-II days per PD (chosen before running).",
@@ -172,7 +172,7 @@ def phase3_smooth_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path) 
         f"median 10%->90% rise spans >= {MIN_RISE_WIDTH_PD:g} PD and no single PD adds > "
         f"{MAX_RISE_PER_PD:g} (chosen)"
     )
-    figure = vf.plot_nondividing(ca.growth, figs / "phase3_nondividing.png")
+    figure = validation_figures.plot_nondividing(ca.growth, figs / "phase3_nondividing.png")
     notes = [
         "A step would be a rise from ~0 to ~1 within one PD. The smooth rise comes from "
         "the spread of initial lengths, the stochastic loss per division, the spread of "
@@ -198,7 +198,7 @@ def telomere_spread_check(cfg: ValidationConfig, ca: CultureAnalysis, figs: Path
     )
     passed = bool(sd_final < sd_early and p < MAX_SPREAD_P)
     criterion = f"SD at senescence < SD at first passage, one-sided F-test p < {MAX_SPREAD_P:g}"
-    figure = vf.plot_spread(s, figs / "telomere_spread.png")
+    figure = validation_figures.plot_spread(s, figs / "telomere_spread.png")
     notes = [
         "Mean telomere of all cells in the dish (dividing and not) per strain. In the "
         "model a single critical telomere per cell sets senescence, so the senescent "

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import validation_figures as vf
+from analysis import validation_figures
 from cellsim.engine.params import ModelParams, RunParams, TissueParams
 from cellsim.engine.presets import BodyTurnover, body_turnover, whole_body_set
 from cellsim.kernels.layout import C_DEATHS
@@ -171,7 +171,7 @@ def body_turnover_check(cfg: ValidationConfig, ta: TurnoverAnalysis, figs: Path)
         f"within {N_SE:g} combined SE of {_e(ref.value, 11)} (SE of the presets' sum from "
         f"Sender & Milo's published uncertainties, and their +-{_e(ref.se, 11)})"
     )
-    figure = vf.plot_turnover(
+    figure = validation_figures.plot_turnover(
         ta.table, computed.total_per_day, ref.value, figs / "turnover_by_preset.png"
     )
     notes = [
@@ -202,7 +202,7 @@ def blood_share_check(cfg: ValidationConfig, ta: TurnoverAnalysis, figs: Path) -
         f"within {N_SE:g} SE (propagated from the presets' published uncertainties) of "
         f"{100 * ref.value:.0f}%"
     )
-    figure = vf.plot_blood_share(
+    figure = validation_figures.plot_blood_share(
         table,
         computed.total_per_day,
         TURNOVER_SHARE_BY_GROUP,
@@ -242,7 +242,9 @@ def turnover_simulated_check(
         f"every preset within {100 * RATE_TOLERANCE:g}% (with a step of lifespan / "
         f"{cfg.turnover.steps_per_lifespan}, at most 1 day)"
     )
-    figure = vf.plot_turnover_ratio(table, RATE_TOLERANCE, figs / "turnover_simulated.png")
+    figure = validation_figures.plot_turnover_ratio(
+        table, RATE_TOLERANCE, figs / "turnover_simulated.png"
+    )
     notes = [
         "The model draws a death per step with probability 1 - exp(-dt / lifespan), so "
         "its deaths per day are (1 - exp(-dt/L)) / dt, short of 1/L by ~dt/(2L). At the "
