@@ -172,14 +172,13 @@ def time_engine_bare(
     model = engine_model(n, seed, geometry)
     tissue = model.primary
     tissues = (tissue.kernel_view(),)
-    links = (np.full(1, -1, dtype=np.int64), np.zeros(1), np.zeros(1, dtype=np.int64))
     rng, counters = model.rng, tissue.counters
     d0 = int(counters[C_DIVISIONS])
 
     def kernel_days() -> None:
         one_day = day_kernels.one_day
         for day in range(1, days + 1):
-            one_day(tissues, *links, float(day), rng)
+            one_day(tissues, None, float(day), rng)
 
     seconds, cpu = timed(kernel_days)
     return seconds, cpu, int(counters[C_DIVISIONS]) - d0

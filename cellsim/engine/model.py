@@ -85,16 +85,21 @@ class AgingModel(mesa.Model):
                 t.source = self.by_name[t.params.supply_from]
                 t.clone_offset = t.cells.n_slots
         self.has_supply = any(t.source is not None for t in self.tissues)
-        # supply links over the tissues, as kernels/day.py takes them: source, share, offset
+        # kernels/day.py: tissues in one call share a geometry form; supply links or None
+        if any(t.lattice is not None for t in self.tissues):
+            for t in self.tissues:
+                t.use_grid_geometry()
         index = {t.name: k for k, t in enumerate(self.tissues)}
-        self._links = (
-            np.array(
-                [index[t.source.name] if t.source is not None else -1 for t in self.tissues],
-                dtype=np.int64,
-            ),
-            np.array([t.params.supply_share for t in self.tissues], dtype=np.float64),
-            np.array([t.clone_offset for t in self.tissues], dtype=np.int64),
-        )
+        self._links = None
+        if self.has_supply:
+            self._links = (
+                np.array(
+                    [index[t.source.name] if t.source is not None else -1 for t in self.tissues],
+                    dtype=np.int64,
+                ),
+                np.array([t.params.supply_share for t in self.tissues], dtype=np.float64),
+                np.array([t.clone_offset for t in self.tissues], dtype=np.int64),
+            )
         self._update_watch()
         self.interventions = schedule_interventions(self)
         self._next_record_day = self.age_days
@@ -126,7 +131,7 @@ class AgingModel(mesa.Model):
         return int(
             day_kernels.advance_days(
                 tuple(t.kernel_view() for t in self.tissues),
-                *self._links,
+                self._links,
                 self.age_days,
                 n_days,
                 *self._watch,

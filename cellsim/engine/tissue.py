@@ -84,14 +84,25 @@ class Tissue(mesa.Agent):
         self.clone_offset = 0  # clone ids of supplied cells: offset + the stem cell's clone
         self.lattice = params.lattice  # None: well-mixed
         lat = self.lattice
-        # (width, height, torus, mark, epoch): kernels/day.py; width 0 = well-mixed
+        # (width, height, torus, mark, epoch) on a lattice, None well-mixed: kernels/day.py
         self.geometry = (
-            lat.width if lat else 0,
-            lat.height if lat else 0,
-            lat.torus if lat else False,
-            np.zeros(params.n_cells if lat else 0, dtype=np.int32),
-            np.zeros(1, dtype=np.int64),
+            (
+                lat.width,
+                lat.height,
+                lat.torus,
+                np.zeros(params.n_cells, dtype=np.int32),
+                np.zeros(1, dtype=np.int64),
+            )
+            if lat is not None
+            else None
         )
+
+    def use_grid_geometry(self) -> None:
+        """Give a well-mixed tissue the lattice form of geometry (width 0), so that it can
+        share a model's kernel call with lattice tissues (kernels/day.py)."""
+        if self.geometry is None:
+            empty_mark = np.zeros(0, dtype=np.int32)
+            self.geometry = (0, 0, False, empty_mark, np.zeros(1, dtype=np.int64))
 
     # --- daily processes (the order of a day: kernels/day.py) ------------------------
     def kernel_view(self) -> tuple:

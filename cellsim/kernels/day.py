@@ -20,14 +20,17 @@ A tissue, as these kernels see it, is a tuple ``(cells, p, counters, geometry)``
   divisions, epi_origin_day, clone, order, pos, seg);
 - ``p``: its parameter vector (``pack.parameter_vector``);
 - ``counters``: its cumulative event counters (``layout.COUNTER_NAMES``);
-- ``geometry``: ``(width, height, torus, mark, epoch)``; ``width == 0`` for a well-mixed
-  tissue; on a lattice, ``mark`` is the per-slot stamp of the replacement pass and
-  ``epoch`` a one-element int64 array, the number of passes so far.
+- ``geometry``: ``None`` in a model of well-mixed tissues only; otherwise
+  ``(width, height, torus, mark, epoch)``, with ``width == 0`` for a well-mixed tissue;
+  on a lattice ``mark`` is the per-slot stamp of the replacement pass and ``epoch`` a
+  one-element int64 array, the number of passes so far.
 
 The tissues of a model are a tuple of such tuples (one compiled specialisation per
-number of tissues). Supply links are arrays over the tissues: ``source[k]`` the index of
-the stem compartment supplying tissue ``k`` (-1: none), ``share[k]`` the fraction of its
-vacancies offered to it, ``clone_offset[k]`` added to the stem cells' clone ids.
+number of tissues). ``links`` is ``None`` when no tissue is supplied, else three arrays
+over the tissues: ``source[k]`` the index of the stem compartment supplying tissue ``k``
+(-1: none), ``share[k]`` the fraction of its vacancies offered to it, ``clone_offset[k]``
+added to the stem cells' clone ids. ``None`` is decided when Numba compiles (its
+branches are pruned), so a model without lattices or supply does not compile their code.
 """
 
 from __future__ import annotations
@@ -45,9 +48,12 @@ def losses(cells, p, geometry, day, rng, counters):
     """Step 2 for one tissue: redifferentiation of pluripotent cells, turnover (process
     2), stress senescence (3; with the bystander term on a lattice), immune clearance (4)."""
     state, _, _, epi_origin_day, _, order, pos, seg = cells
-    width, height, torus, _, _ = geometry
     redifferentiate(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
     processes.turnover(state, order, pos, seg, p, rng, counters)
+    if geometry is None:
+        width, height, torus = 0, 0, False
+    else:
+        width, height, torus, _, _ = geometry
     processes.stress_senescence(
         state, epi_origin_day, order, pos, seg, p, day, rng, counters, width, height, torus
     )
@@ -58,29 +64,31 @@ def losses(cells, p, geometry, day, rng, counters):
 def refill(cells, p, geometry, n_fill, rng, counters):
     """Step 4 for one tissue: refill up to ``n_fill`` vacancies by local divisions (process
     6; on a lattice by Moore neighbours, in a new replacement pass). Returns the number."""
+    if geometry is None:
+        return processes.replacement(cells, p, n_fill, rng, counters)
     width, height, torus, mark, epoch = geometry
-    if width > 0:
-        epoch[0] += 1
-        return lattice.replacement(
-            cells, p, n_fill, rng, counters, width, height, torus, mark, epoch[0]
-        )
-    return processes.replacement(cells, p, n_fill, rng, counters)
+    if width == 0:
+        return processes.replacement(cells, p, n_fill, rng, counters)
+    epoch[0] += 1
+    return lattice.replacement(
+        cells, p, n_fill, rng, counters, width, height, torus, mark, epoch[0]
+    )
 
 
 @njit(cache=True)
-def one_day(tissues, source, share, clone_offset, day, rng):
+def one_day(tissues, links, day, rng):
     """Steps 2-4 of the day that ends at ``day``, for every tissue (see the module text)."""
     n = len(tissues)
-    supplied = False
-    for k in range(n):
-        supplied = supplied or source[k] >= 0
+    if links is None:  # no supply: each tissue's losses, then its refill
+        for k in range(n):
+            cells, p, counters, geometry = tissues[k]
+            losses(cells, p, geometry, day, rng, counters)
+            refill(cells, p, geometry, count(cells[7], EMPTY), rng, counters)
+        return
+    source, share, clone_offset = links
     for k in range(n):
         cells, p, counters, geometry = tissues[k]
         losses(cells, p, geometry, day, rng, counters)
-        if not supplied:
-            refill(cells, p, geometry, count(cells[7], EMPTY), rng, counters)
-    if not supplied:
-        return
     for k in range(n):
         if source[k] >= 0:
             cells, p, counters, _ = tissues[k]
@@ -107,18 +115,7 @@ def failure_reached(seg, watch, failure_pool_below, neoplasia_above):
 
 
 @njit(cache=True)
-def advance_days(
-    tissues,
-    source,
-    share,
-    clone_offset,
-    day,
-    n_days,
-    watch,
-    failure_pool_below,
-    neoplasia_above,
-    rng,
-):
+def advance_days(tissues, links, day, n_days, watch, failure_pool_below, neoplasia_above, rng):
     """Run up to ``n_days`` steps from organism age ``day``, stopping after the first step
     on which a watched failure of any tissue is reached (``watch[k]``,
     ``failure_pool_below[k]``, ``neoplasia_above[k]``: see ``failure_reached``). The day
@@ -127,7 +124,7 @@ def advance_days(
     dt = tissues[0][1][P_DT_DAYS]
     for j in range(n_days):
         day = day + dt
-        one_day(tissues, source, share, clone_offset, day, rng)
+        one_day(tissues, links, day, rng)
         for k in range(len(tissues)):
             if failure_reached(
                 tissues[k][0][7], watch[k], failure_pool_below[k], neoplasia_above[k]
