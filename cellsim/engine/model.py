@@ -89,6 +89,8 @@ class AgingModel(mesa.Model):
         if any(t.lattice is not None for t in self.tissues):
             for t in self.tissues:
                 t.use_grid_geometry()
+        # the tissues as the day kernels take them (their arrays are never reallocated)
+        self._kernel_tissues = tuple(t.kernel_view() for t in self.tissues)
         index = {t.name: k for k, t in enumerate(self.tissues)}
         self._links = None
         if self.has_supply:
@@ -130,7 +132,7 @@ class AgingModel(mesa.Model):
         steps run; the caller moves the clock."""
         return int(
             day_kernels.advance_days(
-                tuple(t.kernel_view() for t in self.tissues),
+                self._kernel_tissues,
                 self._links,
                 self.age_days,
                 n_days,
