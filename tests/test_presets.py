@@ -13,17 +13,23 @@ from cellsim.config.scenario import ScenarioError, load_scenario
 from cellsim.engine.params import ModelParams, TissueParams
 from cellsim.engine.presets import PRESETS, apply_preset, body_turnover, whole_body_set
 
-# docs/MODEL.md's reference table (Sender & Milo 2021): lifespan (days) and cell count.
+# docs/MODEL.md's reference table (Sender & Milo 2021 as published, corrected 2026-12):
+# lifespan (days), cell count, and whether the lifespan is a rodent value.
 MODEL_MD = {
-    "small_intestine": (2.8, 1.2e11),
-    "colon": (2.8, 6e10),
-    "epidermis": (31.0, 1.2e11),
-    "erythrocyte": (119.0, 2.5e13),
-    "hepatocyte": (360.0, 2e11),
-    "endothelium": (2300.0, 6e11),
-    "neutrophil": (6.6, None),
-    "t_cell": (320.0, None),
-    "dermal_fibroblast": (140.0, None),
+    "stomach": (13.0, 1.7e10, False),
+    "small_intestine": (5.3, 1.2e11, False),
+    "colon": (3.4, 6e10, False),
+    "epidermis": (31.0, 1.2e11, False),
+    "erythrocyte": (119.0, 2.55e13, False),
+    "endothelium": (2300.0, 6e11, False),
+    "neutrophil": (6.6, 4.0e11, False),
+    "monocyte": (3.5, 5.2e9, False),
+    "b_cell": (63.0, 3.2e11, False),
+    "t_cell": (320.0, 7.1e11, False),
+    "hepatocyte": (360.0, 2.3e11, True),
+    "dermal_fibroblast": (140.0, None, True),
+    "alveolar_epithelium": (32.0, None, True),
+    "lung_interstitial": (44.0, 1.36e11, True),
 }
 
 
@@ -37,9 +43,10 @@ def test_every_preset_names_its_source(name):
 
 @pytest.mark.parametrize("name", sorted(MODEL_MD))
 def test_presets_carry_model_md_values(name):
-    life, count = MODEL_MD[name]
+    life, count, rodent = MODEL_MD[name]
     p = PRESETS[name]
     assert p.lifespan_days == life
+    assert p.rodent_lifespan == rodent
     if count is not None:
         assert p.cells_in_body == count
 
@@ -92,9 +99,22 @@ def test_whole_body_turnover_is_the_sum_of_counts_over_lifespans():
     blood = sum(p.cells_in_body / p.lifespan_days for p in whole_body_set() if p.group == "blood")
     assert math.isclose(b.total_per_day, total)
     assert math.isclose(b.blood_share, blood / total)
-    # the erythrocytes alone: 2.5e13 / 119 = 2.1e11 per day
-    assert math.isclose(b.per_preset["erythrocyte"], 2.5e13 / 119.0)
+    # the erythrocytes alone: 2.55e13 / 119 = 2.1e11 per day
+    assert math.isclose(b.per_preset["erythrocyte"], 2.55e13 / 119.0)
     assert "blood" not in b.per_preset and "hsc" not in b.per_preset
+    # rodent lifespans stay out of the human sum unless asked for
+    rodent = {n for n, (_, _, r) in MODEL_MD.items() if r}
+    assert not rodent & set(b.per_preset)
+    assert rodent <= set(body_turnover(include_rodent=True).per_preset)
+
+
+def test_corrected_presets_give_the_published_headline():
+    """Sender & Milo 2021: ~3.3e11 cells/day in humans, ~86% blood, ~12% gut."""
+    b = body_turnover()
+    gut = sum(b.per_preset[n] for n in ("stomach", "small_intestine", "colon"))
+    assert abs(b.total_per_day - 3.3e11) < 0.1e11
+    assert abs(b.blood_share - 0.86) < 0.01
+    assert abs(gut / b.total_per_day - 0.12) < 0.01
 
 
 def test_presets_in_a_scenario_file(tmp_path):

@@ -22,10 +22,6 @@ EXPECTED_CHECKS = {
     "hsc_attrition",
     "leukocyte_attrition",
 }
-# Known to fail with the sourced values (see docs/validation/report.md): docs/MODEL.md's gut
-# numbers give the gut ~19% of the whole-body turnover, the paper reports ~12% gut and
-# ~86% blood. Update this set, and the report, when the inputs change.
-KNOWN_FAILING = {"blood_share"}
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +54,12 @@ def test_every_check_runs_and_writes_report_and_figures(quick_report):
 
 
 @pytest.mark.slow
-def test_checks_pass_except_the_known_input_discrepancy(quick_report):
+def test_every_check_passes(quick_report):
     """Reduced checks: culture (3 strains), turnover of every preset, HSC/leukocyte
-    attrition over 10 years. Only the documented failure may fail."""
+    attrition over 10 years. With the published inputs (the corrected gut lifespans),
+    every check passes, the blood and gut shares of daily turnover included."""
     _, failed = quick_report
-    assert failed == KNOWN_FAILING
+    assert failed == set()
 
 
 def test_exit_code_is_one_when_a_check_fails(monkeypatch, tmp_path, capsys):

@@ -6,11 +6,13 @@ own values win. ``name`` defaults to the preset's name. Each preset is a functio
 docstring names its source; ``cells_in_body`` (with its published uncertainty) is the real
 tissue's size, which a simulated sample (``n_cells``) stands for.
 
-Lifespans and counts are from Sender & Milo 2021 (Nat Med 27:45), as listed in docs/MODEL.md,
-and, for cell types docs/MODEL.md does not list, from the same paper's source data
-(github.com/milo-lab/cellular_turnover, "Result summary"). Values marked "rodent" are
-Sender & Milo's extrapolations from rodent lifespans. Uncertainties are the published
-+- (1 SE) or half the published SD range.
+Lifespans and counts are from Sender & Milo 2021 (Nat Med 27:45) as published: the
+paper's data repository (github.com/milo-lab/cellular_turnover, "Result summary") in its
+September 2020 revision, the one the paper reports (docs/MODEL.md lists them). Four
+lifespans are rodent values that the paper's human headline leaves out (hepatocyte,
+dermal fibroblast, alveolar epithelium, lung interstitial cells): those presets carry
+``rodent_lifespan=True`` and stay out of the human whole-body sums unless asked for.
+Uncertainties are the published +- (1 SE) or half the published SD range.
 
 The ``blood`` preset is fed by the ``hsc`` preset (a stem compartment): put both in a
 scenario (see scenarios/validation/blood.toml).
@@ -62,6 +64,9 @@ class Preset:
     in_whole_body: bool = False
     """Counted in the whole-body turnover (False for the blood/hsc pair, which would count
     neutrophils twice)."""
+    rodent_lifespan: bool = False
+    """The lifespan is a rodent value (Sender & Milo 2021 leave it out of their human
+    headline): out of the human whole-body sums unless ``include_rodent``."""
 
     @property
     def lifespan_days(self) -> float:
@@ -95,6 +100,7 @@ def preset(
     cells_in_body_se: float = 0.0,
     lifespan_se_days: float = 0.0,
     in_whole_body: bool = True,
+    rodent_lifespan: bool = False,
 ) -> Callable[[Callable[[], dict[str, Any]]], Callable[[], dict[str, Any]]]:
     """Register the decorated function (its name, returned fields and docstring) as a preset."""
 
@@ -108,6 +114,7 @@ def preset(
             cells_in_body_se=cells_in_body_se,
             lifespan_se_days=lifespan_se_days,
             in_whole_body=in_whole_body and cells_in_body is not None,
+            rodent_lifespan=rodent_lifespan,
         )
         return fn
 
@@ -115,16 +122,16 @@ def preset(
 
 
 # --- blood ------------------------------------------------------------------------------
-@preset(group="blood", cells_in_body=2.5e13, cells_in_body_se=0.1e13, lifespan_se_days=3.0)
+@preset(group="blood", cells_in_body=2.55e13, cells_in_body_se=0.1e13, lifespan_se_days=3.0)
 def erythrocyte() -> dict[str, Any]:
-    """Erythrocytes: lifespan 119 +- 3 d, 2.5e13 cells (Sender & Milo 2021, Nat Med 27:45).
+    """Erythrocytes: lifespan 119 +- 3 d, 2.55e13 cells (Sender & Milo 2021, Nat Med 27:45).
     Anucleate: simulated for turnover only (their telomeres have no meaning)."""
     return {"lifespan_days": 119.0}
 
 
-@preset(group="blood", cells_in_body=4.0e11, cells_in_body_se=0.73e11, lifespan_se_days=0.2)
+@preset(group="blood", cells_in_body=4.0e11, cells_in_body_se=0.73e11, lifespan_se_days=0.5)
 def neutrophil() -> dict[str, Any]:
-    """Neutrophils: lifespan 6.6 +- 0.2 d from the post-mitotic marrow stage to death
+    """Neutrophils: lifespan 6.6 +- 0.5 d (SE) from the post-mitotic marrow stage to death
     (Sender & Milo 2021, after Lahoz-Beneytez 2016). Cells: 4.0e11, the post-mitotic,
     circulating and marginal pools that lifespan applies to, i.e. Sender & Milo's turnover
     6.0 +- 1.1e10/day x 6.6 d (their total of 6.4e11 includes the dividing marrow pool)."""
@@ -153,26 +160,29 @@ def t_cell() -> dict[str, Any]:
 
 
 # --- gut --------------------------------------------------------------------------------
-@preset(group="gut", cells_in_body=1.7e10, cells_in_body_se=0.4e10, lifespan_se_days=0.3)
+@preset(group="gut", cells_in_body=1.7e10, cells_in_body_se=0.4e10, lifespan_se_days=9.0)
 def stomach() -> dict[str, Any]:
-    """Stomach epithelium: lifespan 3.5 +- 0.3 d, 1.7 +- 0.4e10 cells
-    (Sender & Milo 2021, source data)."""
-    return {"lifespan_days": 3.5}
+    """Stomach epithelium: lifespan 13 +- 9 d, 1.7 +- 0.4e10 cells
+    (Sender & Milo 2021, as published)."""
+    return {"lifespan_days": 13.0}
 
 
-@preset(group="gut", cells_in_body=1.2e11, cells_in_body_se=0.2e11, lifespan_se_days=0.7)
+@preset(group="gut", cells_in_body=1.2e11, cells_in_body_se=0.2e11, lifespan_se_days=1.7)
 def small_intestine() -> dict[str, Any]:
-    """Small-intestine epithelium: lifespan 2.8 +- 0.7 d, 1.2 +- 0.2e11 cells
-    (Sender & Milo 2021, Nat Med 27:45). Simulate with dt_days <= ~0.05: at dt = 1 d the
-    per-step death probability 1 - exp(-1/2.8) = 0.30 undercounts turnover by 16%."""
-    return {"lifespan_days": 2.8}
+    """Small-intestine epithelium: lifespan 5.3 +- 1.7 d, 1.2 +- 0.2e11 cells
+    (Sender & Milo 2021, Nat Med 27:45, as published; the data repository's
+    pre-publication 2.8 d is not the paper's value). Simulate with a short step: at
+    dt = 1 d the per-step death probability 1 - exp(-1/5.3) = 0.17 undercounts turnover
+    by 9%."""
+    return {"lifespan_days": 5.3}
 
 
 @preset(group="gut", cells_in_body=6.0e10, cells_in_body_se=2.0e10, lifespan_se_days=0.5)
 def colon() -> dict[str, Any]:
-    """Colon epithelium: lifespan 2.8 +- 0.5 d, 6.0 +- 2.0e10 cells
-    (Sender & Milo 2021, Nat Med 27:45). Simulate with a short step (see small_intestine)."""
-    return {"lifespan_days": 2.8}
+    """Colon epithelium: lifespan 3.4 +- 0.5 d, 6.0 +- 2.0e10 cells
+    (Sender & Milo 2021, Nat Med 27:45, as published). Simulate with a short step (see
+    small_intestine)."""
+    return {"lifespan_days": 3.4}
 
 
 # --- skin -------------------------------------------------------------------------------
@@ -183,32 +193,57 @@ def epidermis() -> dict[str, Any]:
     return {"lifespan_days": 31.0}
 
 
-@preset(group="skin", cells_in_body=3.8e10, cells_in_body_se=1.6e10, lifespan_se_days=20.0)
+@preset(
+    group="skin",
+    cells_in_body=3.8e10,
+    cells_in_body_se=1.6e10,
+    lifespan_se_days=20.0,
+    rodent_lifespan=True,
+)
 def dermal_fibroblast() -> dict[str, Any]:
-    """Dermal fibroblasts: lifespan 140 +- 20 d (rodent), 3.8 +- 1.6e10 cells
+    """Dermal fibroblasts: lifespan 140 +- 20 d, a rodent value, 3.8 +- 1.6e10 cells
     (Sender & Milo 2021, Nat Med 27:45). The TissueParams defaults describe this tissue."""
     return {"lifespan_days": 140.0}
 
 
 # --- lung, liver, vessels ---------------------------------------------------------------
-@preset(group="lung", cells_in_body=1.09e11, cells_in_body_se=0.18e11, lifespan_se_days=3.5)
+@preset(
+    group="lung",
+    cells_in_body=1.09e11,
+    cells_in_body_se=0.18e11,
+    lifespan_se_days=3.5,
+    rodent_lifespan=True,
+)
 def alveolar_epithelium() -> dict[str, Any]:
-    """Alveolar epithelial cells: lifespan 32 d (rodent; SD range 29-36), 1.09e11 cells
-    (0.93-1.28e11) (Sender & Milo 2021, source data)."""
+    """Alveolar epithelial cells: lifespan 32 d (SD range 29-36), a rodent value, 1.09e11
+    cells (0.93-1.28e11) (Sender & Milo 2021, source data)."""
     return {"lifespan_days": 32.0}
 
 
-@preset(group="lung", cells_in_body=1.0e11, cells_in_body_se=0.5e11, lifespan_se_days=30.0)
+@preset(
+    group="lung",
+    cells_in_body=1.36e11,
+    cells_in_body_se=0.5e11,
+    lifespan_se_days=30.0,
+    rodent_lifespan=True,
+)
 def lung_interstitial() -> dict[str, Any]:
-    """Lung interstitial cells: lifespan 44 d (rodent; SD range 23-84), 1e11 cells
-    (1-2e11) (Sender & Milo 2021, source data)."""
+    """Lung interstitial cells: lifespan 44 d (SD range 23-84), a rodent value, 1.36e11
+    cells (Sender & Milo 2021, as published)."""
     return {"lifespan_days": 44.0}
 
 
-@preset(group="liver", cells_in_body=2.0e11, cells_in_body_se=0.5e11, lifespan_se_days=55.0)
+@preset(
+    group="liver",
+    cells_in_body=2.3e11,
+    cells_in_body_se=0.5e11,
+    lifespan_se_days=55.0,
+    rodent_lifespan=True,
+)
 def hepatocyte() -> dict[str, Any]:
-    """Hepatocytes: lifespan 360 d (rodent; SD range 310-420), 2e11 cells (2-3e11)
-    (Sender & Milo 2021, Nat Med 27:45)."""
+    """Hepatocytes: lifespan 360 d (SD range 310-420), a rodent value, 2.3e11 cells
+    (Sender & Milo 2021, as published). In humans, 14C dating puts the mean hepatocyte
+    age under 3 years at every adult age (Heinke 2022)."""
     return {"lifespan_days": 360.0}
 
 
@@ -285,9 +320,12 @@ def apply_preset(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def whole_body_set() -> list[Preset]:
-    """The presets counted in the whole-body turnover (each cell type once)."""
-    return [p for p in PRESETS.values() if p.in_whole_body]
+def whole_body_set(include_rodent: bool = False) -> list[Preset]:
+    """The presets counted in the human whole-body turnover (each cell type once); those
+    with a rodent lifespan only with ``include_rodent``."""
+    return [
+        p for p in PRESETS.values() if p.in_whole_body and (include_rodent or not p.rodent_lifespan)
+    ]
 
 
 @dataclass
@@ -301,17 +339,20 @@ class BodyTurnover:
     blood_share_se: float = 0.0
 
 
-def body_turnover(rates_per_day: dict[str, float] | None = None) -> BodyTurnover:
+def body_turnover(
+    rates_per_day: dict[str, float] | None = None, include_rodent: bool = False
+) -> BodyTurnover:
     """Cells replaced per day in the whole body, and the blood cells' share.
 
     ``rates_per_day`` (per cell per day, by preset name) replaces 1/lifespan, e.g. with
     rates measured in simulations. Standard errors propagate the presets' published
-    uncertainties (first order).
+    uncertainties (first order). Presets with a rodent lifespan count only with
+    ``include_rodent`` (Sender & Milo's human headline leaves them out).
     """
     out = BodyTurnover()
     blood = other = 0.0
     var_blood = var_other = 0.0
-    for p in whole_body_set():
+    for p in whole_body_set(include_rodent):
         assert p.cells_in_body is not None
         rate = (rates_per_day or {}).get(p.name, 1.0 / p.lifespan_days)
         t = p.cells_in_body * rate
