@@ -63,8 +63,8 @@ import cellsim.engine.model as _m
 _orig = _m.AgingModel._after_steps
 _mark = os.environ["CELLSIM_STARTUP_MARK"]
 
-def _probe(self, day):
-    _orig(self, day)
+def _probe(self, *args):
+    _orig(self, *args)
     try:
         fd = os.open(_mark, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     except FileExistsError:

@@ -161,3 +161,29 @@ def test_kernel_state_codes_match_cellstate():
 
     for s in CellState:
         assert getattr(layout, s.name) == s.value
+
+
+@pytest.mark.parametrize("dt", [1.0, 0.5, 0.25, 0.1, 0.3, 1 / 3])
+@pytest.mark.parametrize("start", [0.0, 7305.0, 25567.5])
+def test_the_clock_is_a_step_count(dt, start):
+    """After k steps of any dt the day is start + k * dt exactly (a count, not a running
+    sum, which at dt = 0.1 drifts by a step over 80 years), however the steps were taken;
+    run(until_day=X) ends at X when X is a whole number of steps from the start."""
+    run = RunParams(start_age_days=start, horizon_days=1e6, dt_days=dt, record_interval_days=1e5)
+    params = ModelParams(tissues=[tissue(n_cells=200, lifespan_days=1e9)], run=run)
+    m = AgingModel(params, rng=1)
+    for k in range(1, 8):
+        m.step()
+        assert m.age_days == start + k * dt
+    k_end = 3007  # a long fast-forwarded stretch, then single steps
+    until = start + k_end * dt
+    m.run(until_day=until)
+    assert m.step_count == k_end
+    assert m.age_days == start + k_end * dt == until
+    m.step()
+    assert m.age_days == start + (k_end + 1) * dt
+    naive = start
+    for _ in range(30000):
+        naive += 0.1
+    drift = abs(naive - (start + 30000 * 0.1))
+    assert dt != 0.1 or drift > 1e-9  # the running sum the clock no longer uses drifts

@@ -73,6 +73,8 @@ class AgingModel(mesa.Model):
         self.params = with_overrides(params or ModelParams(), overrides)
         run = self.params.run
         self.dt_days = run.dt_days
+        self.step_count = 0
+        """Steps taken: the clock reads ``start_age_days + step_count * dt_days`` exactly."""
         self.age_days = run.start_age_days
         self.end_day = run.start_age_days + run.horizon_days
         self.tissues: list[Tissue] = [Tissue(self, tp) for tp in self.params.tissues]
@@ -122,9 +124,8 @@ class AgingModel(mesa.Model):
 
     def step(self) -> None:
         """Advance every tissue by one step of ``dt_days`` (the day of kernels/day.py)."""
-        day = self.age_days + self.dt_days
         self._advance_days(1)
-        self._after_steps(day)
+        self._after_steps(1)
 
     def _advance_days(self, n_days: int) -> int:
         """Up to ``n_days`` steps of every tissue in one call of ``kernels.day.advance_days``,
@@ -134,7 +135,9 @@ class AgingModel(mesa.Model):
             day_kernels.advance_days(
                 self._kernel_tissues,
                 self._links,
-                self.age_days,
+                self.params.run.start_age_days,
+                self.step_count,
+                self.dt_days,
                 n_days,
                 *self._watch,
                 self.rng,
@@ -151,9 +154,16 @@ class AgingModel(mesa.Model):
             np.array([w[2] for w in watches], dtype=np.float64),
         )
 
-    def _after_steps(self, day: float) -> None:
-        """Clock, failure detection, recording and stopping after one or more steps."""
-        self.age_days = day
+    def day_after(self, steps: int) -> float:
+        """Organism age after ``steps`` steps from the start (days): start + steps * dt,
+        computed from the count, never summed step by step, so it carries no rounding
+        drift (at dt = 0.1 d, 30000 steps end at day 3000.0, not 3000.1)."""
+        return self.params.run.start_age_days + steps * self.dt_days
+
+    def _after_steps(self, n_steps: int) -> None:
+        """Clock, failure detection, recording and stopping after ``n_steps`` steps."""
+        self.step_count += n_steps
+        day = self.age_days = self.day_after(self.step_count)
         if any([t.detect_events(day) for t in self.tissues]):
             self._update_watch()
         if day >= self._next_record_day - 1e-9:
@@ -242,8 +252,10 @@ class AgingModel(mesa.Model):
         return None
 
     def _steps_until(self, day: float) -> int:
-        """Whole steps from now until the clock reaches ``day`` (at least 0)."""
-        return max(0, math.ceil((day - self.age_days) / self.dt_days - 1e-9))
+        """Whole steps from now until the clock reaches ``day`` (at least 0): the first step
+        count whose day is ``day`` or later, less the steps taken."""
+        start = self.params.run.start_age_days
+        return max(0, math.ceil((day - start) / self.dt_days - 1e-9) - self.step_count)
 
     def _fast_forward(self, limit_day: float = math.inf, min_steps: int = 2) -> bool:
         """Run the steps before the next scheduled event, record, the horizon or
@@ -256,12 +268,9 @@ class AgingModel(mesa.Model):
             if n < min_steps:
                 return False
             done = self._advance_days(n)
-            day = self.age_days
-            for _ in range(done):
-                day += self.dt_days
             self.steps += done
             self.run_for(done)  # no event is due: this only moves Mesa's clock
-            self._after_steps(day)
+            self._after_steps(done)
             return True
 
     # --- recording -------------------------------------------------------------------

@@ -4,7 +4,8 @@ Every path that advances a model (a single ``AgingModel.step``, the fast-forward
 quiet stretches, well-mixed and lattice tissues, tissues supplied by a stem compartment)
 calls ``advance_days`` here, so the sequence of a day exists in this one place:
 
-1. the clock moves on by ``dt`` (the caller's day is the end of the step);
+1. the clock moves on by ``dt``: step ``k`` ends on day ``start + k * dt`` (a count, not a
+   running sum), and every process of the step reads that day;
 2. every tissue, in the model's order, loses cells (``losses``): pluripotent cells whose
    delay is over redifferentiate, then turnover, stress senescence and immune clearance;
 3. stem compartments fill their share of each supplied tissue's vacancies (``supply``);
@@ -39,7 +40,7 @@ from numba import njit
 
 from . import lattice, processes
 from .interventions import redifferentiate
-from .layout import CYCLING, EMPTY, P_DT_DAYS, TRANSFORMED
+from .layout import CYCLING, EMPTY, TRANSFORMED
 from .segments import count
 
 
@@ -115,15 +116,26 @@ def failure_reached(seg, watch, failure_pool_below, neoplasia_above):
 
 
 @njit(cache=True)
-def advance_days(tissues, links, day, n_days, watch, failure_pool_below, neoplasia_above, rng):
-    """Run up to ``n_days`` steps from organism age ``day``, stopping after the first step
-    on which a watched failure of any tissue is reached (``watch[k]``,
-    ``failure_pool_below[k]``, ``neoplasia_above[k]``: see ``failure_reached``). The day
-    advances by ``dt`` (the first tissue's ``P_DT_DAYS``) per step, as the caller's clock
-    does. Returns the number of steps run."""
-    dt = tissues[0][1][P_DT_DAYS]
+def advance_days(
+    tissues,
+    links,
+    start_day,
+    steps_done,
+    dt,
+    n_days,
+    watch,
+    failure_pool_below,
+    neoplasia_above,
+    rng,
+):
+    """Run up to ``n_days`` steps of ``dt`` days after the ``steps_done`` already taken
+    from organism age ``start_day``, stopping after the first step on which a watched
+    failure of any tissue is reached (``watch[k]``, ``failure_pool_below[k]``,
+    ``neoplasia_above[k]``: see ``failure_reached``). Step ``k`` (from 1) ends on day
+    ``start_day + k * dt``, computed from the count, as the caller's clock is. Returns the
+    number of steps run."""
     for j in range(n_days):
-        day = day + dt
+        day = start_day + (steps_done + j + 1) * dt
         one_day(tissues, links, day, rng)
         for k in range(len(tissues)):
             if failure_reached(
