@@ -7,6 +7,7 @@ number, the default is marked *chosen* and is a free parameter to sweep.
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 from typing import Annotated, Any, Literal
 
@@ -87,19 +88,36 @@ class StressParams(_Strict):
     """Rise with organism age (chosen: 0, age acts through the epigenetic clock)."""
     epigenetic_slope_per_day_per_year: float = Field(1e-6, ge=0)
     """Rise with the cell's epigenetic age (chosen; Karin 2019's production rises with age)."""
+    age_dependent: bool = True
+    """False: the hazard is ``rate_per_day`` at every age (age-independent stress), and the
+    two slopes are not used, whatever their values."""
+
+    def slopes_per_day_per_year(self) -> tuple[float, float]:
+        """(age slope, epigenetic slope) as the kernels use them: 0 when age-independent."""
+        if not self.age_dependent:
+            return 0.0, 0.0
+        return self.age_slope_per_day_per_year, self.epigenetic_slope_per_day_per_year
 
 
 class ClearanceParams(_Strict):
     """Immune clearance of senescent cells, saturating (Karin et al. 2019).
 
     Per-cell hazard ``rate_per_day / (1 + s / half_saturation_fraction)``, s the senescent
-    fraction of the tissue's slots.
+    fraction of the tissue's slots; with ``saturating = false``, ``rate_per_day`` at any
+    burden.
     """
 
     rate_per_day: float = Field(0.15, ge=0)
     """r0: Karin 2019 mouse fit beta = 0.15/day."""
     half_saturation_fraction: float = Field(0.5, gt=0)
     """K: Karin 2019 kappa = 0.5 (their units; used as a fraction: chosen)."""
+    saturating: bool = True
+    """False: constant clearance, every senescent cell removed at ``rate_per_day`` whatever
+    the burden; ``half_saturation_fraction`` is then not used."""
+
+    def half_saturation_for_kernels(self) -> float:
+        """K as the kernels use it: infinite (no saturation) for constant clearance."""
+        return self.half_saturation_fraction if self.saturating else math.inf
 
 
 class TransformationParams(_Strict):
