@@ -103,10 +103,16 @@ def _strain_palette(values: Iterable[float]) -> dict[float, Any]:
     return dict(zip(vals, colors, strict=True))
 
 
-def _strain_legend(ax: Any, palette: Mapping[float, Any]) -> None:
-    """One legend entry per initial mean telomere."""
+def _save_strain_figure(
+    fig: Any, ax: Any, palette: Mapping[float, Any], path: Path, legend_loc: str, **labels: Any
+) -> str:
+    """Finish a per-strain figure: axis settings (``labels``, as ``ax.set`` keywords), a
+    legend with one entry per initial mean telomere, then save it to ``path``."""
     for mean, color in palette.items():
         ax.plot([], [], color=color, label=f"start {mean / 1000:.1f} kb")
+    ax.set(**labels)
+    ax.legend(fontsize=7, loc=legend_loc, ncol=2)
+    return _save(fig, path)
 
 
 @_themed
@@ -120,14 +126,16 @@ def plot_growth_curves(
     ax.axhspan(*hayflick_pd, color="0.85", zorder=0, label=hayflick_label)
     for (_strain, mean), g in growth.groupby(["strain", "initial_mean_bp"], sort=False):
         ax.plot(g["day"], g["pd_cumulative"], color=pal[mean], lw=1.1)
-    _strain_legend(ax, pal)
-    ax.set(
+    return _save_strain_figure(
+        fig,
+        ax,
+        pal,
+        path,
+        "lower right",
         xlabel="days in culture",
         ylabel="cumulative population doublings",
         title="Growth curves of fibroblast strains to replicative senescence",
     )
-    ax.legend(fontsize=7, loc="lower right", ncol=2)
-    return _save(fig, path)
 
 
 @_themed
@@ -203,14 +211,16 @@ def plot_phase3(growth: pd.DataFrame, path: Path) -> str:
         before = np.array([day_at_pd(g, v - 5.0) for v in grid])
         ax.plot(grid - pd_end, (days - before) / 5.0, color=pal[mean], lw=0.9, alpha=0.8)
     ax.axvspan(-10, 0, color="0.9", zorder=0, label="last 10 PD")
-    _strain_legend(ax, pal)
-    ax.set(
+    return _save_strain_figure(
+        fig,
+        ax,
+        pal,
+        path,
+        "upper left",
         xlabel="PD before senescence",
         ylabel="days per population doubling (5-PD window)",
         title="Phase III: doublings slow down before they stop",
     )
-    ax.legend(fontsize=7, loc="upper left", ncol=2)
-    return _save(fig, path)
 
 
 @_themed
@@ -221,13 +231,17 @@ def plot_nondividing(growth: pd.DataFrame, path: Path) -> str:
     pal = _strain_palette(growth["initial_mean_bp"])
     for (_strain, mean), g in growth.groupby(["strain", "initial_mean_bp"], sort=False):
         ax.plot(g["pd_cumulative"], g["nondividing_fraction"], color=pal[mean], lw=1.0)
-    _strain_legend(ax, pal)
-    ax.set_xlabel("cumulative population doublings")
-    ax.set_ylabel("non-dividing (senescent) fraction")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_title("The non-dividing fraction rises gradually")
-    ax.legend(fontsize=7, loc="upper left", ncol=2)
-    return _save(fig, path)
+    return _save_strain_figure(
+        fig,
+        ax,
+        pal,
+        path,
+        "upper left",
+        xlabel="cumulative population doublings",
+        ylabel="non-dividing (senescent) fraction",
+        ylim=(-0.02, 1.02),
+        title="The non-dividing fraction rises gradually",
+    )
 
 
 @_themed

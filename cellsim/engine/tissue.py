@@ -36,13 +36,14 @@ def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
     """A tissue's parameters as the kernels' float64 vector (``kernels.pack``)."""
     stress, clr, tr = params.stress, params.clearance, params.transformation
     plu = params.pluripotency
+    age_slope, epigenetic_slope = stress.slopes_per_day_per_year()
     return pack_parameters(
         dt_days=run.dt_days,
         death_rate_per_day=1.0 / params.lifespan_days,
         transformed_death_rate_per_day=1.0 / (params.lifespan_days * tr.lifespan_factor),
         stress_rate_per_day=stress.rate_per_day,
-        stress_age_slope_per_day_per_year=stress.slopes_per_day_per_year()[0],
-        stress_epigenetic_slope_per_day_per_year=stress.slopes_per_day_per_year()[1],
+        stress_age_slope_per_day_per_year=age_slope,
+        stress_epigenetic_slope_per_day_per_year=epigenetic_slope,
         clearance_rate_per_day=clr.rate_per_day,
         clearance_half_saturation_fraction=clr.half_saturation_for_kernels(),
         **telomere_parameters(params.telomere),
