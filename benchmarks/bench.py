@@ -178,7 +178,7 @@ def time_engine_bare(
     def kernel_days() -> None:
         one_day = day_kernels.one_day
         for day in range(1, days + 1):
-            one_day(tissues, None, float(day), rng)
+            one_day(tissues, None, float(day - 1), float(day), rng)
 
     seconds, cpu = timed(kernel_days)
     return seconds, cpu, int(counters[C_DIVISIONS]) - d0

@@ -119,15 +119,10 @@ class Tissue(mesa.Agent):
         flags = np.array([self.event_days[e] is None for e in EVENTS], dtype=np.bool_)
         return flags, fail.functional_fraction_min * n, fail.neoplasia_fraction * n
 
-    def losses(self, day: float) -> None:
-        """Turnover, stress senescence and immune clearance of the day ending at ``day``
-        (``kernels.day.losses``), for tests and tools that step a tissue by hand."""
-        cells, p, counters, geometry = self.kernel_view()
-        day_kernels.losses(cells, p, geometry, day, self.model.rng, counters)
-
     def replace(self, n_fill: int | None = None) -> int:
-        """Process 6: refill ``n_fill`` vacancies (all by default) by local divisions
-        (on a lattice: by Moore neighbours; vacancies without one stay empty)."""
+        """Process 6 for the vacancies present now: refill ``n_fill`` (all by default) by
+        local divisions (``kernels.day.refill``; on a lattice by Moore neighbours, ring by
+        ring; vacancies without one stay empty). Returns the number filled."""
         if n_fill is None:
             n_fill = self.cells.count(CellState.EMPTY)
         cells, p, counters, geometry = self.kernel_view()

@@ -4,16 +4,20 @@ Every path that advances a model (a single ``AgingModel.step``, the fast-forward
 quiet stretches, well-mixed and lattice tissues, tissues supplied by a stem compartment)
 calls ``advance_days`` here, so the sequence of a day exists in this one place:
 
-1. the clock moves on by ``dt``: step ``k`` ends on day ``start + k * dt`` (a count, not a
-   running sum), and every process of the step reads that day;
-2. every tissue, in the model's order, loses cells (``losses``): pluripotent cells whose
-   delay is over redifferentiate, then turnover, stress senescence and immune clearance;
-3. stem compartments fill their share of each supplied tissue's vacancies (``supply``);
-4. every tissue refills its remaining vacancies by local divisions (``refill``).
+1. the clock moves on by ``dt``: step ``k`` runs from day ``start + (k - 1) * dt`` to
+   ``start + k * dt`` (a count, not a running sum);
+2. pluripotent cells whose redifferentiation delay is over at the start of the step
+   redifferentiate (``interventions.redifferentiate``);
+3. vacancies present at the start of the step (left by interventions at the step
+   boundary, or lattice defects) are filled at once (``close_vacancies``): a supplied
+   tissue's by its stem compartment with probability ``share``, the rest by local
+   divisions (``refill``);
+4. the step's turnover, stress senescence, immune clearance and replacement happen as
+   events in continuous time (``events.continuous_events``): every vacancy a death or a
+   clearance leaves is filled at that instant, so the result does not depend on ``dt``.
 
-When no tissue is supplied, steps 2 and 4 run tissue by tissue (losses then refill of the
-first tissue, then of the second, ...): tissues are then independent, and this is the
-order in which their draws have always been made, which keeps results reproducible.
+Interventions (Mesa events) act between steps, after step 4; failures are detected after
+each step.
 
 A tissue, as these kernels see it, is a tuple ``(cells, p, counters, geometry)``:
 
@@ -39,67 +43,66 @@ from __future__ import annotations
 from numba import njit
 
 from . import lattice, processes
+from .events import continuous_events
 from .interventions import redifferentiate
 from .layout import CYCLING, EMPTY, TRANSFORMED
 from .segments import count
 
 
 @njit(cache=True)
-def losses(cells, p, geometry, day, rng, counters):
-    """Step 2 for one tissue: redifferentiation of pluripotent cells, turnover (process
-    2), stress senescence (3; with the bystander term on a lattice), immune clearance (4)."""
-    state, _, _, epi_origin_day, _, order, pos, seg = cells
-    redifferentiate(state, epi_origin_day, order, pos, seg, p, day, rng, counters)
-    processes.turnover(state, order, pos, seg, p, rng, counters)
-    if geometry is None:
-        width, height, torus = 0, 0, False
-    else:
-        width, height, torus, _, _ = geometry
-    processes.stress_senescence(
-        state, epi_origin_day, order, pos, seg, p, day, rng, counters, width, height, torus
-    )
-    processes.immune_clearance(state, order, pos, seg, p, rng, counters)
-
-
-@njit(cache=True)
 def refill(cells, p, geometry, n_fill, rng, counters):
-    """Step 4 for one tissue: refill up to ``n_fill`` vacancies by local divisions (process
-    6; on a lattice by Moore neighbours, in a new replacement pass). Returns the number."""
+    """Refill up to ``n_fill`` of the vacancies present now by local divisions (process 6):
+    well-mixed, one after another; on a lattice, by passes of Moore neighbours repeated
+    until a pass fills nothing, so a hole closes at once, ring by ring from its rim.
+    Returns the number filled."""
     if geometry is None:
         return processes.replacement(cells, p, n_fill, rng, counters)
     width, height, torus, mark, epoch = geometry
     if width == 0:
         return processes.replacement(cells, p, n_fill, rng, counters)
-    epoch[0] += 1
-    return lattice.replacement(
-        cells, p, n_fill, rng, counters, width, height, torus, mark, epoch[0]
-    )
+    filled = 0
+    while filled < n_fill:
+        epoch[0] += 1
+        k = lattice.replacement(
+            cells, p, n_fill - filled, rng, counters, width, height, torus, mark, epoch[0]
+        )
+        if k == 0:
+            break
+        filled += k
+    return filled
 
 
 @njit(cache=True)
-def one_day(tissues, links, day, rng):
-    """Steps 2-4 of the day that ends at ``day``, for every tissue (see the module text)."""
+def close_vacancies(tissues, links, rng):
+    """Fill the vacancies present at the start of a step (left by interventions at the
+    step boundary, or defects): stem supply first (each vacancy with the probability
+    ``share``), then local divisions (``refill``)."""
     n = len(tissues)
-    if links is None:  # no supply: each tissue's losses, then its refill
+    if links is not None:
+        source, share, clone_offset = links
         for k in range(n):
-            cells, p, counters, geometry = tissues[k]
-            losses(cells, p, geometry, day, rng, counters)
-            refill(cells, p, geometry, count(cells[7], EMPTY), rng, counters)
-        return
-    source, share, clone_offset = links
+            if source[k] >= 0:
+                cells, p, counters, _ = tissues[k]
+                s_cells, s_p, s_counters, _ = tissues[source[k]]
+                processes.supply(
+                    s_cells, s_p, cells, p, share[k], clone_offset[k], rng, s_counters, counters
+                )
     for k in range(n):
         cells, p, counters, geometry = tissues[k]
-        losses(cells, p, geometry, day, rng, counters)
-    for k in range(n):
-        if source[k] >= 0:
-            cells, p, counters, _ = tissues[k]
-            s_cells, s_p, s_counters, _ = tissues[source[k]]
-            processes.supply(
-                s_cells, s_p, cells, p, share[k], clone_offset[k], rng, s_counters, counters
-            )
-    for k in range(n):
-        cells, p, counters, geometry = tissues[k]
-        refill(cells, p, geometry, count(cells[7], EMPTY), rng, counters)
+        n_empty = count(cells[7], EMPTY)
+        if n_empty > 0:
+            refill(cells, p, geometry, n_empty, rng, counters)
+
+
+@njit(cache=True)
+def one_day(tissues, links, t0, t1, rng):
+    """The step from day ``t0`` to day ``t1`` for every tissue (see the module text)."""
+    for k in range(len(tissues)):
+        cells, p, counters, _ = tissues[k]
+        state, _, _, epi_origin_day, _, order, pos, seg = cells
+        redifferentiate(state, epi_origin_day, order, pos, seg, p, t0, rng, counters)
+    close_vacancies(tissues, links, rng)
+    continuous_events(tissues, links, t0, t1, rng)
 
 
 @njit(cache=True)
@@ -135,8 +138,9 @@ def advance_days(
     ``start_day + k * dt``, computed from the count, as the caller's clock is. Returns the
     number of steps run."""
     for j in range(n_days):
-        day = start_day + (steps_done + j + 1) * dt
-        one_day(tissues, links, day, rng)
+        t0 = start_day + (steps_done + j) * dt
+        t1 = start_day + (steps_done + j + 1) * dt
+        one_day(tissues, links, t0, t1, rng)
         for k in range(len(tissues)):
             if failure_reached(
                 tissues[k][0][7], watch[k], failure_pool_below[k], neoplasia_above[k]

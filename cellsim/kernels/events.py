@@ -1,0 +1,285 @@
+"""The events of a step, in continuous time: exact for any step length.
+
+Within a step, from ``t0`` to ``t1``, the tissues of a model are a continuous-time Markov
+chain (the direct method of Gillespie 1977): the waiting time to the next event is
+exponential at the total rate of every possible event of every tissue, the event is drawn
+in proportion to its rate, applied, and the rates updated. The processes (docs/MODEL.md):
+
+- turnover (process 2): each PLURIPOTENT, CYCLING and STEM cell dies at
+  ``P_DEATH_RATE_PER_DAY``, each TRANSFORMED cell at ``P_TRANSFORMED_DEATH_RATE_PER_DAY``;
+- stress senescence (3): each CYCLING cell becomes SENESCENT at ``stress_hazard_per_day``
+  of the organism's age and the cell's epigenetic age *at the instant of the event* (plus,
+  on a lattice, ``P_BYSTANDER_PER_DAY * m / 8`` for its ``m`` senescent neighbours at that
+  instant); the hazard varies within the step, so candidates come at a bound that holds
+  over the whole step (``stress_bound_per_day``) and each is kept with probability
+  hazard / bound (thinning: exact, Lewis & Shedler 1979);
+- immune clearance (4): each SENESCENT cell is removed at ``r0 / (1 + s / K)``, ``s`` the
+  senescent fraction of the slots *at that instant* (updated after every event), or at
+  ``r0`` when clearance does not saturate (``K`` infinite);
+- replacement (6): the vacancy a death or a clearance leaves is filled at the same instant
+  (``fill_vacancy``): with the probability ``share`` of a supplied tissue by an asymmetric
+  division of a random STEM cell of its stem compartment, else by the division of a
+  competent cell of the tissue (well-mixed: any, weighted by fitness; lattice: a Moore
+  neighbour, else the slot stays vacant: a defect).
+
+So a cell may die, be replaced and its replacement die again within one step; a cell may
+senesce and be cleared within the step; nothing depends on the order of the processes or
+on ``dt`` except the times at which interventions and records happen (step boundaries).
+Work is proportional to the events, with one exponential and one uniform draw per event
+on top of the event's own draws. Tissues advance together (one clock for the model), so
+a stem compartment and the tissue it supplies interleave their events exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .grid import MAX_NEIGHBOURS, senescent_neighbours
+from .lattice import neighbour_weights
+from .layout import (
+    C_CLEARED_IMMUNE,
+    C_DEATHS,
+    C_DIVISIONS,
+    C_STRESS,
+    C_SUPPLIED_IN,
+    C_SUPPLIED_OUT,
+    CYCLING,
+    EMPTY,
+    P_BYSTANDER_PER_DAY,
+    P_CLEARANCE_HALF_SATURATION,
+    P_CLEARANCE_RATE_PER_DAY,
+    P_DEATH_RATE_PER_DAY,
+    P_EPI_ORIGIN_FLOOR_DAY,
+    P_TRANSFORMED_DEATH_RATE_PER_DAY,
+    PLURIPOTENT,
+    SENESCENT,
+    STEM,
+    TRANSFORMED,
+)
+from .processes import (
+    divide_into,
+    draw_parent_place,
+    settle_daughter,
+    split_telomere,
+    stress_hazard_per_day,
+)
+from .segments import count, move, randint
+
+
+@njit(cache=True)
+def clearance_hazard_per_day(p, n_senescent, n_slots):
+    """Per-cell immune clearance hazard ``r0 / (1 + s / K)`` at senescent fraction
+    ``s = n_senescent / n_slots`` (Karin 2019; ``K`` infinite: constant ``r0``)."""
+    s = n_senescent / n_slots
+    return p[P_CLEARANCE_RATE_PER_DAY] / (1.0 + s / p[P_CLEARANCE_HALF_SATURATION])
+
+
+@njit(cache=True)
+def stress_bound_per_day(p, t0, t1, lattice):
+    """An upper bound of a CYCLING cell's stress hazard from day ``t0`` to ``t1``: the
+    hazard is linear in organism age and in epigenetic age (from 0 to ``t - floor``), so
+    its maximum sits at a corner; plus the full bystander term on a lattice."""
+    floor = p[P_EPI_ORIGIN_FLOOR_DAY]
+    h = 0.0
+    for t in (t0, t1):
+        for epi in (0.0, max(t - floor, 0.0)):
+            h = max(h, stress_hazard_per_day(p, t, epi))
+    if lattice:
+        h += p[P_BYSTANDER_PER_DAY]
+    return h
+
+
+@njit(cache=True)
+def tissue_rate_per_day(seg, p, n_slots, stress_bound):
+    """Total rate of the next event of one tissue: deaths, stress candidates, clearances."""
+    n_mortal = count(seg, PLURIPOTENT) + count(seg, CYCLING) + count(seg, STEM)
+    n_sen = count(seg, SENESCENT)
+    return (
+        p[P_DEATH_RATE_PER_DAY] * n_mortal
+        + p[P_TRANSFORMED_DEATH_RATE_PER_DAY] * count(seg, TRANSFORMED)
+        + stress_bound * count(seg, CYCLING)
+        + clearance_hazard_per_day(p, n_sen, n_slots) * n_sen
+    )
+
+
+@njit(cache=True)
+def pick(order, seg, s, rng):
+    """A uniformly random slot among the cells of state ``s`` (which must have one)."""
+    return order[seg[s] + randint(rng, count(seg, s))]
+
+
+@njit(cache=True)
+def event(cells, p, width, height, torus, stress_bound, t, u, rng, counters):
+    """Apply one event of a tissue at day ``t``; ``u`` is uniform on [0, its total rate)
+    and chooses the event. Returns the slot left vacant (death, clearance) or -1."""
+    state, _, _, epi_origin_day, _, order, pos, seg = cells
+    n_pluri = count(seg, PLURIPOTENT)
+    n_norm = count(seg, CYCLING) + count(seg, STEM)
+    r = p[P_DEATH_RATE_PER_DAY] * (n_pluri + n_norm)
+    if u < r:  # death of a PLURIPOTENT, CYCLING or STEM cell
+        j = randint(rng, n_pluri + n_norm)
+        i = order[seg[PLURIPOTENT] + j] if j < n_pluri else order[seg[CYCLING] + j - n_pluri]
+        move(order, pos, seg, state, i, EMPTY)
+        counters[C_DEATHS] += 1
+        return i
+    u -= r
+    r = p[P_TRANSFORMED_DEATH_RATE_PER_DAY] * count(seg, TRANSFORMED)
+    if u < r:
+        i = pick(order, seg, TRANSFORMED, rng)
+        move(order, pos, seg, state, i, EMPTY)
+        counters[C_DEATHS] += 1
+        return i
+    u -= r
+    n_cyc = count(seg, CYCLING)
+    r = stress_bound * n_cyc
+    if u < r or count(seg, SENESCENT) == 0:  # a stress candidate (rounding lands here too)
+        if n_cyc == 0:
+            return -1
+        i = pick(order, seg, CYCLING, rng)
+        h = stress_hazard_per_day(p, t, t - epi_origin_day[i])
+        if width > 0:
+            row = i // width
+            m = senescent_neighbours(state, row, i - row * width, width, height, torus)
+            h += p[P_BYSTANDER_PER_DAY] * m / MAX_NEIGHBOURS
+        if rng.random() * stress_bound < h:
+            move(order, pos, seg, state, i, SENESCENT)
+            counters[C_STRESS] += 1
+        return -1
+    i = pick(order, seg, SENESCENT, rng)  # clearance
+    move(order, pos, seg, state, i, EMPTY)
+    counters[C_CLEARED_IMMUNE] += 1
+    return i
+
+
+@njit(cache=True)
+def supply_one(source, s_p, target, t_p, child, clone_offset, rng, s_counters, t_counters):
+    """Vacancy ``child`` of the ``target`` cells is filled by an asymmetric division of a
+    random STEM cell of the ``source`` compartment (which must have one): the stem cell
+    stays STEM, the other daughter enters as CYCLING (clone ``clone_offset + stem clone``);
+    both lose telomere at the stem cells' rate and settle (``settle_daughter``)."""
+    s_state, s_tel, _, _, _, s_order, s_pos, s_seg = source
+    t_state, t_tel, _, _, _, t_order, t_pos, t_seg = target
+    parent = pick(s_order, s_seg, STEM, rng)
+    split_telomere(source, target, s_p, STEM, parent, child, clone_offset, rng)
+    s_counters[C_DIVISIONS] += 1
+    s_counters[C_SUPPLIED_OUT] += 1
+    t_counters[C_SUPPLIED_IN] += 1
+    settle_daughter(s_state, s_tel, s_order, s_pos, s_seg, s_p, parent, STEM, rng, s_counters)
+    settle_daughter(t_state, t_tel, t_order, t_pos, t_seg, t_p, child, CYCLING, rng, t_counters)
+
+
+@njit(cache=True)
+def local_division(cells, p, width, height, torus, mark, child, nb, w, rng, counters):
+    """Vacancy ``child`` is filled by the division of a competent cell of its tissue
+    (well-mixed: ``draw_parent_place``; lattice: a Moore neighbour, weighted as in
+    ``lattice.neighbour_weights`` with every present cell eligible: ``mark`` is the
+    lattice's pass stamp, read at epoch -1, which no pass uses). Returns False when there
+    is none (the slot stays vacant)."""
+    order = cells[5]
+    if width == 0:
+        place = draw_parent_place(cells[7], p, rng)
+        if place < 0:
+            return False
+        divide_into(cells, p, order[place], child, rng, counters)
+        return True
+    row = child // width
+    total = neighbour_weights(
+        cells[0], p, row, child - row * width, width, height, torus, mark, -1, nb, w
+    )
+    if total <= 0.0:
+        return False
+    u = rng.random() * total
+    parent = -1
+    acc = 0.0
+    for q in range(MAX_NEIGHBOURS):
+        if w[q] > 0.0:
+            parent = nb[q]
+            acc += w[q]
+            if u < acc:
+                break
+    divide_into(cells, p, parent, child, rng, counters)
+    return True
+
+
+@njit(cache=True)
+def geometry_of(geometry):
+    """``(width, height, torus)`` of a tissue's geometry (``(0, 0, False)``: well-mixed)."""
+    if geometry is None:
+        return 0, 0, False
+    width, height, torus, _, _ = geometry
+    return width, height, torus
+
+
+@njit(cache=True)
+def local_fill(cells, p, geometry, child, nb, w, rng, counters):
+    """``local_division`` with the tissue's geometry unpacked."""
+    if geometry is None:
+        return local_division(cells, p, 0, 0, False, nb, child, nb, w, rng, counters)
+    width, height, torus, mark, _ = geometry
+    return local_division(cells, p, width, height, torus, mark, child, nb, w, rng, counters)
+
+
+@njit(cache=True)
+def fill_vacancy(tissues, links, k, child, nb, w, rng):
+    """Fill the vacancy ``child`` of tissue ``k`` at once: from its stem compartment with
+    the probability ``share[k]`` (when that has a STEM cell), else by a local division."""
+    cells, p, counters, geometry = tissues[k]
+    if links is not None:
+        source, share, clone_offset = links
+        src = source[k]
+        if src >= 0 and share[k] > 0.0 and rng.random() < share[k]:
+            s_cells, s_p, s_counters, _ = tissues[src]
+            if count(s_cells[7], STEM) > 0:
+                supply_one(
+                    s_cells, s_p, cells, p, child, clone_offset[k], rng, s_counters, counters
+                )
+                return
+    local_fill(cells, p, geometry, child, nb, w, rng, counters)
+
+
+@njit(cache=True)
+def continuous_events(tissues, links, t0, t1, rng):
+    """Every event of every tissue from day ``t0`` to day ``t1`` (see the module text).
+    Returns the number of events drawn (stress candidates included)."""
+    n = len(tissues)
+    bound = np.empty(n)
+    rate = np.empty(n)
+    for k in range(n):
+        cells, p, _, geometry = tissues[k]
+        width, _, _ = geometry_of(geometry)
+        bound[k] = stress_bound_per_day(p, t0, t1, width > 0)
+        rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k])
+    nb = np.empty(MAX_NEIGHBOURS, dtype=np.int64)
+    w = np.empty(MAX_NEIGHBOURS)
+    t = t0
+    n_events = 0
+    while True:
+        total = 0.0
+        for k in range(n):
+            total += rate[k]
+        if total <= 0.0:
+            break
+        t += -math.log(1.0 - rng.random()) / total
+        if t > t1:
+            break
+        u = rng.random() * total
+        k = 0
+        while k < n - 1 and u >= rate[k]:
+            u -= rate[k]
+            k += 1
+        cells, p, counters, geometry = tissues[k]
+        width, height, torus = geometry_of(geometry)
+        child = event(cells, p, width, height, torus, bound[k], t, u, rng, counters)
+        if child >= 0:
+            fill_vacancy(tissues, links, k, child, nb, w, rng)
+        rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k])
+        if links is not None:
+            src = links[0][k]
+            if src >= 0:
+                s_cells, s_p, _, _ = tissues[src]
+                rate[src] = tissue_rate_per_day(s_cells[7], s_p, s_cells[0].shape[0], bound[src])
+        n_events += 1
+    return n_events
