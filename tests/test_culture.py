@@ -99,19 +99,19 @@ def test_thinning_keeps_a_binomial_number():
 
 
 def test_stress_senescence_rate_in_culture():
-    """CYCLING cells become SENESCENT at the stress hazard s: over a step the count is
-    Binomial(n, 1 - exp(-s dt))."""
+    """CYCLING cells become SENESCENT at the stress hazard s (no division, no death): over
+    half a day the count is Binomial(n, 1 - exp(-s dt))."""
     p = _params(dish_cells=5000, stress_rate_per_day=0.05, dt_days=0.5, confluence_fraction=1.0)
     m = CultureModel(p, rng=2)
     m.cells.state[:] = CellState.CYCLING
     m.cells.rebuild_index()
-    m.seeded = 5000
     before = m.cells.count(CellState.CYCLING)
-    c = m.cells
-    culture_kernels.losses(
-        c.state, c.epi_origin_day, c.order, c.pos, c.seg, m.kernel_params, 0.5, m.rng, m.counters
+    t = culture_kernels.grow(
+        m.cells.arrays(), m.kernel_params, 0.0, 0.0, 0.0, 0.5, before + 1, m.rng, m.counters
     )
+    assert t == 0.5
     k = int(m.counters[C_STRESS])
+    assert k == before - m.cells.count(CellState.CYCLING)
     q = -math.expm1(-0.05 * 0.5)
     assert stats.binom.cdf(k, before, q) > 1e-4 and stats.binom.sf(k - 1, before, q) > 1e-4
 

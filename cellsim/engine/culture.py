@@ -207,24 +207,13 @@ class CultureModel(mesa.Model):
 
     # --- time ------------------------------------------------------------------------
     def step(self) -> None:
-        """One step: stress and death, then growth in continuous time with a passage
-        whenever the dish is confluent (growth resumes from that moment); count doublings;
+        """One step: growth, stress senescence and death in continuous time, with a
+        passage whenever the dish is confluent (events resume from that moment); count doublings;
         stop when the strain has not doubled for ``max_days_without_doubling`` days."""
         prm = self.params
         start = self.day
         self.day += prm.dt_days
         c = self.cells
-        culture_kernels.losses(
-            c.state,
-            c.epi_origin_day,
-            c.order,
-            c.pos,
-            c.seg,
-            self.kernel_params,
-            self.day,
-            self.rng,
-            self.counters,
-        )
         confluent = max(1, math.ceil(prm.confluence_fraction * c.n_slots - 1e-9))
         t = 0.0
         while True:
@@ -232,6 +221,7 @@ class CultureModel(mesa.Model):
                 c.arrays(),
                 self.kernel_params,
                 prm.division_rate_per_day,
+                start,
                 t,
                 prm.dt_days,
                 confluent,

@@ -2,18 +2,19 @@
 
 A dish is a ``CellPopulation`` whose slots are the dish's capacity: EMPTY slots are free
 space. Every CYCLING (and TRANSFORMED) cell divides into free space at a constant hazard,
-simulated in continuous time within each step, so results do not depend on the step
-length. A division is ``processes.divide_into``: both daughters lose their own draw of
-telomere and ``settle_daughter`` makes a daughter below the critical length SENESCENT, so
-the division and senescence rules are the tissue's own code, not a copy. Divisions stop
-at confluence (contact inhibition) and resume, from that moment, once the caller has
-passaged the dish. Stress senescence and cell death are the tissue kernels as well;
-passaging thins the dish binomially.
+simulated in continuous time within each step together with stress senescence and cell
+death (as competing events), so results do not depend on the step length. A division is
+``processes.divide_into``: both daughters lose their own draw of telomere and
+``settle_daughter`` makes a daughter below the critical length SENESCENT, so the division
+and senescence rules are the tissue's own code, not a copy. Divisions stop at confluence
+(contact inhibition) and resume, from that moment, once the caller has passaged the dish.
+The stress hazard is the tissue's (``processes.stress_hazard_per_day``, thinned from
+``events.stress_bound_per_day``); passaging thins the dish binomially.
 
 A constant division hazard makes cell-cycle times exponential (memoryless). In such a
-growing population a random cell has divided 2 ln 2 = 1.39 times per population doubling
-on average (cells from lineages that happened to divide often are over-represented), so
-a PD costs ~1.39 divisions' worth of telomere, not one.
+growing population a random cell has divided 2 ln 2 = 1.39 times per population doubling on
+average (cells from lineages that happened to divide often are over-represented), so a PD
+costs ~1.39 divisions' worth of telomere, not one.
 
 A dish's cells reach ``grow`` as one tuple ``cells`` (``CellPopulation.arrays()``).
 """
@@ -24,61 +25,74 @@ import math
 
 from numba import njit
 
+from .events import stress_bound_per_day
 from .layout import (
+    C_DEATHS,
+    C_STRESS,
     CYCLING,
     EMPTY,
     P_DEATH_RATE_PER_DAY,
-    P_DT_DAYS,
     PLURIPOTENT,
     SENESCENT,
     STEM,
     TRANSFORMED,
 )
-from .processes import divide_into, draw_parent_place, prob, stress_senescence
-from .segments import count, remove_fraction
+from .processes import divide_into, draw_parent_place, stress_hazard_per_day
+from .segments import count, move, randint, remove_fraction
 
 
 @njit(cache=True)
-def grow(cells, p, division_rate_per_day, t_start, t_end, max_occupied, rng, counters):
-    """Divisions into free space from time ``t_start`` to ``t_end`` (days within a step),
-    in continuous time: exact for any step length.
+def grow(cells, p, division_rate_per_day, day0, t_start, t_end, max_occupied, rng, counters):
+    """Divisions into free space, stress senescence and deaths from time ``t_start`` to
+    ``t_end`` (days within a step that began on day ``day0``), in continuous time: exact
+    for any step length.
 
     Every competent cell (CYCLING; TRANSFORMED if any) divides at hazard
-    ``division_rate_per_day``: the next division comes after an exponential wait at the
-    total rate, by a uniformly drawn competent cell, into a free slot, so a daughter may
-    divide again within the step. Growth stops when ``max_occupied`` slots are occupied
-    (confluence; the caller passages and continues from the returned time) or at
-    ``t_end``. Returns the time reached: ``t_end``, or the moment of confluence.
+    ``division_rate_per_day`` while the dish is below ``max_occupied`` occupied slots;
+    CYCLING cells senesce at the stress hazard of their epigenetic age at that instant
+    (thinned from the step's bound, as in kernels/events.py); CYCLING and TRANSFORMED
+    cells die at ``p[P_DEATH_RATE_PER_DAY]``, leaving free space. The next event comes
+    after an exponential wait at the total rate. A division is by a uniformly drawn
+    competent cell into a free slot, so a daughter may divide again within the step.
+    Returns the time reached: ``t_end``, or the moment of confluence (the caller
+    passages and continues from it).
     """
-    order = cells[5]
-    seg = cells[7]
+    state, _, _, epi_origin_day, _, order, pos, seg = cells
+    n_slots = state.shape[0]
+    death = p[P_DEATH_RATE_PER_DAY]
+    bound = stress_bound_per_day(p, day0 + t_start, day0 + t_end, False)
     t = t_start
-    n_slots = cells[0].shape[0]
-    while n_slots - count(seg, EMPTY) < max_occupied and count(seg, EMPTY) > 0:
-        n = seg[TRANSFORMED + 1] - seg[CYCLING]
-        rate = division_rate_per_day * n
-        if rate <= 0.0:
+    while True:
+        n_occupied = n_slots - count(seg, EMPTY)
+        if n_occupied >= max_occupied:
+            return t
+        n_comp = seg[TRANSFORMED + 1] - seg[CYCLING]
+        n_cyc = count(seg, CYCLING)
+        r_div = division_rate_per_day * n_comp if count(seg, EMPTY) > 0 else 0.0
+        r_stress = bound * n_cyc
+        r_death = death * (n_cyc + count(seg, TRANSFORMED))
+        total = r_div + r_stress + r_death
+        if total <= 0.0:
             return t_end
-        t += -math.log(1.0 - rng.random()) / rate
+        t += -math.log(1.0 - rng.random()) / total
         if t > t_end:
             return t_end
-        parent = order[draw_parent_place(seg, p, rng)]
-        child = order[seg[EMPTY]]
-        divide_into(cells, p, parent, child, rng, counters)
-    return t
-
-
-@njit(cache=True)
-def losses(state, epi_origin_day, order, pos, seg, p, day, rng, counters):
-    """The step's losses of dividing cells: stress senescence (process 3), then death at
-    ``p[P_DEATH_RATE_PER_DAY]`` (0 = none). Returns the cells that died."""
-    stress_senescence(state, epi_origin_day, order, pos, seg, p, day, rng, counters, 0, 0, False)
-    q_death = prob(p[P_DEATH_RATE_PER_DAY], p[P_DT_DAYS])
-    if q_death <= 0.0:
-        return 0
-    k = remove_fraction(state, order, pos, seg, CYCLING, q_death, rng)
-    k += remove_fraction(state, order, pos, seg, TRANSFORMED, q_death, rng)
-    return k
+        u = rng.random() * total
+        if u < r_div:
+            parent = order[draw_parent_place(seg, p, rng)]
+            child = order[seg[EMPTY]]
+            divide_into(cells, p, parent, child, rng, counters)
+        elif u < r_div + r_stress:
+            i = order[seg[CYCLING] + randint(rng, n_cyc)]
+            day = day0 + t
+            if rng.random() * bound < stress_hazard_per_day(p, day, day - epi_origin_day[i]):
+                move(order, pos, seg, state, i, SENESCENT)
+                counters[C_STRESS] += 1
+        else:
+            j = randint(rng, n_cyc + count(seg, TRANSFORMED))
+            i = order[seg[CYCLING] + j] if j < n_cyc else order[seg[TRANSFORMED] + j - n_cyc]
+            move(order, pos, seg, state, i, EMPTY)
+            counters[C_DEATHS] += 1
 
 
 @njit(cache=True)

@@ -1,10 +1,11 @@
-"""The processes of a tissue (turnover, stress senescence, clearance, division, stem supply), as
-Numba kernels.
+"""The processes of a tissue as Numba kernels: the stress hazard, division and daughter fate,
+refill of the vacancies present at a moment, stem supply.
 
-Work per call scales with the number of events, not of cells: event counts are drawn from
-binomials and the cells are then drawn from their state's segment (see segments.py).
-Per-cell rates (stress senescence rises with the cell's epigenetic age) are sampled at an
-upper bound and thinned. Every kernel takes the model's ``numpy.random.Generator``.
+A tissue's events in time (deaths, stress senescence, clearance, each vacancy refilled at
+its instant) are kernels/events.py's; the kernels here are what those events, the refill
+of vacancies left between steps (kernels/day.py) and culture (kernels/culture.py) call.
+Work scales with the number of events, not of cells: cells are drawn from their state's
+segment (see segments.py). Every kernel takes the model's ``numpy.random.Generator``.
 
 A tissue's cells reach the division kernels as one tuple ``cells`` (a tissue's
 ``CellPopulation.arrays()``: ``state`` int8, ``telomere_bp`` float32, ``divisions`` int32,
@@ -41,25 +42,15 @@ import math
 import numpy as np
 from numba import njit
 
-from .grid import MAX_NEIGHBOURS, senescent_neighbours
 from .layout import (
-    C_CLEARED_IMMUNE,
-    C_DEATHS,
     C_DIVISIONS,
     C_REPLICATIVE,
-    C_STRESS,
     C_SUPPLIED_IN,
     C_SUPPLIED_OUT,
     C_TRANSFORMATIONS,
     CYCLING,
     DAYS_PER_YEAR,
     EMPTY,
-    P_BYSTANDER_PER_DAY,
-    P_CLEARANCE_HALF_SATURATION,
-    P_CLEARANCE_RATE_PER_DAY,
-    P_DEATH_RATE_PER_DAY,
-    P_DT_DAYS,
-    P_EPI_ORIGIN_FLOOR_DAY,
     P_LOSS_MEAN_BP,
     P_LOSS_SD_BP,
     P_STRESS_AGE_SLOPE,
@@ -70,36 +61,19 @@ from .layout import (
     P_TELOMERASE_TRANSFORMED,
     P_THRESHOLD_BP,
     P_TRANSFORMATION_PROBABILITY,
-    P_TRANSFORMED_DEATH_RATE_PER_DAY,
     P_TRANSFORMED_FITNESS,
     PLURIPOTENT,
     SENESCENT,
     STEM,
     TRANSFORMED,
 )
-from .segments import count, move, randint, remove_fraction, sample_distinct
+from .segments import count, move, randint
 
 
 @njit(cache=True, inline="always")
 def prob(rate_per_day, dt_days):
     """Probability of at least one event of a constant hazard over a step."""
     return -math.expm1(-rate_per_day * dt_days)
-
-
-@njit(cache=True)
-def turnover(state, order, pos, seg, p, rng, counters):
-    """Process 2: CYCLING, STEM and PLURIPOTENT cells die at 1/lifespan; TRANSFORMED at theirs.
-
-    SENESCENT cells resist apoptosis and are removed only by clearance.
-    """
-    dt = p[P_DT_DAYS]
-    q = prob(p[P_DEATH_RATE_PER_DAY], dt)
-    k = remove_fraction(state, order, pos, seg, CYCLING, q, rng)
-    k += remove_fraction(state, order, pos, seg, STEM, q, rng)
-    k += remove_fraction(state, order, pos, seg, PLURIPOTENT, q, rng)
-    q_t = prob(p[P_TRANSFORMED_DEATH_RATE_PER_DAY], dt)
-    k += remove_fraction(state, order, pos, seg, TRANSFORMED, q_t, rng)
-    counters[C_DEATHS] += k
 
 
 @njit(cache=True)
@@ -111,62 +85,6 @@ def stress_hazard_per_day(p, day, epi_age_days):
         + p[P_STRESS_AGE_SLOPE] * age_years
         + p[P_STRESS_EPI_SLOPE] * epi_age_days / DAYS_PER_YEAR
     )
-
-
-@njit(cache=True)
-def stress_senescence(
-    state, epi_origin_day, order, pos, seg, p, day, rng, counters, width, height, torus
-):
-    """Process 3: CYCLING cells become SENESCENT at a hazard rising with age and epigenetic
-    age; on a lattice (``width > 0``) plus ``P_BYSTANDER_PER_DAY * m / 8``, ``m`` the cell's
-    senescent Moore neighbours (8 on bounded grids too: a missing neighbour is not
-    senescent).
-
-    Candidates are drawn at the hazard bound (the oldest possible clock, no clock started
-    before ``P_EPI_ORIGIN_FLOOR_DAY``, 8 senescent neighbours) and each is kept with
-    probability p_cell / p_max (thinning). Hazards are evaluated on the pattern as it
-    stands when the process starts; the kept cells then become SENESCENT together, so the
-    order of the candidates does not matter.
-    """
-    n = count(seg, CYCLING)
-    if n == 0:
-        return
-    dt = p[P_DT_DAYS]
-    bystander = p[P_BYSTANDER_PER_DAY] if width > 0 else 0.0
-    h_max = stress_hazard_per_day(p, day, day - p[P_EPI_ORIGIN_FLOOR_DAY]) + bystander
-    if h_max <= 0.0:
-        return
-    q_max = prob(h_max, dt)
-    k = rng.binomial(n, q_max)
-    if k == 0:
-        return
-    cand = sample_distinct(order, pos, seg, CYCLING, k, rng)
-    kept = 0
-    for j in range(cand.shape[0]):
-        i = cand[j]
-        h = stress_hazard_per_day(p, day, day - epi_origin_day[i])
-        if bystander > 0.0:
-            r = i // width
-            m = senescent_neighbours(state, r, i - r * width, width, height, torus)
-            h += bystander * m / MAX_NEIGHBOURS
-        if rng.random() * q_max < prob(h, dt):
-            cand[kept] = i
-            kept += 1
-    for j in range(kept):
-        move(order, pos, seg, state, cand[j], SENESCENT)
-    counters[C_STRESS] += kept
-
-
-@njit(cache=True)
-def immune_clearance(state, order, pos, seg, p, rng, counters):
-    """Process 4: each SENESCENT cell is removed at hazard r0 / (1 + s/K) (Karin 2019)."""
-    n_sen = count(seg, SENESCENT)
-    if n_sen == 0:
-        return
-    s = n_sen / state.shape[0]
-    h = p[P_CLEARANCE_RATE_PER_DAY] / (1.0 + s / p[P_CLEARANCE_HALF_SATURATION])
-    k = remove_fraction(state, order, pos, seg, SENESCENT, prob(h, p[P_DT_DAYS]), rng)
-    counters[C_CLEARED_IMMUNE] += k
 
 
 @njit(cache=True)
