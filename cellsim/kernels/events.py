@@ -69,7 +69,7 @@ from .processes import (
 from .segments import count, move, randint
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def clearance_hazard_per_day(p, n_senescent, n_slots):
     """Per-cell immune clearance hazard ``r0 / (1 + s / K)`` at senescent fraction
     ``s = n_senescent / n_slots`` (Karin 2019; ``K`` infinite: constant ``r0``)."""
@@ -92,7 +92,7 @@ def stress_bound_per_day(p, t0, t1, lattice):
     return h
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tissue_rate_per_day(seg, p, n_slots, stress_bound):
     """Total rate of the next event of one tissue: deaths, stress candidates, clearances."""
     n_mortal = count(seg, PLURIPOTENT) + count(seg, CYCLING) + count(seg, STEM)
@@ -105,13 +105,13 @@ def tissue_rate_per_day(seg, p, n_slots, stress_bound):
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def pick(order, seg, s, rng):
     """A uniformly random slot among the cells of state ``s`` (which must have one)."""
     return order[seg[s] + randint(rng, count(seg, s))]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def event(cells, p, width, height, torus, stress_bound, t, u, rng, counters):
     """Apply one event of a tissue at day ``t``; ``u`` is uniform on [0, its total rate)
     and chooses the event. Returns the slot left vacant (death, clearance) or -1."""
@@ -154,7 +154,7 @@ def event(cells, p, width, height, torus, stress_bound, t, u, rng, counters):
     return i
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def supply_one(source, s_p, target, t_p, child, clone_offset, rng, s_counters, t_counters):
     """Vacancy ``child`` of the ``target`` cells is filled by an asymmetric division of a
     random STEM cell of the ``source`` compartment (which must have one): the stem cell
@@ -171,7 +171,7 @@ def supply_one(source, s_p, target, t_p, child, clone_offset, rng, s_counters, t
     settle_daughter(t_state, t_tel, t_order, t_pos, t_seg, t_p, child, CYCLING, rng, t_counters)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def local_division(cells, p, width, height, torus, mark, child, nb, w, rng, counters):
     """Vacancy ``child`` is filled by the division of a competent cell of its tissue
     (well-mixed: ``draw_parent_place``; lattice: a Moore neighbour, weighted as in
@@ -204,7 +204,7 @@ def local_division(cells, p, width, height, torus, mark, child, nb, w, rng, coun
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def geometry_of(geometry):
     """``(width, height, torus)`` of a tissue's geometry (``(0, 0, False)``: well-mixed)."""
     if geometry is None:
@@ -213,7 +213,7 @@ def geometry_of(geometry):
     return width, height, torus
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def local_fill(cells, p, geometry, child, nb, w, rng, counters):
     """``local_division`` with the tissue's geometry unpacked."""
     if geometry is None:
@@ -222,7 +222,7 @@ def local_fill(cells, p, geometry, child, nb, w, rng, counters):
     return local_division(cells, p, width, height, torus, mark, child, nb, w, rng, counters)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fill_vacancy(tissues, links, k, child, nb, w, rng):
     """Fill the vacancy ``child`` of tissue ``k`` at once: from its stem compartment with
     the probability ``share[k]`` (when that has a STEM cell), else by a local division."""
