@@ -37,6 +37,12 @@ def _params(ivs, dt=1.0):
         [Senolytic(start_age_days=100, interval_days=17, course_days=3)],
         [Insult(age_days=250.0, fraction=0.3), PartialReprogramming(start_age_days=40)],
         [FullReprogramming(start_age_days=60, interval_days=90, efficiency_per_course=0.05)],
+        # ages off the step boundaries: fractional start, interval and insult age
+        [
+            Senolytic(start_age_days=100.3, interval_days=7.4, course_days=2),
+            Insult(age_days=250.05, fraction=0.3),
+            PartialReprogramming(start_age_days=40.7),
+        ],
     ],
 )
 @pytest.mark.parametrize("dt", [1.0, 0.5])
