@@ -15,6 +15,7 @@ import pandas as pd
 from cellsim.engine.interventions import EVENT_TOLERANCE_DAYS, schedule_interventions
 from cellsim.engine.mesa_adapter import next_event_time, step_schedule_paused
 from cellsim.engine.params import ModelParams, TissueParams, with_overrides
+from cellsim.engine.schema import EVENTS
 from cellsim.engine.tissue import Tissue
 from cellsim.io import CheckpointError, read_checkpoint, write_checkpoint
 from cellsim.kernels import day as day_kernels
@@ -78,6 +79,8 @@ class AgingModel(mesa.Model):
         self.step_count = 0
         """Steps taken: the clock reads ``start_age_days + step_count * dt_days`` exactly."""
         self.age_days = run.start_age_days
+        self.stop_reason: str | None = None
+        """Why the run stopped (``schema.STOP_REASONS``); None while it can go on."""
         self.end_day = run.start_age_days + run.horizon_days
         self.tissues: list[Tissue] = [Tissue(self, tp) for tp in self.params.tissues]
         self.by_name = {t.name: t for t in self.tissues}
@@ -190,23 +193,36 @@ class AgingModel(mesa.Model):
             self._update_watch()
         if day >= self._next_record_day - 1e-9:
             self._record()
-        if self._should_stop():
+        reason = self._stop_reason()
+        if reason is not None:
             self.running = False
+            self.stop_reason = reason
             if self._last_record_day != day:
                 self._record()
 
-    def _should_stop(self) -> bool:
-        if self.age_days >= self.end_day - 1e-9:
-            return True
+    def _stop_reason(self) -> str | None:
+        """Why the run stops after this step (a key of ``schema.STOP_REASONS``), or None
+        while it goes on: ``run.stop_at`` judged on the primary tissue, then the horizon.
+        An event reached on the horizon's step names the stop rather than ``horizon``."""
+        reason = self._event_stop_reason()
+        if reason is None and self.age_days >= self.end_day - 1e-9:
+            return "horizon"
+        return reason
+
+    def _event_stop_reason(self) -> str | None:
         stop_at = self.params.run.stop_at
-        ev = self.primary.event_days
-        if stop_at == "first_event":
-            return any(v is not None for v in ev.values())
-        if stop_at == "all_events":
-            if ev["exhaustion"] is None or ev["failure"] is None:
-                return False
-            return ev["neoplasia"] is not None or not self.primary.can_change()
-        return False
+        reached = {e: d for e, d in self.primary.event_days.items() if d is not None}
+        if stop_at == "first_event" and reached:
+            first = min(reached.values())
+            return next(e for e in EVENTS if reached.get(e) == first)
+        if stop_at == "all_events" and "exhaustion" in reached and "failure" in reached:
+            if "neoplasia" not in reached and self.primary.can_change():
+                return None
+            latest = max(reached.values())
+            if "neoplasia" not in reached and latest < self.age_days:
+                return "no_change"  # the last cell that could change did so after the events
+            return next(e for e in EVENTS if reached.get(e) == latest)
+        return None
 
     def run(
         self,
