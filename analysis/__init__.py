@@ -16,3 +16,5 @@ DAYS_PER_YEAR: float = 365.25
 """Days in a (Julian) year, as in the simulator's schema (a test checks they agree)."""
 EVENTS: tuple[str, ...] = ("exhaustion", "failure", "neoplasia")
 """The failures a run records, in the schema's order (a test checks they agree)."""
+STOP_REASONS: tuple[str, ...] = ("exhaustion", "failure", "neoplasia", "no_change", "horizon")
+"""The values of a run's ``stop_reason``, in the schema's order (a test checks they agree)."""

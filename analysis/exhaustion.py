@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis import DAYS_PER_YEAR, EVENTS
+from analysis import DAYS_PER_YEAR, EVENTS, STOP_REASONS
 
 CONFIDENCE_LEVEL: float = 0.95
 
@@ -35,15 +35,25 @@ __all__ = [
     "CONFIDENCE_LEVEL",
     "DAYS_PER_YEAR",
     "EVENTS",
+    "FAILURE_RULES",
+    "STOP_REASONS",
     "KaplanMeier",
     "arms_in_order",
     "event_times",
+    "format_stop_reasons",
     "format_summary",
     "kaplan_meier",
     "logrank",
+    "stop_cell",
+    "stop_columns",
+    "stop_reason_text",
+    "stop_reasons_by_arm",
     "summary_display",
     "summary_table",
 ]
+
+FAILURE_RULES: tuple[str, ...] = ("failure_functional_fraction_min", "failure_neoplasia_fraction")
+"""The primary tissue's failure rules, as ``runs`` columns."""
 
 
 # --------------------------------------------------------------------------------------
@@ -258,7 +268,11 @@ def summary_table(runs: pd.DataFrame, control: str | None = None) -> pd.DataFram
     reached), ``e_censored`` (runs that did not reach e) and ``e_followup_max_years`` (the
     largest observed time, shown when the median is not reached); then
     ``divisions_per_cell_mean`` (mean over runs) and ``exhaustion_logrank_p`` (two-sided
-    log-rank vs ``control``, NaN for the control arm). ``control`` defaults to the first arm.
+    log-rank vs ``control``, NaN for the control arm); then, per value ``r`` of
+    ``STOP_REASONS``, ``stopped_at_r``: how many runs stopped for that reason (the runs'
+    ``stop_reason``; NaN when the table has no such column), and the arm's failure rules
+    ``failure_functional_fraction_min`` and ``failure_neoplasia_fraction`` (NaN when
+    absent or not the same for all its runs). ``control`` defaults to the first arm.
     """
     arms = arms_in_order(runs)
     if control is None:
@@ -288,6 +302,7 @@ def summary_table(runs: pd.DataFrame, control: str | None = None) -> pd.DataFram
         row["exhaustion_logrank_p"] = (
             math.nan if control is None else logrank(runs, "exhaustion", arm, str(control))
         )
+        row.update(stop_columns(runs.loc[(arm_col == arm).to_numpy()]))
         rows.append(row)
     columns = ["arm", "n_runs"]
     for e in EVENTS:
@@ -299,6 +314,8 @@ def summary_table(runs: pd.DataFrame, control: str | None = None) -> pd.DataFram
             f"{e}_followup_max_years",
         ]
     columns += ["divisions_per_cell_mean", "exhaustion_logrank_p"]
+    columns += [f"stopped_at_{r}" for r in STOP_REASONS]
+    columns += list(FAILURE_RULES)
     table = pd.DataFrame(rows, columns=columns)
     table.attrs["control"] = control
     return table
@@ -378,3 +395,67 @@ def format_summary(summary: pd.DataFrame) -> list[str]:
         return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
 
     return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells]
+
+
+def stop_columns(runs: pd.DataFrame) -> dict[str, float]:
+    """Why a group of runs stopped: ``stopped_at_<reason>``, the number of runs per value
+    of ``STOP_REASONS`` (NaN when ``runs`` has no ``stop_reason`` column), and the
+    ``FAILURE_RULES`` in force (NaN when absent or not the same for every run)."""
+    out: dict[str, float] = {}
+    reasons = runs["stop_reason"] if "stop_reason" in runs.columns else None
+    for reason in STOP_REASONS:
+        n = math.nan if reasons is None else int((reasons == reason).sum())
+        out[f"stopped_at_{reason}"] = n
+    for rule in FAILURE_RULES:
+        values = runs[rule].dropna().unique() if rule in runs.columns else []
+        out[rule] = float(values[0]) if len(values) == 1 else math.nan
+    return out
+
+
+def stop_reason_text(reason: str, row: pd.Series | None = None) -> str:
+    """A stop reason as a reader should see it, with the rule that fired, e.g.
+    ``failure (functional fraction < 0.5)``; thresholds from ``row`` (a summary row)."""
+
+    def rule(name: str) -> str:
+        value = math.nan if row is None else float(row.get(name, math.nan))
+        return f"{value:g}" if math.isfinite(value) else "the threshold"
+
+    texts = {
+        "exhaustion": "exhaustion (no CYCLING or STEM cell left)",
+        "failure": f"failure (functional fraction < {rule('failure_functional_fraction_min')})",
+        "neoplasia": f"neoplasia (transformed fraction > {rule('failure_neoplasia_fraction')})",
+        "no_change": "no_change (after exhaustion, no cell could divide or change any more)",
+        "horizon": "horizon",
+    }
+    return texts.get(reason, reason)
+
+
+def stop_cell(row: pd.Series, n: int | None = None) -> str:
+    """A summary row's stop counts as text, e.g. ``failure (functional fraction < 0.5)
+    6/8, horizon 2/8`` (``n``: the runs, default ``row["n_runs"]``)."""
+    n = int(row["n_runs"]) if n is None else n
+    counts = [(r, row.get(f"stopped_at_{r}", math.nan)) for r in STOP_REASONS]
+    if any(not math.isfinite(float(c)) for _, c in counts):
+        return "not recorded (the runs table has no stop_reason)"
+    parts = [f"{stop_reason_text(r, row)} {int(c)}/{n}" for r, c in counts if int(c)]
+    unknown = n - sum(int(c) for _, c in counts)
+    if unknown:
+        parts.append(f"no stop reason recorded {unknown}/{n}")
+    return ", ".join(parts) if parts else "no runs"
+
+
+def format_stop_reasons(summary: pd.DataFrame) -> list[str]:
+    """Which rule ended the runs, per arm, as text lines: ``runs stopped at:`` and one line
+    per arm, e.g. ``control  failure (functional fraction < 0.5) 8/8``. A run that stopped
+    at failure did not reach exhaustion: its exhaustion age is censored, not observed."""
+    cells = stop_reasons_by_arm(summary)
+    if not cells:
+        return []
+    width = max(len(arm) for arm, _ in cells)
+    return ["runs stopped at:", *(f"  {arm.ljust(width)}  {text}" for arm, text in cells)]
+
+
+def stop_reasons_by_arm(summary: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(arm, text)`` per arm: which rule stopped its runs, how many of them each (e.g.
+    ``exhaustion (no CYCLING or STEM cell left) 6/8, horizon 2/8``)."""
+    return [(str(row["arm"]), stop_cell(row)) for _, row in summary.iterrows()]

@@ -15,14 +15,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.exhaustion import DAYS_PER_YEAR, EVENTS, arms_in_order, summary_display
+from analysis.exhaustion import (
+    DAYS_PER_YEAR,
+    EVENTS,
+    arms_in_order,
+    stop_reasons_by_arm,
+    summary_display,
+)
 
 __all__ = ["METHODS_PARAGRAPH", "summary_markdown", "write_report"]
 
 METHODS_PARAGRAPH = (
     "Event times are organism ages in years (day / 365.25). A run that stopped (tissue "
     "failure or the horizon) before reaching an event is right-censored at the age it "
-    "stopped (`end_day`). Survival curves are Kaplan-Meier estimates (`scipy.stats.ecdf` on "
+    "stopped (`end_day`); what stopped each run is its `stop_reason`, counted per arm "
+    "under Runs. Survival curves are Kaplan-Meier estimates (`scipy.stats.ecdf` on "
     "right-censored data) with pointwise 95% confidence bands on the log(-log) scale "
     "(Greenwood variance). The median is the first age at which the estimated survival is "
     "<= 0.5; its 95% CI runs from the first age at which the lower band is <= 0.5 to the "
@@ -108,6 +115,15 @@ def _run_overview(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _stop_overview(summary: pd.DataFrame) -> list[str]:
+    """Which rule stopped the runs, per arm (``stop_reasons_by_arm``), as list items."""
+    cells = stop_reasons_by_arm(summary)
+    if not cells:
+        return []
+    items = [f"  - `{arm}`: {_escape_cell(text)}" for arm, text in cells]
+    return ["- Runs stopped at (the primary tissue, by the run's `stop_at` rule):", *items]
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -140,7 +156,7 @@ def write_report(
     parts: list[str] = [f"# {title.strip()}", ""]
     if description.strip():
         parts += [description.strip(), ""]
-    parts += ["## Runs", "", *_run_overview(runs), ""]
+    parts += ["## Runs", "", *_run_overview(runs), *_stop_overview(summary), ""]
     parts += ["## Summary", "", summary_markdown(summary)]
     events = ", ".join(EVENTS)
     parts += [

@@ -35,11 +35,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.exhaustion import EVENTS, event_times, kaplan_meier
+from analysis.exhaustion import (
+    EVENTS,
+    FAILURE_RULES,
+    STOP_REASONS,
+    event_times,
+    kaplan_meier,
+    stop_cell,
+    stop_columns,
+)
 from analysis.report import _atomic_write_text, _relative_link
 
 __all__ = [
     "SWEEP_FIGURES",
+    "format_sweep_stops",
     "format_sweep_summary",
     "make_sweep_figures",
     "plot_sweep_heatmap",
@@ -92,7 +101,9 @@ def sweep_summary(
     ``n_failed`` (runs in ``failures``); per event ``e``: ``e_median_years``,
     ``e_ci_low_years``, ``e_ci_high_years`` (Kaplan-Meier median and 95% CI, NaN when not
     reached), ``e_n_events``, ``e_censored_fraction`` (NaN without runs) and
-    ``e_followup_max_years``; then ``divisions_per_cell_mean``.
+    ``e_followup_max_years``; then ``divisions_per_cell_mean``; then why the point's runs
+    stopped, ``stopped_at_<reason>`` per ``STOP_REASONS``, and its failure rules
+    (``analysis.exhaustion.stop_columns``).
     """
     parameters = list(parameters)
     key = "point" if "point" in runs.columns or runs.empty else "arm"
@@ -142,6 +153,7 @@ def sweep_summary(
             )
         else:
             row["divisions_per_cell_mean"] = math.nan
+        row.update(stop_columns(runs.loc[sel] if len(runs) else runs))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -204,6 +216,21 @@ def format_sweep_summary(
     if max_rows is not None and len(summary) > max_rows:
         lines.append(f"... {len(summary) - max_rows} more points in summary.csv")
     return lines
+
+
+def format_sweep_stops(summary: pd.DataFrame) -> str:
+    """One line: which rule stopped the sweep's runs, over all points, e.g. ``runs stopped
+    at: exhaustion (no CYCLING or STEM cell left) 110/120, horizon 10/120``."""
+    total: dict[str, object] = {}
+    for reason in STOP_REASONS:
+        column = f"stopped_at_{reason}"
+        values = summary[column] if column in summary.columns else pd.Series([math.nan])
+        total[column] = float(values.sum(min_count=1)) if values.notna().all() else math.nan
+    for rule in FAILURE_RULES:
+        values = summary[rule].dropna().unique() if rule in summary.columns else []
+        total[rule] = float(values[0]) if len(values) == 1 else math.nan
+    n = int(summary["n_runs"].sum()) if "n_runs" in summary.columns else 0
+    return f"runs stopped at: {stop_cell(pd.Series(total), n=n)}"
 
 
 # --------------------------------------------------------------------------------------

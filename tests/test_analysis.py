@@ -16,6 +16,7 @@ from analysis.exhaustion import (
     DAYS_PER_YEAR,
     EVENTS,
     event_times,
+    format_stop_reasons,
     format_summary,
     kaplan_meier,
     logrank,
@@ -239,6 +240,37 @@ def test_summary_table_counts_censoring_and_handles_an_arm_without_events():
     assert "(2/4 censored)" in text
     markdown = summary_markdown(summary)
     assert markdown.count("\n|") >= 4 and "> 100.0 (3/3 censored)" in markdown
+
+
+def test_summary_counts_why_runs_stopped_and_names_the_failure_rule():
+    """Each arm's runs are counted by ``stop_reason``, and the printed lines name the rule
+    that fired: a run stopped at tissue failure reads "failure (functional fraction <
+    threshold)", never as exhaustion."""
+    runs = runs_table(
+        {
+            "early": (np.array([5.0, 6.0, 7.0]), np.array([False, False, False])),
+            "full": (np.array([30.0, 40.0, 100.0]), np.array([True, True, False])),
+        }
+    )
+    runs["stop_reason"] = ["failure", "failure", "failure", "exhaustion", "exhaustion", "horizon"]
+    runs["failure_functional_fraction_min"] = [0.7, 0.7, 0.7, 0.5, 0.5, 0.5]
+    runs["failure_neoplasia_fraction"] = 0.01
+    summary = summary_table(runs).set_index("arm")
+    assert summary.loc["early", "stopped_at_failure"] == 3
+    assert summary.loc["early", "stopped_at_exhaustion"] == 0
+    assert summary.loc["full", "stopped_at_exhaustion"] == 2
+    assert summary.loc["full", "stopped_at_horizon"] == 1
+    assert summary.loc["early", "failure_functional_fraction_min"] == 0.7
+    lines = format_stop_reasons(summary.reset_index())
+    assert lines == [
+        "runs stopped at:",
+        "  early  failure (functional fraction < 0.7) 3/3",
+        "  full   exhaustion (no CYCLING or STEM cell left) 2/3, horizon 1/3",
+    ]
+    # a table written before stop_reason existed: said, not guessed
+    old = summary_table(runs.drop(columns=["stop_reason"]))
+    assert old["stopped_at_failure"].isna().all()
+    assert "not recorded" in format_stop_reasons(old)[1]
 
 
 def test_logrank_matches_the_textbook_6mp_versus_placebo_statistic():

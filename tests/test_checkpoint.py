@@ -35,7 +35,8 @@ def params(setup: str, dt: float) -> ModelParams:
         return ModelParams(tissues=[tissue(n_cells=600, **fast)], run=run)
     if setup == "interventions":
         ivs = [
-            Senolytic(start_age_days=50, interval_days=45, course_days=2),
+            # off the step boundaries: the schedule's place in its occurrences is saved too
+            Senolytic(start_age_days=50.3, interval_days=44.6, course_days=2),
             PartialReprogramming(start_age_days=120),
             FullReprogramming(start_age_days=200, interval_days=150, efficiency_per_course=0.05),
         ]

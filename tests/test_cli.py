@@ -167,3 +167,36 @@ def test_same_seed_same_output_and_workers_do_not_matter(tmp_path):
     res = cellsim("run", str(path), "--out", str(tmp_path / "other"), "--workers", "1")
     assert res.returncode == 0
     assert not _runs_table(tmp_path / "other")["exhaustion_day"].equals(ref["exhaustion_day"])
+
+
+def test_the_run_output_says_which_rule_stopped_the_runs(cli, tmp_path):
+    """A run stopped at tissue failure is named so, with the rule that fired, in the printed
+    table, the runs table, summary.csv and report.md; runs that go on to exhaustion say
+    "exhaustion"."""
+    path = tmp_path / "s.toml"
+    stop_early = (
+        '[[arms]]\nname = "early"\nset = { "run.stop_at" = "first_event", '
+        '"t.failure.functional_fraction_min" = 0.8 }\n'
+    )
+    path.write_text(SMALL.replace("replicates = 3", "replicates = 2") + stop_early)
+    out = tmp_path / "out"
+    res = cli("run", str(path), "--out", str(out), "--workers", "1")  # in this process
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    at = lines.index("runs stopped at:")
+    assert lines[at + 1].split() == ["a", *"exhaustion (no CYCLING or STEM cell left) 2/2".split()]
+    assert lines[at + 3].split() == ["early", *"failure (functional fraction < 0.8) 2/2".split()]
+    runs = pd.read_parquet(out / "runs.parquet").set_index("run_id")
+    assert runs.loc[["a/r000", "a/r001", "b/r000", "b/r001"], "stop_reason"].eq("exhaustion").all()
+    early = runs.loc[["early/r000", "early/r001"]]
+    assert early["stop_reason"].eq("failure").all()
+    assert early["failure_functional_fraction_min"].eq(0.8).all()
+    assert early["exhaustion_day"].isna().all()  # censored at failure, not exhausted
+    assert (early["failure_day"] == early["end_day"]).all()
+    assert runs.loc["a/r000", "failure_functional_fraction_min"] == 0.5
+    summary = pd.read_csv(out / "summary.csv").set_index("arm")
+    assert summary.loc["early", "stopped_at_failure"] == 2
+    assert summary.loc["early", "stopped_at_exhaustion"] == 0
+    assert summary.loc["a", "stopped_at_exhaustion"] == 2
+    report = (out / "report.md").read_text()
+    assert "`early`: failure (functional fraction < 0.8) 2/2" in report

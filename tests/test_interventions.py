@@ -10,6 +10,7 @@ from cellsim.engine.model import AgingModel
 from cellsim.engine.params import (
     CellState,
     FullReprogramming,
+    Insult,
     ModelParams,
     PartialReprogramming,
     RunParams,
@@ -247,3 +248,123 @@ def test_stem_exhaustion_is_detected_and_reported():
     assert res.row["stem.exhaustion_day"] > 0
     assert res.row["tissue"] == "skin"
     assert set(res.trajectories["tissue"]) == {"skin", "stem"}
+
+
+# --- when scheduled interventions fire ----------------------------------------------------
+# The rule (docs/MODEL.md, "The order of one step"): an event at age a fires at the end of
+# the step that contains it, after step k = ceil((a - start) / dt), the first boundary at or
+# after a; at or before the start, before the first step. The expected k below are worked
+# out by hand from that formula, not by calling the model's clock.
+
+
+def _firing_steps(ivs, *, dt: float, steps: int, start: float = 0.0, skip_to: int = 0):
+    """For each firing of the model's interventions, in order, the step k after which it
+    fired: the model is stepped one step at a time, and a firing seen during the call that
+    runs step k + 1 happened at the boundary between steps k and k + 1. The first
+    ``skip_to`` steps are fast-forwarded by ``run(until_day=...)``, during which nothing
+    may fire."""
+    run = RunParams(
+        start_age_days=start,
+        dt_days=dt,
+        horizon_days=(steps + 10) * dt,
+        record_interval_days=1e9,
+        stop_at="horizon",
+    )
+    p = ModelParams(
+        tissues=[tissue(n_cells=50, lifespan_days=1e9, **QUIET)], interventions=ivs, run=run
+    )
+    m = AgingModel(p, rng=1)
+
+    def fired() -> int:
+        return sum(a.fired for a in m.interventions)
+
+    if skip_to:
+        m.run(until_day=start + skip_to * dt)
+        assert m.step_count == skip_to and fired() == 0, "fired before its step"
+    out: list[int] = []
+    while m.step_count < steps:
+        k, before = m.step_count, fired()
+        m.step()
+        out += [k] * (fired() - before)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("start", "dt", "age", "k"),
+    [
+        (0.0, 0.1, 10.05, 101),  # 100.5 steps: the end of step 101, day 10.1
+        (0.0, 0.25, 10.05, 41),  # 40.2 -> 41 (the nearest boundary would be 40)
+        (0.0, 1.0, 10.05, 11),
+        (0.0, 3.0, 10.05, 4),  # 3.35 -> 4, day 12
+        (0.0, 0.25, 0.3, 2),  # 1.2 -> 2
+        (0.0, 0.1, 25567.5, 255675),  # on a boundary: fires at it
+        (0.0, 0.25, 25567.5, 102270),  # on a boundary
+        (0.0, 1.0, 25567.5, 25568),  # 25567.5 -> 25568
+        (0.0, 3.0, 25567.5, 8523),  # 8522.5 -> 8523
+        (25567.5, 0.1, 25568.2, 7),  # a boundary up to rounding: (a - start) / dt = 7.000000000007
+        (25567.5, 3.0, 25570.5, 1),  # start + dt exactly
+        (25567.5, 1.0, 25567.5, 0),  # at the start: before the first step
+        (25567.5, 1.0, 50.0, 0),  # before the start: before the first step
+        (25567.5, 3.0, 25567.6, 1),  # just after the start: the end of the first step
+    ],
+)
+def test_a_one_off_event_fires_at_the_end_of_the_step_containing_it(start, dt, age, k):
+    ivs = [Insult(age_days=age, fraction=0.0)]
+    assert _firing_steps(ivs, dt=dt, steps=k + 3, start=start, skip_to=max(0, k - 3)) == [k]
+
+
+@pytest.mark.parametrize(
+    ("ivs", "dt", "start", "steps", "expected"),
+    [
+        # every 7.5 d at dt = 1: ages 0, 7.5, 15, 22.5, 30, 37.5
+        ([Senolytic(interval_days=7.5)], 1.0, 0.0, 40, [0, 8, 15, 23, 30, 38]),
+        # every 7.4 d: 0, 7.4, 14.8, 22.2, 29.6, 37.0 (the nearest boundary would give 7, 22)
+        ([Senolytic(interval_days=7.4)], 1.0, 0.0, 40, [0, 8, 15, 23, 30, 37]),
+        # the end age is inclusive: 22.5 is the fourth course; 22.4 stops after the third
+        ([Senolytic(interval_days=7.5, end_age_days=22.5)], 1.0, 0.0, 40, [0, 8, 15, 23]),
+        ([Senolytic(interval_days=7.5, end_age_days=22.4)], 1.0, 0.0, 40, [0, 8, 15]),
+        # courses from 0.5 every 7.5 d of 3 daily doses at dt = 3: doses at 0.5, 1.5, 2.5
+        # (step 1), 8, 9 (step 3), 10 (step 4), 15.5, 16.5, 17.5 (step 6)
+        (
+            [Senolytic(start_age_days=0.5, interval_days=7.5, course_days=3)],
+            3.0,
+            0.0,
+            7,
+            [1, 1, 1, 3, 3, 4, 6, 6, 6],
+        ),
+        # a yearly course, 365.25 d, at dt = 1: no drift over four years
+        (
+            [FullReprogramming(interval_days=365.25, efficiency_per_course=0.0)],
+            1.0,
+            0.0,
+            1462,
+            [0, 366, 731, 1096, 1461],
+        ),
+        # 2 on / 5 off from 0.5 at dt = 3: on-days 0.5, 1.5 | 7.5, 8.5 | 14.5, 15.5
+        (
+            [PartialReprogramming(start_age_days=0.5, dedifferentiation_probability_per_on_day=0)],
+            3.0,
+            0.0,
+            7,
+            [1, 1, 3, 3, 5, 6],
+        ),
+        # continuous induction from 0.3 at dt = 0.25: on-days 0.3, 1.3, 2.3
+        (
+            [
+                PartialReprogramming(
+                    start_age_days=0.3, off_days=0, dedifferentiation_probability_per_on_day=0
+                )
+            ],
+            0.25,
+            0.0,
+            11,
+            [2, 6, 10],
+        ),
+        # a schedule begun before the run's start starts with the run: 25567.5, 25575, 25582.5
+        ([Senolytic(interval_days=7.5)], 1.0, 25567.5, 16, [0, 8, 15]),
+    ],
+)
+def test_each_occurrence_of_a_schedule_fires_at_the_end_of_its_step(
+    ivs, dt, start, steps, expected
+):
+    assert _firing_steps(ivs, dt=dt, steps=steps, start=start) == expected

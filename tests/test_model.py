@@ -9,6 +9,7 @@ import pytest
 
 from cellsim.engine.model import AgingModel
 from cellsim.engine.params import (
+    CellState,
     FullReprogramming,
     Insult,
     ModelParams,
@@ -37,6 +38,12 @@ def _params(ivs, dt=1.0):
         [Senolytic(start_age_days=100, interval_days=17, course_days=3)],
         [Insult(age_days=250.0, fraction=0.3), PartialReprogramming(start_age_days=40)],
         [FullReprogramming(start_age_days=60, interval_days=90, efficiency_per_course=0.05)],
+        # ages off the step boundaries: fractional start, interval and insult age
+        [
+            Senolytic(start_age_days=100.3, interval_days=7.4, course_days=2),
+            Insult(age_days=250.05, fraction=0.3),
+            PartialReprogramming(start_age_days=40.7),
+        ],
     ],
 )
 @pytest.mark.parametrize("dt", [1.0, 0.5])
@@ -187,3 +194,86 @@ def test_the_clock_is_a_step_count(dt, start):
         naive += 0.1
     drift = abs(naive - (start + 30000 * 0.1))
     assert dt != 0.1 or drift > 1e-9  # the running sum the clock no longer uses drifts
+
+
+def _quick_params(stop_at: str, horizon: float = 5000.0, **groups) -> ModelParams:
+    """A 500-cell tissue that fails near day 48 and is exhausted near day 64 (seed 3)."""
+    quiet = {
+        "stress": {"rate_per_day": 0.0, "epigenetic_slope_per_day_per_year": 0.0},
+        "transformation": {"probability_per_division": 0.0},
+    }
+    quiet.update(groups)
+    return ModelParams(
+        tissues=[tissue(n_cells=500, lifespan_days=5.0, telomere={"loss_mean_bp": 300.0}, **quiet)],
+        run=RunParams(stop_at=stop_at, horizon_days=horizon),
+    )
+
+
+def _all_senescent_but_five_pluripotent(model: AgingModel) -> None:
+    cells = model.primary.cells
+    cells.state[:] = CellState.SENESCENT
+    cells.state[:5] = CellState.PLURIPOTENT
+    cells.rebuild_index()
+
+
+@pytest.mark.parametrize(
+    ("params", "hook", "reason", "ended_by"),
+    [
+        # the default rule stops at tissue failure, before the pool is exhausted
+        (_quick_params("first_event"), None, "failure", "failure"),
+        # with no failure rule the first event is exhaustion
+        (
+            _quick_params("first_event", failure={"functional_fraction_min": 0.0}),
+            None,
+            "exhaustion",
+            "exhaustion",
+        ),
+        (_quick_params("all_events"), None, "exhaustion", "exhaustion"),
+        (
+            _quick_params(
+                "first_event",
+                transformation={"probability_per_division": 0.02},
+                failure={"neoplasia_fraction": 0.002},
+            ),
+            None,
+            "neoplasia",
+            "neoplasia",
+        ),
+        # events do not stop a horizon run; a horizon before the events ends the run
+        (_quick_params("horizon", horizon=100.0), None, "horizon", None),
+        (_quick_params("all_events", horizon=40.0), None, "horizon", None),
+        # failure on the horizon's own step: the failure names the stop
+        (_quick_params("first_event", horizon=48.0), None, "failure", "failure"),
+        # exhausted and failed on the first step; the PLURIPOTENT cells die out later
+        (
+            _quick_params(
+                "all_events",
+                clearance={"rate_per_day": 0.0},
+                pluripotency={"redifferentiation_delay_days": 1e6},
+            ),
+            _all_senescent_but_five_pluripotent,
+            "no_change",
+            None,
+        ),
+    ],
+)
+def test_the_runs_row_says_why_the_run_stopped(params, hook, reason, ended_by):
+    """``stop_reason`` names the rule that ended the run, so a run stopped at tissue failure
+    (exhaustion censored) is not read as one that ran to exhaustion; the failure rules in
+    force are in the row."""
+    from cellsim.config.plan import RunSpec
+    from cellsim.run.single import run_one
+
+    row = run_one(RunSpec(arm="a", replicate=0, params=params, entropy=3), model_hook=hook).row
+    assert row["stop_reason"] == reason
+    if ended_by is not None:  # the event that names the stop happened on the last step
+        assert row[f"{ended_by}_day"] == row["end_day"]
+    if reason == "failure":
+        assert np.isnan(row["exhaustion_day"])
+    if reason == "horizon":
+        assert row["end_day"] == row["horizon_day"]
+    if reason == "no_change":
+        assert row["exhaustion_day"] == row["failure_day"] < row["end_day"] < row["horizon_day"]
+    fail = params.tissues[0].failure
+    assert row["failure_functional_fraction_min"] == fail.functional_fraction_min
+    assert row["failure_neoplasia_fraction"] == fail.neoplasia_fraction

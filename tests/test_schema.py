@@ -36,8 +36,13 @@ def test_a_runs_row_has_exactly_the_schema_columns_in_order() -> None:
     assert list(result.row) == schema.run_columns(other_tissues=("s",))
     assert list(result.trajectories.columns) == schema.trajectory_columns()
     assert np.isnan(result.row["exhaustion_day"])  # not reached: NaN, censored at end_day
+    assert result.row["stop_reason"] == "horizon"
+    assert result.row["failure_functional_fraction_min"] == 0.5  # the default rule
+    assert result.row["s.failure_neoplasia_fraction"] == 0.01
 
 
 def test_analysis_reads_the_same_events_and_year_as_the_schema() -> None:
     assert ax.EVENTS == schema.EVENTS
+    assert ax.STOP_REASONS == tuple(schema.STOP_REASONS)
+    assert set(ax.FAILURE_RULES) == set(schema.FAILURE_RULE_COLUMNS) <= set(schema.RUN_COLUMNS)
     assert ax.DAYS_PER_YEAR == schema.DAYS_PER_YEAR == amf.DAYS_PER_YEAR

@@ -351,6 +351,9 @@ def test_two_workers_give_the_one_worker_results_and_report(cli, reference, two_
     assert res.returncode == 0, res.stderr
     summary = pd.read_csv(out / "summary.csv")
     assert len(summary) == 8 and (summary["n_runs"] == 3).all()
+    # every run went on to exhaustion (all_events, no transformation), and says so
+    assert (summary["stopped_at_exhaustion"] == 3).all()
+    assert "runs stopped at: exhaustion (no CYCLING or STEM cell left) 24/24" in res.stdout
     assert {
         "exhaustion_median_years",
         "exhaustion_ci_low_years",

@@ -1,14 +1,21 @@
 """Interventions as Mesa event schedules that act on tissues (docs/MODEL.md "Interventions").
 
 Each intervention of ``ModelParams.interventions`` becomes an Action whose callbacks are
-scheduled with ``Model.schedule_recurring`` / ``Model.schedule_event``. An action "at age
-d" fires between the step that ends on day d and the next one, so the vacancies it makes
-are refilled by the next day's replacement. Actions call the kernels of
-kernels/interventions.py with the model's Generator.
+scheduled with ``Model.schedule_recurring`` / ``Model.schedule_event``. The firing rule,
+for one-off and recurring events alike: an event at organism age a fires at the end of the
+step that contains a, i.e. after step ``k = ceil((a - start) / dt)``, the first step
+boundary at or after a (``AgingModel.step_of_day``, which treats an age within 1e-9 d of a
+boundary as on it), at Mesa time k + 0.5, between step k and step k + 1. An age at or
+before the run's start fires before the first step. The vacancies an action makes are
+refilled by the next step's replacement. A recurring schedule's occurrences are at real
+ages ``first + j * interval`` (``Occurrences``), each placed by that rule on its own, so a
+fractional interval never drifts and two occurrences in one step both fire at its end.
+Actions call the kernels of kernels/interventions.py with the model's Generator.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from mesa.time import Schedule
@@ -20,6 +27,10 @@ from cellsim.kernels.layout import C_CLEARED_GENETIC, C_CLEARED_SENOLYTIC
 if TYPE_CHECKING:
     from cellsim.engine.model import AgingModel
     from cellsim.engine.tissue import Tissue
+
+EVENT_TOLERANCE_DAYS = 1e-9
+"""An event age this close to a step boundary (days) is on it (``AgingModel.step_of_day``,
+``Occurrences.count_until``): float rounding must not move an event by a step."""
 
 
 class Action:
@@ -41,16 +52,59 @@ class Action:
         """Register this action's events with the model."""
         raise NotImplementedError
 
-    def _recurring(self, callback, start_day: float, interval_days: float, end_day) -> None:
+    def _recurring(
+        self, callback, start_day: float, interval_days: float, end_day: float | None
+    ) -> Occurrences | None:
+        """Schedule ``callback`` at ages ``first + j * interval_days`` up to ``end_day``
+        (inclusive), ``first`` being ``start_day``, or the run's start if that is later (a
+        schedule that began before the run starts with it). Returns the occurrences (None
+        when none is due)."""
         m = self.model
-        start = max(start_day, m.age_days)
-        end = None if end_day is None else m.time_of_day(end_day)
-        if end is not None and end < m.time_of_day(start):
-            return
+        first = max(start_day, m.age_days)
+        occurrences = Occurrences(first, interval_days)
+        count = None if end_day is None else occurrences.count_until(end_day)
+        if count == 0:
+            return None
         m.schedule_recurring(
             callback,
-            Schedule(interval=interval_days / m.dt_days, start=m.time_of_day(start), end=end),
+            Schedule(interval=occurrences, start=m.time_of_day(first), count=count),
         )
+        return occurrences
+
+
+class Occurrences:
+    """The real ages ``first + j * interval`` (j = 0, 1, ...) of a recurring schedule, as a
+    Mesa ``Schedule.interval``: Mesa calls it after occurrence j has fired and gets the Mesa
+    time from there to occurrence j + 1 (``AgingModel.time_of_day`` of its age; 0 when both
+    fall in the same step). Ages are computed from j, never summed."""
+
+    def __init__(self, first_day: float, interval_days: float) -> None:
+        self.first_day = first_day
+        self.interval_days = interval_days
+        self.j = 0
+        """The occurrence pending, or firing now."""
+
+    def day(self, j: int | None = None) -> float:
+        """The real age of occurrence ``j`` (default: the current one), days."""
+        return self.first_day + (self.j if j is None else j) * self.interval_days
+
+    def count_until(self, end_day: float) -> int:
+        """How many occurrences fall at or before ``end_day`` (within the clock's
+        tolerance)."""
+        limit = end_day + EVENT_TOLERANCE_DAYS
+        if self.first_day > limit:
+            return 0
+        n = max(1, math.floor((limit - self.first_day) / self.interval_days) + 1)
+        while n > 1 and self.day(n - 1) > limit:
+            n -= 1
+        while self.day(n) <= limit:
+            n += 1
+        return n
+
+    def __call__(self, model: AgingModel) -> float:
+        now = model.time_of_day(self.day())
+        self.j += 1
+        return model.time_of_day(self.day()) - now
 
 
 class CourseAction(Action):
@@ -59,7 +113,9 @@ class CourseAction(Action):
 
     def schedule(self) -> None:
         s = self.spec
-        self._recurring(self.course, s.start_age_days, s.interval_days, s.end_age_days)
+        self._occurrences = self._recurring(
+            self.course, s.start_age_days, s.interval_days, s.end_age_days
+        )
 
     def course(self) -> None:
         """One course."""
@@ -72,10 +128,13 @@ class SenolyticAction(CourseAction):
     spec: Senolytic
 
     def course(self) -> None:
-        """A course: today's dose, then one a day for the rest of the course."""
+        """A course: a dose now, then one a day for the rest of the course, dose c at real
+        age (course age + c), each firing by the rule at the end of the step containing it."""
         self.dose()
+        m = self.model
+        age = self._occurrences.day()
         for c in range(1, self.spec.course_days):
-            self.model.schedule_event(self.dose, after=c / self.model.dt_days)
+            m.schedule_event(self.dose, at=m.time_of_day(age + c))
 
     def dose(self) -> None:
         """One dose on every target tissue."""
@@ -102,9 +161,10 @@ class InsultAction(Action):
     spec: Insult
 
     def schedule(self) -> None:
+        """At the end of the step containing ``age_days`` (before the first step if that
+        age is at or before the run's start)."""
         m = self.model
-        if self.spec.age_days >= m.age_days:
-            m.schedule_event(self.apply, at=m.time_of_day(self.spec.age_days))
+        m.schedule_event(self.apply, at=m.time_of_day(self.spec.age_days))
 
     def apply(self) -> None:
         """Make the fraction of competent cells senescent."""
@@ -155,7 +215,7 @@ class PartialReprogrammingAction(Action):
         s = self.spec
         period = s.on_days + s.off_days
         self._consecutive = 0
-        self._recurring(
+        self._occurrences = self._recurring(
             self.cycle if s.off_days else self.continuous_day,
             s.start_age_days,
             float(period if s.off_days else 1),
@@ -163,16 +223,18 @@ class PartialReprogrammingAction(Action):
         )
 
     def cycle(self) -> None:
-        """On-day 1 of a cycle now, on-days 2..on_days on the following days."""
+        """On-day 1 of a cycle now, on-days 2..on_days at real ages (cycle age + 1), ...,
+        each firing by the rule at the end of the step containing it."""
         self._consecutive = 1
         self.on_day(1)
         if self.spec.on_days > 1:
             m = self.model
+            first = self._occurrences.day() + 1
             m.schedule_recurring(
                 self.continuous_day,
                 Schedule(
-                    interval=1 / m.dt_days,
-                    start=m.time + 1 / m.dt_days,
+                    interval=Occurrences(first, 1.0),
+                    start=m.time_of_day(first),
                     count=self.spec.on_days - 1,
                 ),
             )

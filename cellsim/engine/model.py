@@ -12,9 +12,10 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from cellsim.engine.interventions import schedule_interventions
+from cellsim.engine.interventions import EVENT_TOLERANCE_DAYS, schedule_interventions
 from cellsim.engine.mesa_adapter import next_event_time, step_schedule_paused
 from cellsim.engine.params import ModelParams, TissueParams, with_overrides
+from cellsim.engine.schema import EVENTS
 from cellsim.engine.tissue import Tissue
 from cellsim.io import CheckpointError, read_checkpoint, write_checkpoint
 from cellsim.kernels import day as day_kernels
@@ -51,9 +52,11 @@ class AgingModel(mesa.Model):
     tissue loses cells to turnover (2), stress senescence (3) and immune clearance (4);
     vacancies are refilled by division (6), first from stem compartments, then locally;
     failures are detected (8). Scheduled interventions (5) are Mesa events that fire
-    between steps (see ``time_of_day``): an intervention at age d acts on the tissue as it
-    stands at the end of day d, before the next day's turnover, and the vacancies it makes
-    are refilled by that next day's replacement.
+    between steps (see ``step_of_day``): an intervention at age d fires at the end of the
+    step that contains d (the first step boundary at or after d; before the first step if
+    d is at or before the start), acts on the tissue as it stands there, before the next
+    step's turnover, and the vacancies it makes are refilled by that next step's
+    replacement.
 
     Args:
         params: the run's parameters (defaults: one dermal-fibroblast-like tissue).
@@ -76,6 +79,8 @@ class AgingModel(mesa.Model):
         self.step_count = 0
         """Steps taken: the clock reads ``start_age_days + step_count * dt_days`` exactly."""
         self.age_days = run.start_age_days
+        self.stop_reason: str | None = None
+        """Why the run stopped (``schema.STOP_REASONS``); None while it can go on."""
         self.end_day = run.start_age_days + run.horizon_days
         self.tissues: list[Tissue] = [Tissue(self, tp) for tp in self.params.tissues]
         self.by_name = {t.name: t for t in self.tissues}
@@ -117,10 +122,30 @@ class AgingModel(mesa.Model):
         self._record()
 
     # --- time ------------------------------------------------------------------------
+    def step_of_day(self, day: float) -> int:
+        """The step after which an event at organism age ``day`` fires: the first step count
+        k whose boundary ``day_after(k) = start + k * dt`` is at or after ``day``, i.e. the
+        end of the step that contains ``day`` (k = ceil((day - start) / dt)). An age within
+        ``EVENT_TOLERANCE_DAYS`` of a boundary counts as on it (float rounding: 25567.5 +
+        3 * 0.1 is a boundary); an age at or before the start gives 0 (before the first
+        step)."""
+        start = self.params.run.start_age_days
+        if day <= start + EVENT_TOLERANCE_DAYS:
+            return 0
+        k = max(1, math.ceil((day - start) / self.dt_days))
+        # the division can round across a boundary: settle k on the clock's own boundaries
+        while k > 1 and self.day_after(k - 1) >= day - EVENT_TOLERANCE_DAYS:
+            k -= 1
+        while self.day_after(k) < day - EVENT_TOLERANCE_DAYS:
+            k += 1
+        return k
+
     def time_of_day(self, day: float) -> float:
-        """Mesa time of an event at organism age ``day``: half a step after the step that
-        ends on that day, so it acts before the next day's processes."""
-        return (day - self.params.run.start_age_days) / self.dt_days + 0.5
+        """Mesa time of an event at organism age ``day``: ``step_of_day(day) + 0.5``. Step k
+        runs at Mesa time k, so the event fires after step k (the end of the step that
+        contains ``day``) and before step k + 1: it acts on the tissue as it stands at the
+        boundary ``start + k * dt``, before the next step's processes."""
+        return self.step_of_day(day) + 0.5
 
     def step(self) -> None:
         """Advance every tissue by one step of ``dt_days`` (the day of kernels/day.py)."""
@@ -168,23 +193,36 @@ class AgingModel(mesa.Model):
             self._update_watch()
         if day >= self._next_record_day - 1e-9:
             self._record()
-        if self._should_stop():
+        reason = self._stop_reason()
+        if reason is not None:
             self.running = False
+            self.stop_reason = reason
             if self._last_record_day != day:
                 self._record()
 
-    def _should_stop(self) -> bool:
-        if self.age_days >= self.end_day - 1e-9:
-            return True
+    def _stop_reason(self) -> str | None:
+        """Why the run stops after this step (a key of ``schema.STOP_REASONS``), or None
+        while it goes on: ``run.stop_at`` judged on the primary tissue, then the horizon.
+        An event reached on the horizon's step names the stop rather than ``horizon``."""
+        reason = self._event_stop_reason()
+        if reason is None and self.age_days >= self.end_day - 1e-9:
+            return "horizon"
+        return reason
+
+    def _event_stop_reason(self) -> str | None:
         stop_at = self.params.run.stop_at
-        ev = self.primary.event_days
-        if stop_at == "first_event":
-            return any(v is not None for v in ev.values())
-        if stop_at == "all_events":
-            if ev["exhaustion"] is None or ev["failure"] is None:
-                return False
-            return ev["neoplasia"] is not None or not self.primary.can_change()
-        return False
+        reached = {e: d for e, d in self.primary.event_days.items() if d is not None}
+        if stop_at == "first_event" and reached:
+            first = min(reached.values())
+            return next(e for e in EVENTS if reached.get(e) == first)
+        if stop_at == "all_events" and "exhaustion" in reached and "failure" in reached:
+            if "neoplasia" not in reached and self.primary.can_change():
+                return None
+            latest = max(reached.values())
+            if "neoplasia" not in reached and latest < self.age_days:
+                return "no_change"  # the last cell that could change did so after the events
+            return next(e for e in EVENTS if reached.get(e) == latest)
+        return None
 
     def run(
         self,

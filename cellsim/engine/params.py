@@ -261,7 +261,12 @@ class RunParams(_Strict):
 
 
 class _Intervention(_Strict):
-    """Common fields: which tissues an intervention acts on."""
+    """Common fields: which tissues an intervention acts on.
+
+    Every age of an intervention (``age_days``, each occurrence ``start_age_days + j *
+    interval_days``, each daily dose or on-day) fires at the end of the model step that
+    contains it, before the first step if it is at or before the run's start
+    (``AgingModel.step_of_day``; docs/MODEL.md, "The order of one step")."""
 
     label: str = ""
     """A name for tables and figures (default: the kind)."""

@@ -19,9 +19,11 @@ __all__ = [
     "DAYS_PER_YEAR",
     "EVENTS",
     "EVENT_DESCRIPTIONS",
+    "FAILURE_RULE_COLUMNS",
     "RUN_COLUMNS",
     "RUN_IDENTITY",
     "STATE_NAMES",
+    "STOP_REASONS",
     "TRAJECTORY_COLUMNS",
     "TRAJECTORY_IDENTITY",
     "run_columns",
@@ -37,6 +39,32 @@ EVENT_DESCRIPTIONS: dict[str, str] = {
     "failure.functional_fraction_min",
     "neoplasia": "neoplasia: the TRANSFORMED fraction rose above failure.neoplasia_fraction",
 }
+
+STOP_REASONS: dict[str, str] = {
+    "exhaustion": "the primary tissue's pool ran out (no CYCLING or STEM cell left) on the "
+    "last step",
+    "failure": "tissue failure on the last step: the primary tissue's functional fraction "
+    "(CYCLING + STEM) fell below failure_functional_fraction_min; the pool was not "
+    "exhausted (stop_at = first_event)",
+    "neoplasia": "neoplasia on the last step: the primary tissue's TRANSFORMED fraction rose "
+    "above failure_neoplasia_fraction",
+    "no_change": "after exhaustion and failure (stop_at = all_events), no cell of the primary "
+    "tissue could divide or change state any more",
+    "horizon": "the run reached its horizon before its stop rule ended it",
+}
+"""Why a run stopped (``stop_reason``), judged on the primary tissue by ``run.stop_at``
+(docs/MODEL.md, "Failure detection"). When several events are first reached on the last
+step, the first of ``EVENTS`` names it (exhaustion before failure before neoplasia); an
+event reached on the horizon's step names it rather than ``horizon``."""
+
+FAILURE_RULE_COLUMNS: dict[str, str] = {
+    "failure_functional_fraction_min": "the tissue's failure rule "
+    "(failure.functional_fraction_min): failure when (CYCLING + STEM) / slots is below this",
+    "failure_neoplasia_fraction": "the tissue's neoplasia rule (failure.neoplasia_fraction): "
+    "neoplasia when TRANSFORMED / slots is above this",
+}
+"""The failure rules in force for a tissue, one column each in a ``runs`` row (other tissues:
+``<tissue>.failure_functional_fraction_min``, ...)."""
 
 STATE_NAMES: tuple[str, ...] = (
     "pluripotent",
@@ -118,12 +146,16 @@ RUN_COLUMNS: dict[str, str] = {
     "start_day": "organism age at the start, days",
     "end_day": "organism age when the run stopped, days (censoring time)",
     "horizon_day": "the run's horizon, days",
+    "stop_reason": "why the run stopped: "
+    + "; ".join(f"{k} = {v}" for k, v in STOP_REASONS.items()),
+    **FAILURE_RULE_COLUMNS,
     **{f"{e}_day": f"first day of {EVENT_DESCRIPTIONS[e]}; NaN if not reached" for e in EVENTS},
     **{f"{name}_total": f"total {name.replace('_', ' ')} events" for name in COUNTER_NAMES},
     "divisions_per_cell": "divisions_total / n_cells",
 }
-"""The primary tissue's columns of a ``runs`` row (other tissues add ``<tissue>.<event>_day``
-and ``<tissue>.<counter>_total``), in order."""
+"""The primary tissue's columns of a ``runs`` row (other tissues add
+``<tissue>.failure_functional_fraction_min``, ``<tissue>.failure_neoplasia_fraction``,
+``<tissue>.<event>_day`` and ``<tissue>.<counter>_total``), in order."""
 
 RUN_TRAILER: dict[str, str] = {
     "wall_seconds": "wall-clock time of the run, s (the only column that varies between "
@@ -139,6 +171,7 @@ def run_columns(other_tissues: tuple[str, ...] = ()) -> list[str]:
     tissues are ``other_tissues``."""
     cols = [*RUN_IDENTITY, *RUN_COLUMNS]
     for t in other_tissues:
+        cols += [f"{t}.{c}" for c in FAILURE_RULE_COLUMNS]
         cols += [f"{t}.{e}_day" for e in EVENTS]
         cols += [f"{t}.{name}_total" for name in COUNTER_NAMES]
     return [*cols, *RUN_TRAILER]

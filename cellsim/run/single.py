@@ -15,6 +15,7 @@ import pandas as pd
 from cellsim import __version__
 from cellsim.config.plan import RunSpec, stable_key
 from cellsim.engine.model import AgingModel
+from cellsim.engine.params import TissueParams
 from cellsim.engine.schema import EVENTS
 from cellsim.kernels.layout import COUNTER_NAMES
 from cellsim.run.local import map_unordered
@@ -46,7 +47,9 @@ def run_one(spec: RunSpec, model_hook: Callable[[AgingModel], None] | None = Non
 
 def runs_row(spec: RunSpec, model: AgingModel, wall_seconds: float) -> dict[str, Any]:
     """The ``runs`` row of a finished model (``schema.run_columns``): event days are NaN
-    when not reached by ``end_day``."""
+    when not reached by ``end_day``; ``stop_reason`` says which rule ended the run
+    (``schema.STOP_REASONS``), so a run stopped at tissue failure is not read as one that
+    ran to exhaustion."""
     primary = model.primary
     row: dict[str, Any] = {
         "run_id": spec.run_id,
@@ -60,6 +63,8 @@ def runs_row(spec: RunSpec, model: AgingModel, wall_seconds: float) -> dict[str,
         "start_day": model.params.run.start_age_days,
         "end_day": model.age_days,
         "horizon_day": model.end_day,
+        "stop_reason": model.stop_reason,
+        **failure_rules(primary.params),
     }
     for e in EVENTS:
         d = primary.event_days[e]
@@ -68,6 +73,8 @@ def runs_row(spec: RunSpec, model: AgingModel, wall_seconds: float) -> dict[str,
         row[f"{name}_total"] = int(primary.counters[i])
     row["divisions_per_cell"] = row["divisions_total"] / primary.params.n_cells
     for t in model.tissues[1:]:
+        for name, value in failure_rules(t.params).items():
+            row[f"{t.name}.{name}"] = value
         for e in EVENTS:
             d = t.event_days[e]
             row[f"{t.name}.{e}_day"] = np.nan if d is None else d
@@ -77,6 +84,15 @@ def runs_row(spec: RunSpec, model: AgingModel, wall_seconds: float) -> dict[str,
     row["cellsim_version"] = __version__
     row["params_json"] = json.dumps(spec.params.model_dump(mode="json"), sort_keys=True)
     return row
+
+
+def failure_rules(params: TissueParams) -> dict[str, float]:
+    """A tissue's failure rules as ``runs`` columns (``schema.FAILURE_RULE_COLUMNS``)."""
+    fail = params.failure
+    return {
+        "failure_functional_fraction_min": float(fail.functional_fraction_min),
+        "failure_neoplasia_fraction": float(fail.neoplasia_fraction),
+    }
 
 
 def _run_safely(spec: RunSpec) -> tuple[RunSpec, RunResult | None, str | None]:

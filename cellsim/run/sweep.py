@@ -291,7 +291,12 @@ def analyse_sweep(
 ) -> pd.DataFrame:
     """summary.csv, and unless ``figures`` is False figures/ and report.md, of a sweep
     folder; returns the summary."""
-    from analysis.sweep import make_sweep_figures, sweep_summary, write_sweep_report
+    from analysis.sweep import (
+        format_sweep_stops,
+        make_sweep_figures,
+        sweep_summary,
+        write_sweep_report,
+    )
 
     manifest = json.loads((folder / MANIFEST).read_text())
     if not (folder / "points.parquet").is_file():
@@ -324,6 +329,7 @@ def analyse_sweep(
             f"status: {manifest.get('status', 'unknown')}",
             f"- Seed entropy: {manifest.get('seed_entropy')}; cellsim "
             f"{manifest.get('cellsim_version')}; fingerprint {manifest.get('fingerprint')}",
+            "- " + format_sweep_stops(summary).replace("runs stopped at", "Runs stopped at", 1),
         ],
     )
     return summary
@@ -342,7 +348,7 @@ def print_sweep_summary(
     console: Console, summary: pd.DataFrame, parameters: list[str], out_dir: Path
 ) -> None:
     """The per-point table (first rows): median years to exhaustion [95% CI]."""
-    from analysis.sweep import format_sweep_summary
+    from analysis.sweep import format_sweep_stops, format_sweep_summary
 
     console.print(
         "median age at replicative-pool exhaustion in years [95% CI] per point "
@@ -351,6 +357,7 @@ def print_sweep_summary(
     )
     for line in format_sweep_summary(summary, parameters, max_rows=40):
         console.print(line, markup=False, highlight=False)
+    console.print(format_sweep_stops(summary), markup=False, highlight=False)
     console.print(
         f"results in {out_dir}/: runs.parquet, trajectories.parquet, failures.parquet, "
         "points.parquet, summary.csv, report.md, figures/",

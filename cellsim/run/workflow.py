@@ -166,8 +166,10 @@ def rewrite_report(folder: Path, console: Console | None = None) -> Path:
 
 
 def print_summary(console: Console, summary: pd.DataFrame, name: str, out_dir: Path) -> None:
-    """The per-arm table: median age at each failure with 95% CIs (Kaplan-Meier)."""
-    from analysis.exhaustion import format_summary
+    """The per-arm table: median age at each failure with 95% CIs (Kaplan-Meier), then
+    which rule stopped the runs of each arm (a run stopped at failure is censored for
+    exhaustion, not exhausted)."""
+    from analysis.exhaustion import format_stop_reasons, format_summary
 
     console.print(
         f"{name}: median age in years [95% CI] (Kaplan-Meier; runs that did not reach an "
@@ -175,6 +177,8 @@ def print_summary(console: Console, summary: pd.DataFrame, name: str, out_dir: P
         markup=False,
     )
     for line in format_summary(summary):
+        console.print(line, markup=False, highlight=False)
+    for line in format_stop_reasons(summary):
         console.print(line, markup=False, highlight=False)
     console.print(
         f"results in {out_dir}/: runs.parquet, trajectories.parquet, summary.csv, report.md, "
