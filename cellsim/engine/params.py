@@ -107,10 +107,12 @@ class ClearanceParams(_Strict):
     burden.
     """
 
-    rate_per_day: float = Field(0.15, ge=0)
-    """r0: Karin 2019 mouse fit beta = 0.15/day."""
+    rate_per_day: float = Field(0.30, ge=0)
+    """r0, the per-cell rate at low burden: Karin 2019's removal ``beta * X / (kappa + X)``
+    gives ``beta / kappa`` = 0.15 / 0.5 = 0.30/day (mouse fit, beta 0.15/day, kappa 0.5)."""
     half_saturation_fraction: float = Field(0.5, gt=0)
-    """K: Karin 2019 kappa = 0.5 (their units; used as a fraction: chosen)."""
+    """K (chosen): Karin's kappa = 0.5 is in arbitrary units; mapping it onto a senescent
+    fraction is a choice."""
     saturating: bool = True
     """False: constant clearance, every senescent cell removed at ``rate_per_day`` whatever
     the burden; ``half_saturation_fraction`` is then not used."""
