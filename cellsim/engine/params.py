@@ -192,7 +192,8 @@ class TissueParams(_Strict):
     n_cells: int = Field(10_000, ge=1, le=200_000_000)
     """Slots in the simulated sample (docs/MODEL.md: samples of 10^3-10^7 cells)."""
     lifespan_days: float = Field(140.0, gt=0)
-    """Cell lifespan, turnover = 1/lifespan: dermal fibroblast 140 d (Sender & Milo 2021)."""
+    """Cell lifespan, turnover = 1/lifespan: dermal fibroblast 140 d, a rodent value
+    (Sender & Milo 2021)."""
     telomere: TelomereParams = Field(default_factory=TelomereParams)
     stress: StressParams = Field(default_factory=StressParams)
     clearance: ClearanceParams = Field(default_factory=ClearanceParams)
