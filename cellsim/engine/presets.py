@@ -269,8 +269,9 @@ def blood() -> dict[str, Any]:
     blood cells do not divide; the transit-amplifying divisions in between are not
     modelled, so a supplied cell carries its HSC's telomere). Sample: 2357 cells, sized with
     ``hsc`` so that each HSC divides once per 280 days: hsc.n_cells / (n_cells / 6.6) = 280.
-    Its telomere attrition then follows the HSCs' (Muezzinler 2013; Ye 2023: adult
-    leukocytes lose ~25-40 bp/year). Simulate with a short step (dt_days <= 0.25)."""
+    Its telomere attrition then follows the HSCs' (adult leukocytes lose 23-25 bp/year
+    cross-sectionally, 31-38 longitudinally: Muezzinler 2013; Chen 2011; Ye 2023).
+    Simulate with a short step (dt_days <= 0.25)."""
     return {
         "lifespan_days": NEUTROPHIL_LIFESPAN_DAYS,
         "n_cells": _BLOOD_SAMPLE,
