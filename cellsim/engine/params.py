@@ -323,8 +323,10 @@ class PartialReprogramming(_Intervention):
     Gill 2022) and may add ``telomere_gain_bp_per_on_day``. A CYCLING or SENESCENT cell
     dedifferentiates fully (becomes PLURIPOTENT) on an on-day with probability
     ``dedifferentiation_probability_per_on_day * exp((k - 1) / identity_loss_days)``, k
-    the number of consecutive on-days so far: off-days let identity recover, continuous
-    induction (``off_days = 0``) loses it within weeks and is lethal (Parras 2023).
+    the number of consecutive on-days so far: off-days let identity recover, and under
+    continuous induction (``off_days = 0``) the risk keeps growing until the tissue fails:
+    continuous induction is lethal (Parras 2023, within about a week in vivo). With the
+    defaults the tissue fails about a month into continuous induction, slower than that.
     """
 
     kind: Literal["partial_reprogramming"] = "partial_reprogramming"
@@ -339,7 +341,9 @@ class PartialReprogramming(_Intervention):
     dedifferentiation_probability_per_on_day: float = Field(1e-5, ge=0, le=1)
     """Chosen: small; teratomas are rare under cyclic induction (Ocampo 2016)."""
     identity_loss_days: float = Field(3.0, gt=0)
-    """e-folding of the dedifferentiation risk with consecutive on-days (chosen)."""
+    """e-folding of the dedifferentiation risk with consecutive on-days (chosen; with the
+    other defaults a tissue fails ~31 days into continuous induction, against ~1 week to
+    death in Parras 2023)."""
 
 
 Intervention = Annotated[
