@@ -52,7 +52,8 @@ class TelomereParams(_Strict):
     initial_sd_bp: float = Field(700.0, ge=0)
     """Spread at birth, 0.7 kb (Factor-Litvak 2016, between people; used cell-to-cell: chosen)."""
     loss_mean_bp: float = Field(100.0, ge=0)
-    """Loss per division, 50-200 bp in culture (Harley 1990; BioNumbers 109260)."""
+    """Loss per division: 50-200 bp in culture, often 50-100 (Harley 1990; BioNumbers
+    109260); Allsopp 1992's 10 PD per kb implies ~100 bp."""
     loss_sd_bp: float = Field(30.0, ge=0)
     """Cell-to-cell spread of the loss per division (chosen)."""
     senescence_threshold_bp: float = Field(5000.0, ge=0)
