@@ -110,7 +110,8 @@ class ClearanceParams(_Strict):
 
     rate_per_day: float = Field(0.30, ge=0)
     """r0, the per-cell rate at low burden: Karin 2019's removal ``beta * X / (kappa + X)``
-    gives ``beta / kappa`` = 0.15 / 0.5 = 0.30/day (mouse fit, beta 0.15/day, kappa 0.5)."""
+    gives ``beta / kappa`` = 0.15 / 0.5 = 0.30/day (mouse fit, beta 0.15/day, kappa 0.5;
+    the human fit has the same beta and kappa)."""
     half_saturation_fraction: float = Field(0.5, gt=0)
     """K (chosen): Karin's kappa = 0.5 is in arbitrary units; mapping it onto a senescent
     fraction is a choice."""
