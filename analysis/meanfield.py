@@ -114,7 +114,7 @@ class MeanFieldParams:
     stress_rate_per_day: float = 1e-5
     stress_age_slope_per_day_per_year: float = 0.0
     stress_epigenetic_slope_per_day_per_year: float = 1e-6
-    clearance_rate_per_day: float = 0.15
+    clearance_rate_per_day: float = 0.30
     clearance_half_saturation_fraction: float = 0.5
     dt_days: float = 1.0
     start_age_days: float = 0.0

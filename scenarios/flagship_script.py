@@ -37,7 +37,7 @@ def build_arms(n_cells: int) -> dict[str, ModelParams]:
     liver = TissueParams(
         name="liver",
         n_cells=n_cells,
-        lifespan_days=360.0,  # hepatocyte (Sender & Milo 2021)
+        lifespan_days=360.0,  # hepatocyte, a rodent value (Sender & Milo 2021)
         clearance=ClearanceParams(rate_per_day=0.005),  # aged immune system (chosen)
         pluripotency=PluripotencyParams(teratoma_probability=0.01),
         supply_from="stem",

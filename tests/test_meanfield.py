@@ -218,6 +218,14 @@ def test_from_tissue_reads_the_dumped_parameter_dicts():
     assert (p.functional_fraction_min, p.start_age_days) == (0.4, 10.0)
 
 
+def test_defaults_mirror_the_simulator_defaults():
+    """MeanFieldParams() is the simulator's default tissue and run, field for field."""
+    from cellsim.engine.params import RunParams, TissueParams
+
+    engine = MeanFieldParams.from_tissue(TissueParams().model_dump(), RunParams().model_dump())
+    assert MeanFieldParams() == engine
+
+
 def test_speed_10k_cells_3000_days():
     """Regression guard only (a loaded CI machine is slow): ~0.2 s plain and ~0.5 s with
     the finite-N cutoff on an idle core."""

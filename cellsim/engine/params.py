@@ -52,7 +52,8 @@ class TelomereParams(_Strict):
     initial_sd_bp: float = Field(700.0, ge=0)
     """Spread at birth, 0.7 kb (Factor-Litvak 2016, between people; used cell-to-cell: chosen)."""
     loss_mean_bp: float = Field(100.0, ge=0)
-    """Loss per division, 50-200 bp in culture (Harley 1990; BioNumbers 109260)."""
+    """Loss per division: 50-200 bp in culture, often 50-100 (Harley 1990; BioNumbers
+    109260); Allsopp 1992's 10 PD per kb implies ~100 bp."""
     loss_sd_bp: float = Field(30.0, ge=0)
     """Cell-to-cell spread of the loss per division (chosen)."""
     senescence_threshold_bp: float = Field(5000.0, ge=0)
@@ -107,10 +108,13 @@ class ClearanceParams(_Strict):
     burden.
     """
 
-    rate_per_day: float = Field(0.15, ge=0)
-    """r0: Karin 2019 mouse fit beta = 0.15/day."""
+    rate_per_day: float = Field(0.30, ge=0)
+    """r0, the per-cell rate at low burden: Karin 2019's removal ``beta * X / (kappa + X)``
+    gives ``beta / kappa`` = 0.15 / 0.5 = 0.30/day (mouse fit, beta 0.15/day, kappa 0.5;
+    the human fit has the same beta and kappa)."""
     half_saturation_fraction: float = Field(0.5, gt=0)
-    """K: Karin 2019 kappa = 0.5 (their units; used as a fraction: chosen)."""
+    """K (chosen): Karin's kappa = 0.5 is in arbitrary units; mapping it onto a senescent
+    fraction is a choice."""
     saturating: bool = True
     """False: constant clearance, every senescent cell removed at ``rate_per_day`` whatever
     the burden; ``half_saturation_fraction`` is then not used."""
@@ -190,7 +194,8 @@ class TissueParams(_Strict):
     n_cells: int = Field(10_000, ge=1, le=200_000_000)
     """Slots in the simulated sample (docs/MODEL.md: samples of 10^3-10^7 cells)."""
     lifespan_days: float = Field(140.0, gt=0)
-    """Cell lifespan, turnover = 1/lifespan: dermal fibroblast 140 d (Sender & Milo 2021)."""
+    """Cell lifespan, turnover = 1/lifespan: dermal fibroblast 140 d, a rodent value
+    (Sender & Milo 2021)."""
     telomere: TelomereParams = Field(default_factory=TelomereParams)
     stress: StressParams = Field(default_factory=StressParams)
     clearance: ClearanceParams = Field(default_factory=ClearanceParams)
@@ -325,8 +330,10 @@ class PartialReprogramming(_Intervention):
     Gill 2022) and may add ``telomere_gain_bp_per_on_day``. A CYCLING or SENESCENT cell
     dedifferentiates fully (becomes PLURIPOTENT) on an on-day with probability
     ``dedifferentiation_probability_per_on_day * exp((k - 1) / identity_loss_days)``, k
-    the number of consecutive on-days so far: off-days let identity recover, continuous
-    induction (``off_days = 0``) loses it within weeks and is lethal (Parras 2023).
+    the number of consecutive on-days so far: off-days let identity recover, and under
+    continuous induction (``off_days = 0``) the risk keeps growing until the tissue fails:
+    continuous induction is lethal (Parras 2023, within about a week in vivo). With the
+    defaults the tissue fails about a month into continuous induction, slower than that.
     """
 
     kind: Literal["partial_reprogramming"] = "partial_reprogramming"
@@ -341,7 +348,9 @@ class PartialReprogramming(_Intervention):
     dedifferentiation_probability_per_on_day: float = Field(1e-5, ge=0, le=1)
     """Chosen: small; teratomas are rare under cyclic induction (Ocampo 2016)."""
     identity_loss_days: float = Field(3.0, gt=0)
-    """e-folding of the dedifferentiation risk with consecutive on-days (chosen)."""
+    """e-folding of the dedifferentiation risk with consecutive on-days (chosen; with the
+    other defaults a tissue fails ~31 days into continuous induction, against ~1 week to
+    death in Parras 2023)."""
 
 
 Intervention = Annotated[

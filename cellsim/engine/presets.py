@@ -39,12 +39,13 @@ __all__ = [
 ]
 
 HSC_DIVISION_INTERVAL_DAYS = 280.0
-"""Human HSCs divide about once per 40 weeks (Catlin et al. 2011, Blood 117:4460)."""
+"""Human HSCs divide about once per 40 weeks, range 25-50 (Catlin et al. 2011, Blood
+117:4460)."""
 HSC_LOSS_BP_PER_YEAR = 30.0
 """HSC telomere attrition, ~30 bp/year (Mitchell et al. 2022, Nature 606:343)."""
 HSC_SAMPLE = 100_000
-"""Active HSCs in adults: 20,000-200,000 (Lee-Six 2018; Mitchell 2022): the sample is the
-real compartment size (chosen within that range)."""
+"""Active HSCs in adults: 50,000-200,000 (Lee-Six 2018); 20,000-200,000 (Mitchell 2022).
+The sample is the real compartment size (chosen within both ranges)."""
 NEUTROPHIL_LIFESPAN_DAYS = 6.6
 LOSS_PER_DIVISION_BP = 100.0  # TelomereParams.loss_mean_bp default (Harley 1990)
 
@@ -268,8 +269,9 @@ def blood() -> dict[str, Any]:
     blood cells do not divide; the transit-amplifying divisions in between are not
     modelled, so a supplied cell carries its HSC's telomere). Sample: 2357 cells, sized with
     ``hsc`` so that each HSC divides once per 280 days: hsc.n_cells / (n_cells / 6.6) = 280.
-    Its telomere attrition then follows the HSCs' (Muezzinler 2013; Ye 2023: adult
-    leukocytes lose ~25-40 bp/year). Simulate with a short step (dt_days <= 0.25)."""
+    Its telomere attrition then follows the HSCs' (adult leukocytes lose 23-25 bp/year
+    cross-sectionally, 31-38 longitudinally: Muezzinler 2013; Chen 2011; Ye 2023).
+    Simulate with a short step (dt_days <= 0.25)."""
     return {
         "lifespan_days": NEUTROPHIL_LIFESPAN_DAYS,
         "n_cells": _BLOOD_SAMPLE,
@@ -280,11 +282,12 @@ def blood() -> dict[str, Any]:
 
 @preset(group="stem", cells_in_body=float(HSC_SAMPLE), in_whole_body=False)
 def hsc() -> dict[str, Any]:
-    """Haematopoietic stem cells: 100,000 cells, within the 20,000-200,000 active HSCs of
-    adults (Lee-Six 2018; Mitchell 2022), the real compartment size; they divide about once
-    per 40 weeks (Catlin 2011) when feeding the ``blood`` preset (asymmetric divisions) and
-    are not lost otherwise (lifespan 1e9 d: chosen). Telomerase activity 0.77 is chosen so
-    that HSCs lose ~30 bp/year (Mitchell 2022): 1 - 30 / (100 bp x 365.25 / 280) = 0.77."""
+    """Haematopoietic stem cells: 100,000 cells, the real compartment size, within the
+    active HSCs of adults: 50,000-200,000 (Lee-Six 2018); 20,000-200,000 (Mitchell 2022).
+    They divide about once per 40 weeks (Catlin 2011) when feeding the ``blood`` preset
+    (asymmetric divisions) and are not lost otherwise (lifespan 1e9 d: chosen). Telomerase
+    activity 0.77 is chosen so that HSCs lose ~30 bp/year (Mitchell 2022):
+    1 - 30 / (100 bp x 365.25 / 280) = 0.77."""
     return {
         "kind": "stem",
         "n_cells": HSC_SAMPLE,

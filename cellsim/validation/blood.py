@@ -1,6 +1,7 @@
 """The blood system: the blood preset fed by its HSC compartment (scenarios/validation/
 blood.toml). HSCs divide about once per 40 weeks (Catlin 2011) and lose ~30 bp/year
-(Mitchell 2022); adult leukocytes lose 25-40 bp/year (Muezzinler 2013; Ye 2023).
+(Mitchell 2022); adult leukocytes lose 23-25 bp/year cross-sectionally and 31-38
+longitudinally (Muezzinler 2013; Chen 2011; Ye 2023).
 
 Each check is a function returning one :class:`CheckResult`, its published value from
 :mod:`cellsim.validation.published`.
@@ -216,6 +217,8 @@ def leukocyte_attrition_check(cfg: ValidationConfig, ba: BloodAnalysis, figs: Pa
         "and their attrition rate equals the HSCs': this check follows from the HSC one "
         "and tests that no local divisions add to it. The fast shortening of early "
         "childhood is not modelled (HSCs divide at one rate for life).",
+        "The published band joins two kinds of estimate: cross-sectional (23-25 bp/year) "
+        "and longitudinal (31-38 bp/year; individuals 23-47).",
     ]
     return against(ref, key, title, simulated, passed, criterion, figure, notes)
 

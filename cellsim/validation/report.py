@@ -253,7 +253,8 @@ def write_report(
         "senescence 0.01/day, 28 days without a doubling = senescent, plating efficiency 1, "
         "no death; cell-to-cell initial SD 700 bp and loss SD 30 bp; critical length 5 kb.",
         "- Presets: neutrophil count 4.0e11 derived from Sender & Milo's turnover x lifespan; "
-        "HSC sample 100,000 (inside 20,000-200,000), HSC telomerase 0.77, HSC lifespan 1e9 d; "
+        "HSC sample 100,000 (inside 50,000-200,000, Lee-Six 2018, and 20,000-200,000, "
+        "Mitchell 2022), HSC telomerase 0.77, HSC lifespan 1e9 d; "
         "blood sample 2357 cells (sized to the 40-week HSC division interval).",
         "- Check thresholds marked 'chosen' in their criteria.",
         "",

@@ -20,8 +20,9 @@ Checks, one module per group:
     cells/day, ~86% of them blood cells (Sender & Milo 2021), computed from the presets and
     confirmed by simulating each preset tissue's sample;
   * :mod:`~cellsim.validation.blood`: the blood preset's HSCs divide about once per 40
-    weeks (Catlin 2011) and lose ~30 bp/year (Mitchell 2022); adult leukocytes lose 25-40
-    bp/year (Muezzinler 2013; Ye 2023).
+    weeks (Catlin 2011) and lose ~30 bp/year (Mitchell 2022); adult leukocytes lose 23-38
+    bp/year (cross-sectional 23-25, longitudinal 31-38: Muezzinler 2013; Chen 2011; Ye
+    2023).
 
 The runs of all groups are independent tasks on the local executor (``cellsim.run.local``).
 """
