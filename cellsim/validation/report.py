@@ -255,10 +255,14 @@ def write_report(
         "- Presets: neutrophil count 4.0e11 derived from Sender & Milo's turnover x lifespan; "
         "HSC sample 100,000 (inside 20,000-200,000), HSC telomerase 0.77, HSC lifespan 1e9 d; "
         "blood sample 2357 cells (sized to the 40-week HSC division interval).",
+        "- Karin tissue: Karin 2019's X (arbitrary units) read as the senescent fraction of "
+        "the slots, with K = kappa = 0.5 and production per cycling cell; lifespan 140 d; "
+        "sample sizes, seeds, record interval and the insult's ages and fraction.",
         "- Check thresholds marked 'chosen' in their criteria.",
         "",
         "Tables: `culture_strains.csv`, `culture_growth.csv`, `culture_sensitivity.csv`, "
-        "`turnover.csv`, `blood_trajectories.csv`, `checks.json`.",
+        "`turnover.csv`, `blood_trajectories.csv`, `karin_step_size.csv`, "
+        "`karin_insult.csv`, `checks.json`.",
         "",
     ]
     path = folder / "report.md"
