@@ -20,8 +20,10 @@ from cellsim.validation import load_config
 from cellsim.validation.karin import (
     STEP_TOLERANCE,
     InsultPair,
+    _weighted,
     analyse_convergence,
     convergence_params,
+    convergence_runs,
     insult_params,
     insult_timing,
     karin_checks,
@@ -47,10 +49,10 @@ def cfg():
     return base.model_copy(update={"karin": karin})
 
 
-def _record_days(cfg, dt: float) -> np.ndarray:
-    c = cfg.karin.convergence
-    horizon = c.horizon_years * DAYS_PER_YEAR
-    days = np.arange(0.0, horizon + 1e-9, c.record_interval_days)
+def _record_days(cfg, run) -> np.ndarray:
+    """A convergence run's record days: every record interval, and the horizon's step."""
+    horizon, dt = run.horizon_days, run.dt_days
+    days = np.arange(0.0, horizon + 1e-9, cfg.karin.convergence.record_interval_days)
     return np.append(days, math.ceil(horizon / dt - 1e-9) * dt)
 
 
@@ -59,12 +61,13 @@ def stand_in_results(cfg, scale: float = 1.0) -> dict:
     tissue = karin_tissue(cfg, cfg.karin.convergence.n_cells)
     p = karin_ode_params(tissue)
     results = {}
+    seen: dict[str, int] = {}
     for task in karin_tasks(cfg):
-        r = int(task.name.rsplit("/r", 1)[1])
-        wobble = 1.0 + 1e-3 * (r - 1)
+        group = task.name.rsplit("/", 1)[0]
+        r = seen[group] = seen.get(group, -1) + 1
+        wobble = 1.0 + 1e-3 * (r % 3 - 1)
         if task.name.startswith("karin-dt/"):
-            dt = task.payload.run.dt_days
-            days = _record_days(cfg, dt)
+            days = _record_days(cfg, task.payload.run)
             s = senescent_fraction(p, days) * scale * wobble
             results[task.name] = pd.DataFrame({"day": days, "senescent_fraction": s})
         else:
@@ -128,11 +131,33 @@ def test_runs_are_set_up_as_the_equation_assumes(cfg):
     assert p.clearance_rate_per_day == pytest.approx(0.30)
     assert p.half_saturation_fraction == pytest.approx(0.5)
     assert p.epi_origin_day == 0.0 and p.epigenetic_slope_per_day_per_year == 0.0
-    run = convergence_params(cfg, 0.25).run
-    assert (run.dt_days, run.stop_at, run.start_age_days) == (0.25, "horizon", 0.0)
+    runs = convergence_runs(cfg)
+    c = cfg.karin.convergence
+    assert len(runs) == len(c.dt_days) * (c.seeds + c.young_seeds)
+    params = convergence_params(cfg, runs[-1])
+    assert (params.run.dt_days, params.run.stop_at, params.run.start_age_days) == (
+        0.25,
+        "horizon",
+        0.0,
+    )
+    assert params.tissues[0].n_cells == c.young_n_cells
+    young = min(c.young_years, c.horizon_years)
+    assert params.run.horizon_days == pytest.approx(young * DAYS_PER_YEAR)
     timing = insult_timing(cfg, 70.0)
     assert timing.insult_day == round(70 * DAYS_PER_YEAR)
     control, insult = insult_params(cfg, timing)
     assert control.run == insult.run and not control.interventions
     assert insult.interventions[0].age_days == timing.insult_day
     assert control.run.start_age_days == timing.insult_day - cfg.karin.insult.warmup_days
+
+
+def test_runs_of_unequal_size_are_weighted_by_their_cells():
+    """Equal cells: the plain mean and sd / sqrt(runs); a run of 4x the cells counts 4x;
+    a window covered by one run has no standard error."""
+    sim = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, np.nan], "c": [5.0, np.nan]}, index=[1, 2])
+    mean, se = _weighted(sim, np.array([1.0, 1.0, 1.0]))
+    assert mean.tolist() == [3.0, 2.0]
+    assert se.iloc[0] == pytest.approx(np.std([1.0, 3.0, 5.0], ddof=1) / math.sqrt(3))
+    assert math.isnan(se.iloc[1])
+    mean, _ = _weighted(sim, np.array([4.0, 1.0, 1.0]))
+    assert mean.iloc[0] == pytest.approx((4 * 1 + 3 + 5) / 6)

@@ -102,8 +102,9 @@ class ConvergenceQuick(_Cfg):
 
 class ConvergenceCheckConfig(_Cfg):
     """``[karin.convergence]``: the step sizes (days), seeds and cells per step size, the
-    horizon (years), the record interval (days), the window (years) whose records are
-    averaged into one compared value, and the smallest senescent fraction compared."""
+    horizon (years), extra runs (seeds, cells) over the first ``young_years``, the record
+    interval (days), the window (years) whose records are averaged into one compared
+    value, and the smallest senescent fraction compared."""
 
     dt_days: list[Annotated[float, Field(gt=0)]] = Field(
         default_factory=lambda: [1.0, 0.5, 0.25, 0.1], min_length=1
@@ -111,6 +112,9 @@ class ConvergenceCheckConfig(_Cfg):
     seeds: int = Field(4, ge=2)
     n_cells: int = Field(20_000, ge=100)
     horizon_years: float = Field(100.0, gt=0)
+    young_seeds: int = Field(4, ge=0)
+    young_n_cells: int = Field(80_000, ge=100)
+    young_years: float = Field(6.0, gt=0)
     record_interval_days: float = Field(5.0, gt=0)
     window_years: float = Field(1.0, gt=0)
     min_fraction: float = Field(0.005, ge=0, lt=1)

@@ -52,15 +52,23 @@ from cellsim.validation.tasks import Task
 
 __all__ = [
     "ConvergenceAnalysis",
+    "ConvergenceRun",
     "InsultAnalysis",
     "InsultPair",
+    "InsultTiming",
     "analyse_convergence",
     "analyse_insult",
+    "convergence_params",
+    "convergence_runs",
     "insult_check",
+    "insult_params",
+    "insult_timing",
     "karin_checks",
     "karin_ode_params",
     "karin_tasks",
     "karin_tissue",
+    "run_insult_pair",
+    "run_senescent_fraction",
     "step_size_check",
 ]
 
@@ -149,16 +157,46 @@ def run_insult_pair(payload: tuple[ModelParams, ModelParams], seed: Any) -> Insu
     )
 
 
-def convergence_params(cfg: ValidationConfig, dt: float) -> ModelParams:
-    """The step-size check's run at step ``dt`` (days), from birth to the horizon."""
+@dataclass(frozen=True)
+class ConvergenceRun:
+    """One run of the step-size check: its task ``name``, step ``dt_days``, cells and
+    horizon (years from birth)."""
+
+    name: str
+    dt_days: float
+    n_cells: int
+    horizon_years: float
+
+
+def convergence_runs(cfg: ValidationConfig) -> list[ConvergenceRun]:
+    """Per step size: ``seeds`` runs to the horizon, and ``young_seeds`` runs of
+    ``young_n_cells`` over the first ``young_years`` (where the fraction is smallest and
+    its relative noise largest; they cost little)."""
     c = cfg.karin.convergence
-    run = RunParams(
-        dt_days=dt,
-        horizon_days=c.horizon_years * DAYS_PER_YEAR,
+    young = min(c.young_years, c.horizon_years)
+    runs = []
+    for dt in c.dt_days:
+        runs += [
+            ConvergenceRun(f"karin-dt/{dt:g}/r{r}", dt, c.n_cells, c.horizon_years)
+            for r in range(c.seeds)
+        ]
+        runs += [
+            ConvergenceRun(f"karin-dt/{dt:g}/young{r}", dt, c.young_n_cells, young)
+            for r in range(c.young_seeds)
+        ]
+    return runs
+
+
+def convergence_params(cfg: ValidationConfig, run: ConvergenceRun) -> ModelParams:
+    """The step-size check's ``run``, from birth to its horizon."""
+    c = cfg.karin.convergence
+    settings = RunParams(
+        dt_days=run.dt_days,
+        horizon_days=run.horizon_years * DAYS_PER_YEAR,
         record_interval_days=c.record_interval_days,
         stop_at="horizon",
     )
-    return ModelParams(tissues=[karin_tissue(cfg, c.n_cells)], run=run)
+    return ModelParams(tissues=[karin_tissue(cfg, run.n_cells)], run=settings)
 
 
 @dataclass(frozen=True)
@@ -201,11 +239,10 @@ def insult_params(cfg: ValidationConfig, timing: InsultTiming) -> tuple[ModelPar
 
 def karin_tasks(cfg: ValidationConfig) -> list[Task]:
     """Every step size x seed of the step-size check; every age x pair of the insult check."""
-    c, i = cfg.karin.convergence, cfg.karin.insult
+    i = cfg.karin.insult
     tasks = [
-        Task(f"karin-dt/{dt:g}/r{r}", run_senescent_fraction, convergence_params(cfg, dt), cfg.seed)
-        for dt in c.dt_days
-        for r in range(c.seeds)
+        Task(run.name, run_senescent_fraction, convergence_params(cfg, run), cfg.seed)
+        for run in convergence_runs(cfg)
     ]
     for age in i.ages_years:
         payload = insult_params(cfg, insult_timing(cfg, age))
@@ -220,15 +257,13 @@ def karin_tasks(cfg: ValidationConfig) -> list[Task]:
 @dataclass
 class ConvergenceAnalysis:
     """``table``: one row per step size and window (``dt_days``, ``age_years`` at the
-    window's end, ``records`` per run, the equation's mean ``ode`` and the simulated
-    ``sim_mean`` +- ``sim_se`` over seeds, ``rel_error`` +- ``rel_se`` (relative to the
-    equation), ``compared``); ``worst``: per step size, the compared window with the
-    largest |relative error|."""
+    window's end, ``runs`` covering it and their ``records`` each, the equation's mean
+    ``ode`` and the simulated ``sim_mean`` +- ``sim_se`` over runs, ``rel_error`` +-
+    ``rel_se`` (relative to the equation), ``compared``); ``worst``: per step size, the
+    compared window with the largest |relative error|."""
 
     table: pd.DataFrame
     worst: pd.DataFrame
-    seeds: int
-    n_cells: int
 
 
 def _window_index(days: np.ndarray, window_days: float) -> np.ndarray:
@@ -236,45 +271,67 @@ def _window_index(days: np.ndarray, window_days: float) -> np.ndarray:
     return np.ceil(days / window_days - 1e-9).astype(np.int64)
 
 
+def _window_means(
+    records: pd.DataFrame, ode_at: Mapping[float, float], window_days: float, last: int
+) -> pd.DataFrame:
+    """One run's window means (``sim``, ``ode`` on the same days) and record counts, for
+    the whole windows 1..``last`` (the run's final record, at the first step past its
+    horizon, would otherwise make a window of one)."""
+    d = records["day"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "k": _window_index(d, window_days),
+            "sim": records["senescent_fraction"].to_numpy(),
+            "ode": [ode_at[x] for x in d],
+        }
+    )
+    g = frame[(frame["k"] > 0) & (frame["k"] <= last)].groupby("k")
+    return g.mean().assign(records=g.size())
+
+
+def _weighted(sim: pd.DataFrame, cells: np.ndarray) -> tuple[pd.Series, pd.Series]:
+    """Per window (rows), the mean of the runs' window means (columns; NaN: not covered)
+    weighted by their cells, and its standard error: a run of N cells has variance c / N,
+    c estimated from the spread (equal cells: the plain mean and sd / sqrt(runs))."""
+    w = np.where(sim.notna(), cells[None, :], 0.0)
+    total = w.sum(axis=1)
+    mean = (sim.fillna(0.0) * w).sum(axis=1) / total
+    n = (w > 0).sum(axis=1)
+    resid = sim.sub(mean, axis=0).fillna(0.0)
+    c = (w * resid**2).sum(axis=1) / np.maximum(n - 1, 1)
+    se = np.sqrt(c / total).where(n > 1)
+    return mean, se
+
+
 def analyse_convergence(cfg: ValidationConfig, results: Mapping[str, Any]) -> ConvergenceAnalysis:
-    """Window means of every run's records (whole windows within the horizon), their mean
-    and standard error over seeds, and the equation's mean over the same record days."""
+    """Window means of every run's records (whole windows within its horizon), their
+    cell-weighted mean and standard error over the runs covering each window, and the
+    equation's mean over the same record days."""
     c = cfg.karin.convergence
     p = karin_ode_params(karin_tissue(cfg, c.n_cells))
-    runs = {dt: [results[f"karin-dt/{dt:g}/r{r}"] for r in range(c.seeds)] for dt in c.dt_days}
-    all_days = np.unique(np.concatenate([r["day"].to_numpy() for rs in runs.values() for r in rs]))
+    runs = convergence_runs(cfg)
+    all_days = np.unique(np.concatenate([results[r.name]["day"].to_numpy() for r in runs]))
     ode_at = dict(zip(all_days, senescent_fraction(p, all_days), strict=True))
     window = c.window_years * DAYS_PER_YEAR
-    last = math.floor(c.horizon_years / c.window_years + 1e-9)
     rows = []
-    for dt, rs in runs.items():
-        sims, odes = [], []
-        for r in rs:
-            d = r["day"].to_numpy()
-            frame = pd.DataFrame(
-                {
-                    "k": _window_index(d, window),
-                    "sim": r["senescent_fraction"].to_numpy(),
-                    "ode": [ode_at[x] for x in d],
-                }
+    for dt in c.dt_days:
+        mine = [r for r in runs if r.dt_days == dt]
+        means = [
+            _window_means(
+                results[r.name], ode_at, window, math.floor(r.horizon_years / c.window_years + 1e-9)
             )
-            # whole windows only: the last record (the horizon, reached at the first step
-            # past it) would make a window of one
-            full = (frame["k"] > 0) & (frame["k"] <= last)
-            g = frame[full].groupby("k")
-            sims.append(g["sim"].mean())
-            odes.append(g["ode"].mean())
-            counts = g.size()
-        sim = pd.concat(sims, axis=1)
-        ode = pd.concat(odes, axis=1).mean(axis=1)
-        mean = sim.mean(axis=1)
-        se = sim.std(axis=1, ddof=1) / math.sqrt(sim.shape[1])
+            for r in mine
+        ]
+        sim = pd.concat([m["sim"] for m in means], axis=1)
+        ode = pd.concat([m["ode"] for m in means], axis=1).mean(axis=1)
+        mean, se = _weighted(sim, np.array([r.n_cells for r in mine], dtype=float))
         rows.append(
             pd.DataFrame(
                 {
                     "dt_days": dt,
                     "age_years": sim.index.to_numpy() * c.window_years,
-                    "records": counts.reindex(sim.index).to_numpy(),
+                    "runs": sim.notna().sum(axis=1).to_numpy(),
+                    "records": means[0]["records"].reindex(sim.index).to_numpy(),
                     "ode": ode.to_numpy(),
                     "sim_mean": mean.to_numpy(),
                     "sim_se": se.to_numpy(),
@@ -289,7 +346,7 @@ def analyse_convergence(cfg: ValidationConfig, results: Mapping[str, Any]) -> Co
     worst = cmp.loc[cmp["rel_error"].abs().groupby(cmp["dt_days"], sort=False).idxmax()]
     n_cmp = cmp.groupby("dt_days").size().rename("compared_windows")
     worst = worst.merge(n_cmp, left_on="dt_days", right_index=True)
-    return ConvergenceAnalysis(table, worst.reset_index(drop=True), c.seeds, c.n_cells)
+    return ConvergenceAnalysis(table, worst.reset_index(drop=True))
 
 
 # --- the insult check's numbers -----------------------------------------------------------
@@ -424,12 +481,17 @@ def step_size_check(cfg: ValidationConfig, ca: ConvergenceAnalysis, figs: Path) 
         figs / "karin_step_size.png",
     )
     big = ca.table[ca.table["compared"]]
+    young = min(c.young_years, c.horizon_years)
     notes = [
-        f"{ca.seeds} seeds x {ca.n_cells} cells per step size, {c.horizon_years:g} years from "
-        f"birth. Compared values: the mean of each {c.window_years:g}-year window's records "
-        f"(every {c.record_interval_days:g} days), simulated and from the equation on the "
-        "same days; +- is one standard error over seeds. Largest standard error of a "
-        f"compared window: {100 * big['rel_se'].max():.2f}% of the equation's value.",
+        f"Per step size: {c.seeds} runs of {c.n_cells} cells from birth to "
+        f"{c.horizon_years:g} years, and {c.young_seeds} of {c.young_n_cells} cells to "
+        f"{young:g} years (the first years' small fraction is the noisiest relative to "
+        "itself). Compared values: the mean of each "
+        f"{c.window_years:g}-year window's records (every {c.record_interval_days:g} days), "
+        "simulated and from the equation on the same days; the simulated value is the mean "
+        "over the runs covering the window, weighted by their cells, +- one standard "
+        "error. Largest standard error of a compared window: "
+        f"{100 * big['rel_se'].max():.2f}% of the equation's value.",
         "Inputs (cellsim/validation/published.py): Karin 2019's human production slope "
         f"eta = {KARIN_PRODUCTION_SLOPE_HUMAN.value:g} per day per year as the stress "
         "hazard's age slope; removal r0 = beta / kappa = "
