@@ -4,6 +4,8 @@
 - ``analysis.plots``: the standard figures (seaborn on matplotlib's Agg canvas);
 - ``analysis.report``: the Markdown report;
 - ``analysis.meanfield``: the deterministic mean-field prediction, for cross-checks.
+- ``analysis.karin_ode``: the senescent fraction of a well-mixed tissue in continuous
+  time (Karin et al. 2019), and the half-life of an insult's excess.
 - ``analysis.validation_figures``: the figures of ``cellsim validate-biology`` (with
   ``analysis.culture_growth``, measures of a culture's growth curve).
 

@@ -22,7 +22,15 @@ Tables (columns used):
   (the same at a step of 1 day);
 - ``trajectories``: records of the blood run: ``tissue`` ("hsc" or "blood"),
   ``age_years``, ``telomere_mean_bp``, ``divisions_cumulative`` (summed over the tissue's
-  cells).
+  cells);
+- ``convergence``: one row per step size and age window of the Karin tissue: ``dt_days``,
+  ``age_years`` (the window's end), ``ode`` and ``sim_mean`` (mean senescent fraction
+  over the window, 0-1), ``rel_error`` and ``rel_se`` (simulated / equation - 1 and its
+  standard error), ``compared`` (bool);
+- ``curves``: per insult age and day after the insult: ``age_years``, ``days_after``,
+  ``sim_excess`` +- ``sim_se`` and ``ode_excess`` (excess senescent fraction, 0-1);
+  ``fine``: ``age_years``, ``days_after``, ``excess`` (the equation on a fine grid);
+  ``half_lives``: per age, ``age_years``, ``sim``, ``sim_se``, ``ode`` (days).
 """
 
 from __future__ import annotations
@@ -48,6 +56,8 @@ __all__ = [
     "plot_blood_share",
     "plot_growth_curves",
     "plot_hsc_divisions",
+    "plot_karin_convergence",
+    "plot_karin_insult",
     "plot_leukocytes",
     "plot_nondividing",
     "plot_pd_per_kb",
@@ -493,4 +503,106 @@ def plot_leukocytes(
         title="Adult leukocyte telomere attrition",
     )
     ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+@_themed
+def plot_karin_convergence(
+    convergence: pd.DataFrame, tolerance: float, min_fraction: float, label: str, path: Path
+) -> str:
+    """The senescent fraction against age, simulated at each step size and from the
+    equation (``label``: its legend entry) (left); the relative error per step size with
+    +-2 SE bars and the accepted relative ``tolerance`` as a band, over the ages compared
+    (fraction above ``min_fraction``) (right)."""
+    fig = _figure(11.0, 4.4)
+    ax, ax2 = fig.subplots(1, 2)
+    steps = sorted(convergence["dt_days"].unique(), reverse=True)
+    colors = dict(zip(steps, sns.color_palette("rocket", len(steps)), strict=True))
+    first = convergence[convergence["dt_days"] == steps[0]]
+    ax.plot(first["age_years"], first["ode"], color=_INK, lw=1.2, label=label, zorder=3)
+    for dt in steps:
+        g = convergence[convergence["dt_days"] == dt]
+        ax.plot(g["age_years"], g["sim_mean"], "o", ms=2.5, color=colors[dt], label=f"dt {dt:g} d")
+        c = g[g["compared"]]
+        ax2.errorbar(
+            c["age_years"],
+            100 * c["rel_error"],
+            yerr=200 * c["rel_se"],
+            fmt="o-",
+            ms=2.5,
+            lw=0.8,
+            color=colors[dt],
+            label=f"dt {dt:g} d",
+        )
+    ax.set(
+        xlabel="age (years)",
+        ylabel="senescent fraction (yearly mean)",
+        title="Senescent fraction: simulated and continuous time",
+    )
+    ax.legend(fontsize=8, loc="upper left")
+    ax2.axhspan(-100 * tolerance, 100 * tolerance, color="0.88", zorder=0)
+    ax2.axhline(0.0, color=_INK, lw=0.8)
+    ax2.set(
+        xlabel="age (years)",
+        ylabel="simulated / equation - 1 (%)",
+        title=f"Relative error (band: +-{100 * tolerance:g}%; fraction > {min_fraction:g})",
+    )
+    ax2.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
+
+
+@_themed
+def plot_karin_insult(
+    curves: pd.DataFrame, fine: pd.DataFrame, half_lives: pd.DataFrame, level: float, path: Path
+) -> str:
+    """The excess senescent fraction after an insult at each age: simulated means (+-2 SE)
+    and the equation (left); the same over its value right after the insult, log scale,
+    with the ``level`` (e.g. one half) and each half-life marked, over four equation
+    half-lives (right)."""
+    fig = _figure(11.0, 4.4)
+    ax, ax2 = fig.subplots(1, 2)
+    ages = list(half_lives["age_years"])
+    colors = dict(zip(ages, ("C0", "C3", "C2", "C1"), strict=False))
+    for h in half_lives.itertuples():
+        c = curves[curves["age_years"] == h.age_years]
+        f = fine[fine["age_years"] == h.age_years]
+        col = colors.get(h.age_years, "0.4")
+        e0_sim, e0_ode = float(c["sim_excess"].iloc[0]), float(f["excess"].iloc[0])
+        ax.errorbar(
+            c["days_after"],
+            c["sim_excess"],
+            yerr=2 * c["sim_se"],
+            fmt="o",
+            ms=3,
+            color=col,
+            label=f"age {h.age_years:g}: simulated",
+        )
+        ax.plot(
+            f["days_after"], f["excess"], color=col, lw=1.0, label=f"age {h.age_years:g}: equation"
+        )
+        ax2.plot(c["days_after"], c["sim_excess"] / e0_sim, "o", ms=3, color=col)
+        ax2.plot(f["days_after"], f["excess"] / e0_ode, color=col, lw=1.0)
+        ax2.axvline(
+            h.sim,
+            color=col,
+            ls=":",
+            lw=1.0,
+            label=f"age {h.age_years:g}: {h.sim:.2f} +- {h.sim_se:.2f} d (equation {h.ode:.2f})",
+        )
+    ax.set(
+        xlabel="days after the insult",
+        ylabel="excess senescent fraction (insult - control)",
+        title="Excess senescent cells after an insult",
+    )
+    ax.legend(fontsize=8)
+    ax2.axhline(level, color=_INK, lw=0.8, ls="--")
+    ax2.set_yscale("log")
+    ax2.set_xlim(-0.3, 4 * float(half_lives["ode"].max()))
+    ax2.set_ylim(level**4 / 2, 1.2)
+    ax2.set(
+        xlabel="days after the insult",
+        ylabel="excess / excess right after the insult",
+        title=f"Time to {level:g} of the excess (dotted: simulated)",
+    )
+    ax2.legend(fontsize=8, loc="lower left")
     return _save(fig, path)

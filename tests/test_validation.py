@@ -21,6 +21,8 @@ EXPECTED_CHECKS = {
     "hsc_division_interval",
     "hsc_attrition",
     "leukocyte_attrition",
+    "karin_step_size",
+    "karin_insult_half_life",
 }
 
 
@@ -86,8 +88,12 @@ def test_settings_load_and_quick_reduces_them():
     assert quick.quick_mode and not full.quick_mode
     assert len(quick.culture.strain_initial_means_bp) < len(full.culture.strain_initial_means_bp)
     assert quick.turnover.sample_cells < full.turnover.sample_cells
+    assert quick.karin.convergence.horizon_years < full.karin.convergence.horizon_years
+    assert quick.karin.insult.seeds < full.karin.insult.seeds
     # the biology is the same in both modes
     assert quick.culture.params.telomere == full.culture.params.telomere
+    assert quick.karin.lifespan_days == full.karin.lifespan_days
+    assert quick.karin.insult.fraction == full.karin.insult.fraction
 
 
 @pytest.mark.parametrize(

@@ -1,21 +1,24 @@
 """The settings of `cellsim validate-biology`: scenarios/validation/validation.toml.
 
-Each group of checks has its table (``[culture]``, ``[turnover]``, ``[blood]``) and a
-reduced ``[*.quick]`` table that ``--quick`` applies.
+Each group of checks has its table (``[culture]``, ``[turnover]``, ``[blood]``,
+``[karin.convergence]``, ``[karin.insult]``) and a reduced ``[*.quick]`` table that
+``--quick`` applies.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cellsim.engine.culture import CultureParams
 
 __all__ = [
     "BloodCheckConfig",
     "CultureCheckConfig",
+    "KarinCheckConfig",
     "TurnoverCheckConfig",
     "ValidationConfig",
     "ValidationConfigError",
@@ -88,6 +91,99 @@ class BloodCheckConfig(_Cfg):
     quick: BloodQuick = Field(default_factory=BloodQuick)
 
 
+class ConvergenceQuick(_Cfg):
+    """``[karin.convergence.quick]``: what ``--quick`` reduces."""
+
+    dt_days: list[Annotated[float, Field(gt=0)]] | None = None
+    seeds: int | None = Field(None, ge=2)
+    n_cells: int | None = Field(None, ge=100)
+    horizon_years: float | None = Field(None, gt=0)
+
+
+class ConvergenceCheckConfig(_Cfg):
+    """``[karin.convergence]``: the step sizes (days), seeds and cells per step size, the
+    horizon (years), extra runs (seeds, cells) over the first ``young_years``, the record
+    interval (days), the window (years) whose records are averaged into one compared
+    value, and the smallest senescent fraction compared."""
+
+    dt_days: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [1.0, 0.5, 0.25, 0.1], min_length=1
+    )
+    seeds: int = Field(4, ge=2)
+    n_cells: int = Field(20_000, ge=100)
+    horizon_years: float = Field(100.0, gt=0)
+    young_seeds: int = Field(4, ge=0)
+    young_n_cells: int = Field(80_000, ge=100)
+    young_years: float = Field(6.0, gt=0)
+    record_interval_days: float = Field(5.0, gt=0)
+    window_years: float = Field(1.0, gt=0)
+    min_fraction: float = Field(0.005, ge=0, lt=1)
+    quick: ConvergenceQuick = Field(default_factory=ConvergenceQuick)
+
+
+class InsultQuick(_Cfg):
+    """``[karin.insult.quick]``: what ``--quick`` reduces."""
+
+    seeds: int | None = Field(None, ge=3)
+    n_cells: int | None = Field(None, ge=100)
+
+
+class InsultCheckConfig(_Cfg):
+    """``[karin.insult]``: the young and old ages of the insult (years), the fraction of
+    cycling cells it makes senescent, pairs of runs (control and insult from one seed) and
+    their cells, the step and record interval (days), the days simulated before the insult
+    (from a tissue founded then) and after it."""
+
+    ages_years: list[float] = Field(
+        default_factory=lambda: [20.0, 70.0], min_length=2, max_length=2
+    )
+    fraction: float = Field(0.1, gt=0, lt=1)
+    seeds: int = Field(25, ge=3)
+    n_cells: int = Field(100_000, ge=100)
+    dt_days: float = Field(1.0, gt=0)
+    record_interval_days: float = Field(1.0, gt=0)
+    warmup_days: float = Field(60.0, ge=0)
+    follow_days: float = Field(30.0, gt=0)
+    quick: InsultQuick = Field(default_factory=InsultQuick)
+
+    @model_validator(mode="after")
+    def _records_on_steps(self) -> InsultCheckConfig:
+        steps = self.record_interval_days / self.dt_days
+        if abs(steps - round(steps)) > 1e-9 or round(steps) < 1:
+            raise ValueError(
+                f"record_interval_days = {self.record_interval_days:g} must be a whole "
+                f"number of steps of dt_days = {self.dt_days:g}"
+            )
+        return self
+
+
+class KarinCheckConfig(_Cfg):
+    """``[karin]``: the well-mixed tissue of Karin et al. 2019's saturating removal (rates
+    from :mod:`cellsim.validation.published`; here only the chosen values) and its two
+    checks."""
+
+    lifespan_days: float = Field(140.0, gt=0)
+    convergence: ConvergenceCheckConfig = Field(default_factory=ConvergenceCheckConfig)
+    insult: InsultCheckConfig = Field(default_factory=InsultCheckConfig)
+
+    def quick(self) -> KarinCheckConfig:
+        """The reduced settings of ``--quick``."""
+        c, i = self.convergence, self.insult
+        cq, iq = c.quick, i.quick
+        convergence = c.model_copy(
+            update={
+                "dt_days": cq.dt_days or c.dt_days,
+                "seeds": cq.seeds or c.seeds,
+                "n_cells": cq.n_cells or c.n_cells,
+                "horizon_years": cq.horizon_years or c.horizon_years,
+            }
+        )
+        insult = i.model_copy(
+            update={"seeds": iq.seeds or i.seeds, "n_cells": iq.n_cells or i.n_cells}
+        )
+        return self.model_copy(update={"convergence": convergence, "insult": insult})
+
+
 class ValidationConfig(_Cfg):
     """scenarios/validation/validation.toml."""
 
@@ -95,6 +191,7 @@ class ValidationConfig(_Cfg):
     culture: CultureCheckConfig
     turnover: TurnoverCheckConfig = Field(default_factory=TurnoverCheckConfig)
     blood: BloodCheckConfig = Field(default_factory=BloodCheckConfig)
+    karin: KarinCheckConfig = Field(default_factory=KarinCheckConfig)
     folder: Path = Path(".")
     quick_mode: bool = False
 
@@ -124,7 +221,13 @@ class ValidationConfig(_Cfg):
             }
         )
         return self.model_copy(
-            update={"culture": culture, "turnover": turnover, "blood": b, "quick_mode": True}
+            update={
+                "culture": culture,
+                "turnover": turnover,
+                "blood": b,
+                "karin": self.karin.quick(),
+                "quick_mode": True,
+            }
         )
 
 

@@ -20,6 +20,12 @@ __all__ = [
     "HAYFLICK_LIMIT_PD",
     "HSC_ATTRITION_BP_PER_YEAR",
     "HSC_DIVISION_INTERVAL_WEEKS",
+    "KARIN_CONTINUOUS_TIME",
+    "KARIN_HALF_LIFE_RISES",
+    "KARIN_HALF_SATURATION",
+    "KARIN_PRODUCTION_SLOPE_HUMAN",
+    "KARIN_PRODUCTION_SLOPE_MOUSE",
+    "KARIN_REMOVAL_PER_CELL_PER_DAY",
     "LEUKOCYTE_ATTRITION_BP_PER_YEAR",
     "PD_PER_KB",
     "PHASE3_SLOWDOWN",
@@ -95,3 +101,37 @@ LEUKOCYTE_ATTRITION_BP_PER_YEAR = Published(
 )
 """Adult leukocyte attrition: the band spans the cross-sectional and the longitudinal
 estimates (individuals range 23-47 bp/year longitudinally)."""
+
+# --- senescent cells' production and removal (Karin et al. 2019) ------------------------
+# Karin O, Agrawal A, Porat Z, Krizhanovsky V, Alon U. Nat Commun 2019;10:5495: senescent
+# cells X are produced at eta * t and removed at beta * X / (kappa + X), X in arbitrary
+# units. Reading X as a fraction of the tissue's slots, and production as a hazard of each
+# cycling cell, is the model's choice (docs/MODEL.md), not the paper's.
+KARIN_PRODUCTION_SLOPE_HUMAN = Published(
+    "eta = 0.00135 per day per year of age (human fit)", "Karin 2019", value=0.00135
+)
+"""Production's rise with age (1/day per year), used as the stress hazard's age slope."""
+KARIN_PRODUCTION_SLOPE_MOUSE = Published(
+    "eta = 0.084 per day per year of age (mouse fit)", "Karin 2019", value=0.084
+)
+"""The mouse fit of the same slope (1/day per year), for reference: not used by a check."""
+KARIN_REMOVAL_PER_CELL_PER_DAY = Published(
+    "beta / kappa = 0.15 / 0.5 = 0.30 per day (removal per cell at low burden)",
+    "Karin 2019",
+    value=0.15 / 0.5,
+)
+KARIN_HALF_SATURATION = Published(
+    "kappa = 0.5 (arbitrary units; read as a fraction of slots: chosen)",
+    "Karin 2019",
+    value=0.5,
+)
+KARIN_CONTINUOUS_TIME = Published(
+    "ds/dt = eta t (1 - s) - r0 s / (1 + s/K) in continuous time (the mapping of X onto the "
+    "senescent fraction s chosen)",
+    "Karin 2019",
+)
+"""The equation the simulated senescent fraction must follow at every step size
+(analysis/karin_ode.py)."""
+KARIN_HALF_LIFE_RISES = Published(
+    "senescent cells' half-life: days in young mice, weeks in old ones", "Karin 2019"
+)

@@ -256,10 +256,14 @@ def write_report(
         "HSC sample 100,000 (inside 50,000-200,000, Lee-Six 2018, and 20,000-200,000, "
         "Mitchell 2022), HSC telomerase 0.77, HSC lifespan 1e9 d; "
         "blood sample 2357 cells (sized to the 40-week HSC division interval).",
+        "- Karin tissue: Karin 2019's X (arbitrary units) read as the senescent fraction of "
+        "the slots, with K = kappa = 0.5 and production per cycling cell; lifespan 140 d; "
+        "sample sizes, seeds, record interval and the insult's ages and fraction.",
         "- Check thresholds marked 'chosen' in their criteria.",
         "",
         "Tables: `culture_strains.csv`, `culture_growth.csv`, `culture_sensitivity.csv`, "
-        "`turnover.csv`, `blood_trajectories.csv`, `checks.json`.",
+        "`turnover.csv`, `blood_trajectories.csv`, `karin_step_size.csv`, "
+        "`karin_insult.csv`, `checks.json`.",
         "",
     ]
     path = folder / "report.md"

@@ -22,7 +22,11 @@ Checks, one module per group:
   * :mod:`~cellsim.validation.blood`: the blood preset's HSCs divide about once per 40
     weeks (Catlin 2011) and lose ~30 bp/year (Mitchell 2022); adult leukocytes lose 23-38
     bp/year (cross-sectional 23-25, longitudinal 31-38: Muezzinler 2013; Chen 2011; Ye
-    2023).
+    2023);
+  * :mod:`~cellsim.validation.karin`: a well-mixed tissue with Karin 2019's saturating
+    removal of senescent cells follows the continuous-time equation at every step size,
+    and the half-life of an insult's excess matches the equation's at a young and an old
+    age and is longer at the old one.
 
 The runs of all groups are independent tasks on the local executor (``cellsim.run.local``).
 """
@@ -44,6 +48,7 @@ from cellsim.validation.blood import blood_checks, blood_params, run_blood
 from cellsim.validation.config import ValidationConfig, load_config
 from cellsim.validation.culture import CultureAnalysis, analyse_culture, culture_tasks
 from cellsim.validation.culture_checks import culture_checks
+from cellsim.validation.karin import karin_checks, karin_tasks
 from cellsim.validation.report import CheckResult, write_report
 from cellsim.validation.tasks import Task, run_tasks
 from cellsim.validation.turnover import turnover_checks, turnover_tasks
@@ -56,9 +61,10 @@ class ChecksFailed(RunsFailed):
 
 
 def _tasks(cfg: ValidationConfig) -> list[Task]:
-    """Every run of every check: the blood scenario, the culture strains, the turnover
-    samples."""
+    """Every run of every check: the Karin tissues (the longest runs first, so the pool
+    stays busy), the blood scenario, the culture strains, the turnover samples."""
     return [
+        *karin_tasks(cfg),
         Task("blood", run_blood, blood_params(cfg), cfg.seed),
         *culture_tasks(cfg),
         *turnover_tasks(cfg),
@@ -77,6 +83,8 @@ def _write_folder(
     tchecks, ttable = turnover_checks(cfg, results, figs)
     checks += tchecks
     checks += blood_checks(cfg, results["blood"], figs)
+    kchecks, ktable, kcurves = karin_checks(cfg, results, figs)
+    checks += kchecks
     for c in checks:
         c.figure = Path(c.figure).name if c.figure else ""
     seconds = time.perf_counter() - t0
@@ -85,6 +93,8 @@ def _write_folder(
     write_csv(folder / "culture_sensitivity.csv", ca.sensitivity)
     write_csv(folder / "turnover.csv", ttable)
     write_csv(folder / "blood_trajectories.csv", results["blood"].trajectories)
+    write_csv(folder / "karin_step_size.csv", ktable)
+    write_csv(folder / "karin_insult.csv", kcurves)
     write_json(folder / "checks.json", [asdict(c) for c in checks])
     write_report(folder, cfg, checks, ca, seconds)
     write_json(
