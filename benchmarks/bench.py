@@ -90,8 +90,8 @@ QUICK_ENGINE_DAYS = {10**3: 365, 10**4: 365, 10**5: 120}
 QUICK_NAIVE_DAYS = {10**3: 120, 10**4: 30, 10**5: 10}
 # The lattice: square tori of side 100, 300, 1000 (N = side^2 sites, all occupied at the
 # start). The naive model builds Mesa's OrthogonalMooreGrid (~3.5 s at 300^2; ~50 s and
-# ~1.2 GB at 1000^2 measured here) and runs ~4 us per cell-day, so it stops at 300^2
-# (30 days, ~12 s).
+# ~1.2 GB at 1000^2 measured here), so it stops at 300^2; its steps cost per event
+# (~0.5-1 us per cell-day at lifespan 140 d).
 LATTICE_SIDES = (100, 300, 1000)
 LATTICE_SIZES = tuple(side * side for side in LATTICE_SIDES)
 LATTICE_QUICK_MAX = 300**2
