@@ -213,6 +213,30 @@ def geometry_of(geometry):
     return width, height, torus
 
 
+@njit(cache=True)
+def lattice_mark(geometry, fallback):
+    """The lattice's pass stamps (read at epoch -1 by ``neighbour_weights``: every
+    present cell may divide), or ``fallback`` for a well-mixed tissue (never read)."""
+    if geometry is None:
+        return fallback
+    return geometry[3]
+
+
+@njit(cache=True)
+def neighbour_parent(nb, w, total, rng):
+    """A Moore neighbour drawn with weights ``w`` (slots ``nb``, sum ``total > 0``)."""
+    u = rng.random() * total
+    parent = -1
+    acc = 0.0
+    for q in range(MAX_NEIGHBOURS):
+        if w[q] > 0.0:
+            parent = nb[q]
+            acc += w[q]
+            if u < acc:
+                break
+    return parent
+
+
 @njit(cache=True, inline="always")
 def local_fill(cells, p, geometry, child, nb, w, rng, counters):
     """``local_division`` with the tissue's geometry unpacked."""
@@ -240,11 +264,166 @@ def fill_vacancy(tissues, links, k, child, nb, w, rng):
     local_fill(cells, p, geometry, child, nb, w, rng, counters)
 
 
+@njit(cache=True, inline="always")
+def next_vacancy(state, epi_origin_day, order, pos, seg, p, n_slots, bound, t, t1, rng, counters):
+    """Well-mixed tissue: draw the events from day ``t`` on until one leaves a vacancy
+    (a death or a clearance; stress senescence is applied on the way) or the step ends at
+    ``t1``. Returns ``(slot, t)``, the slot emptied (-1: none before ``t1``, or no event
+    can happen) and the time reached."""
+    death = p[P_DEATH_RATE_PER_DAY]
+    death_transformed = p[P_TRANSFORMED_DEATH_RATE_PER_DAY]
+    child = -1
+    while child < 0:
+        n_pluri = seg[PLURIPOTENT + 1] - seg[PLURIPOTENT]
+        n_cyc = seg[CYCLING + 1] - seg[CYCLING]
+        n_norm = seg[TRANSFORMED] - seg[CYCLING]
+        n_tr = seg[TRANSFORMED + 1] - seg[TRANSFORMED]
+        n_sen = seg[SENESCENT + 1] - seg[SENESCENT]
+        r_death = death * (n_pluri + n_norm)
+        r_tr = death_transformed * n_tr
+        r_stress = bound * n_cyc
+        r_clear = clearance_hazard_per_day(p, n_sen, n_slots) * n_sen
+        total = r_death + r_tr + r_stress + r_clear
+        if total <= 0.0:
+            return -1, t1
+        t += -math.log(1.0 - rng.random()) / total
+        if t > t1:
+            return -1, t1
+        u = rng.random() * total
+        if u < r_death:
+            j = randint(rng, n_pluri + n_norm)
+            k = seg[PLURIPOTENT] + j if j < n_pluri else seg[CYCLING] + j - n_pluri
+            child = order[k]
+            counters[C_DEATHS] += 1
+        elif u < r_death + r_tr:
+            child = order[seg[TRANSFORMED] + randint(rng, n_tr)]
+            counters[C_DEATHS] += 1
+        elif u < r_death + r_tr + r_stress or n_sen == 0:
+            if n_cyc > 0:
+                i = order[seg[CYCLING] + randint(rng, n_cyc)]
+                h = stress_hazard_per_day(p, t, t - epi_origin_day[i])
+                if rng.random() * bound < h:
+                    move(order, pos, seg, state, i, SENESCENT)
+                    counters[C_STRESS] += 1
+        else:
+            child = order[seg[SENESCENT] + randint(rng, n_sen)]
+            counters[C_CLEARED_IMMUNE] += 1
+    move(order, pos, seg, state, child, EMPTY)
+    return child, t
+
+
+@njit(cache=True)
+def wellmixed_events(cells, p, counters, t0, t1, rng):
+    """``tissue_events`` for a well-mixed tissue. Every pass of the loop ends with a
+    division (``divide_into`` on every path to the loop's back edge), so the compiled loop
+    keeps no reference counting (processes.py, "Speed"); once no cell can divide, the
+    rest of the step's events leave their vacancies empty."""
+    state, _, _, epi_origin_day, _, order, pos, seg = cells
+    n_slots = state.shape[0]
+    bound = stress_bound_per_day(p, t0, t1, False)
+    t = t0
+    while True:
+        child, t = next_vacancy(
+            state, epi_origin_day, order, pos, seg, p, n_slots, bound, t, t1, rng, counters
+        )
+        if child < 0:
+            return
+        place = draw_parent_place(seg, p, rng)
+        if place < 0:
+            break
+        divide_into(cells, p, order[place], child, rng, counters)
+    while True:  # nothing can divide: the vacancies stay
+        child, t = next_vacancy(
+            state, epi_origin_day, order, pos, seg, p, n_slots, bound, t, t1, rng, counters
+        )
+        if child < 0:
+            return
+
+
+@njit(cache=True)
+def tissue_events(cells, p, counters, geometry, t0, t1, rng):
+    """Every event of one tissue that no other tissue supplies or draws on, from day
+    ``t0`` to ``t1``: the chain of ``continuous_events`` for one tissue, written out in
+    loops over arrays held in local variables (``wellmixed_events``; here for a lattice),
+    calling the prune-safe helpers of processes.py ("Speed"); ``event`` and
+    ``fill_vacancy``, which unpack the tuples, serve the linked tissues."""
+    width, height, torus = geometry_of(geometry)
+    if width == 0:
+        wellmixed_events(cells, p, counters, t0, t1, rng)
+        return
+    state, _, _, epi_origin_day, _, order, pos, seg = cells
+    n_slots = state.shape[0]
+    death = p[P_DEATH_RATE_PER_DAY]
+    death_transformed = p[P_TRANSFORMED_DEATH_RATE_PER_DAY]
+    bystander = p[P_BYSTANDER_PER_DAY]
+    bound = stress_bound_per_day(p, t0, t1, width > 0)
+    nb = np.empty(MAX_NEIGHBOURS, dtype=np.int64)
+    w = np.empty(MAX_NEIGHBOURS)
+    mark = lattice_mark(geometry, nb)
+    t = t0
+    while True:
+        n_pluri = seg[PLURIPOTENT + 1] - seg[PLURIPOTENT]
+        n_cyc = seg[CYCLING + 1] - seg[CYCLING]
+        n_norm = seg[TRANSFORMED] - seg[CYCLING]
+        n_tr = seg[TRANSFORMED + 1] - seg[TRANSFORMED]
+        n_sen = seg[SENESCENT + 1] - seg[SENESCENT]
+        r_death = death * (n_pluri + n_norm)
+        r_tr = death_transformed * n_tr
+        r_stress = bound * n_cyc
+        r_clear = clearance_hazard_per_day(p, n_sen, n_slots) * n_sen
+        total = r_death + r_tr + r_stress + r_clear
+        if total <= 0.0:
+            break
+        t += -math.log(1.0 - rng.random()) / total
+        if t > t1:
+            break
+        u = rng.random() * total
+        child = -1
+        if u < r_death:
+            j = randint(rng, n_pluri + n_norm)
+            child = (
+                order[seg[PLURIPOTENT] + j] if j < n_pluri else order[seg[CYCLING] + j - n_pluri]
+            )
+            counters[C_DEATHS] += 1
+        elif u < r_death + r_tr:
+            child = order[seg[TRANSFORMED] + randint(rng, n_tr)]
+            counters[C_DEATHS] += 1
+        elif u < r_death + r_tr + r_stress or n_sen == 0:
+            if n_cyc > 0:
+                i = order[seg[CYCLING] + randint(rng, n_cyc)]
+                h = stress_hazard_per_day(p, t, t - epi_origin_day[i])
+                if width > 0:
+                    row = i // width
+                    m = senescent_neighbours(state, row, i - row * width, width, height, torus)
+                    h += bystander * m / MAX_NEIGHBOURS
+                if rng.random() * bound < h:
+                    move(order, pos, seg, state, i, SENESCENT)
+                    counters[C_STRESS] += 1
+        else:
+            child = order[seg[SENESCENT] + randint(rng, n_sen)]
+            counters[C_CLEARED_IMMUNE] += 1
+        if child < 0:
+            continue
+        move(order, pos, seg, state, child, EMPTY)
+        row = child // width
+        wsum = neighbour_weights(
+            state, p, row, child - row * width, width, height, torus, mark, -1, nb, w
+        )
+        if wsum > 0.0:
+            divide_into(cells, p, neighbour_parent(nb, w, wsum, rng), child, rng, counters)
+
+
 @njit(cache=True)
 def continuous_events(tissues, links, t0, t1, rng):
     """Every event of every tissue from day ``t0`` to day ``t1`` (see the module text).
-    Returns the number of events drawn (stress candidates included)."""
+    Tissues that no stem compartment links are independent processes: each runs its own
+    loop (``tissue_events``), which is the same chain."""
     n = len(tissues)
+    if links is None:
+        for k in range(n):
+            cells, p, counters, geometry = tissues[k]
+            tissue_events(cells, p, counters, geometry, t0, t1, rng)
+        return
     bound = np.empty(n)
     rate = np.empty(n)
     for k in range(n):
@@ -255,7 +434,6 @@ def continuous_events(tissues, links, t0, t1, rng):
     nb = np.empty(MAX_NEIGHBOURS, dtype=np.int64)
     w = np.empty(MAX_NEIGHBOURS)
     t = t0
-    n_events = 0
     while True:
         total = 0.0
         for k in range(n):
@@ -281,5 +459,3 @@ def continuous_events(tissues, links, t0, t1, rng):
             if src >= 0:
                 s_cells, s_p, _, _ = tissues[src]
                 rate[src] = tissue_rate_per_day(s_cells[7], s_p, s_cells[0].shape[0], bound[src])
-        n_events += 1
-    return n_events
