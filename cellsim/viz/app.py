@@ -313,7 +313,7 @@ if IPYVUETIFY_V3:
 SLIDERS: dict[str, tuple[str, float, float, float]] = {
     "lifespan_days": ("Turnover: cell lifespan (days)", 5.0, 2000.0, 5.0),
     "stress_rate_per_day": ("Stress senescence (/day)", 0.0, 1e-3, 1e-5),
-    "clearance_rate_per_day": ("Immune clearance (/day)", 0.0, 0.3, 0.005),
+    "clearance_rate_per_day": ("Immune clearance (/day)", 0.0, 1.0, 0.01),
     "bystander_per_day": ("Bystander senescence (/day)", 0.0, 0.02, 0.0005),
     "senolytic_start_years": ("Senolytic from age (years)", 0.0, 60.0, 0.5),
     "senolytic_interval_days": ("Senolytic interval (days)", 1.0, 365.0, 1.0),
