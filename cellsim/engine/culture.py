@@ -68,7 +68,8 @@ class CultureParams(_Strict):
     max_days: float = Field(2000.0, gt=0)
     """Horizon: a culture still growing then is stopped (censored)."""
     dt_days: float = Field(0.25, gt=0, le=1)
-    """Step length; a division's probability over a step is 1 - exp(-rate * dt)."""
+    """Step length: passages and records happen within or at the end of a step; growth,
+    stress and death run in continuous time, so the dynamics do not depend on it."""
     record_interval_days: float = Field(1.0, gt=0)
     telomere: TelomereParams = Field(default_factory=TelomereParams)
 

@@ -255,7 +255,9 @@ class RunParams(_Strict):
     """Clock, horizon, recording and stopping of one run."""
 
     dt_days: float = Field(1.0, gt=0, le=30)
-    """Step length; a probability over a step is 1 - exp(-rate * dt)."""
+    """Step length: interventions act, failures are checked and records are taken at
+    step ends; within a step every process runs in continuous time, so the dynamics do
+    not depend on it (docs/MODEL.md, "Numerics")."""
     horizon_days: float = Field(100 * DAYS_PER_YEAR, gt=0)
     start_age_days: float = Field(0.0, ge=0)
     """Organism age at the start; cells start with this epigenetic age."""

@@ -172,17 +172,14 @@ def stomach() -> dict[str, Any]:
 def small_intestine() -> dict[str, Any]:
     """Small-intestine epithelium: lifespan 5.3 +- 1.7 d, 1.2 +- 0.2e11 cells
     (Sender & Milo 2021, Nat Med 27:45, as published; the data repository's
-    pre-publication 2.8 d is not the paper's value). Simulate with a short step: at
-    dt = 1 d the per-step death probability 1 - exp(-1/5.3) = 0.17 undercounts turnover
-    by 9%."""
+    pre-publication 2.8 d is not the paper's value)."""
     return {"lifespan_days": 5.3}
 
 
 @preset(group="gut", cells_in_body=6.0e10, cells_in_body_se=2.0e10, lifespan_se_days=0.5)
 def colon() -> dict[str, Any]:
     """Colon epithelium: lifespan 3.4 +- 0.5 d, 6.0 +- 2.0e10 cells
-    (Sender & Milo 2021, Nat Med 27:45, as published). Simulate with a short step (see
-    small_intestine)."""
+    (Sender & Milo 2021, Nat Med 27:45, as published)."""
     return {"lifespan_days": 3.4}
 
 

@@ -3,28 +3,30 @@
 A lattice tissue is a ``width`` x ``height`` grid of slots (kernels/grid.py). What differs
 from a well-mixed tissue, and nothing else:
 
-- Stress senescence gains the bystander term of senescent neighbours: that is
-  ``processes.stress_senescence`` given the grid (``width > 0``).
-- Replacement (here): the vacancies are visited once per day in a uniformly random
-  order. Each is refilled by the division of one of its competent Moore neighbours, drawn
-  with weight 1 for CYCLING and STEM and the transformation fitness for TRANSFORMED (the
-  weights of ``processes.draw_parent_place``), through ``processes.divide_into``, so
-  telomere loss, transformation and replicative senescence are the well-mixed code.
-  Parents are the cells present when the pass starts: a slot that was vacant then (filled
-  in this pass or not) cannot be a parent until the next day, so a hole closes from its
-  rim by one ring a day instead of in one sweep. A parent's competence is judged when its
-  vacancy is visited: a parent made SENESCENT by an earlier division in the same pass no
-  longer divides. A parent may divide more than once in a pass (into several adjacent
-  vacancies). A vacancy with no competent neighbour stays empty (a tissue defect) and is
-  tried again the next day.
+- Stress senescence gains the bystander term of senescent neighbours (kernels/events.py
+  given the grid, ``width > 0``).
+- Replacement of the vacancies present at the start of a step (here; kernels/day.py
+  repeats passes until one fills nothing): the vacancies are visited in a uniformly
+  random order. Each is refilled by the division of one of its competent Moore
+  neighbours, drawn with weight 1 for CYCLING and STEM and the transformation fitness for
+  TRANSFORMED (the weights of ``processes.draw_parent_place``), through
+  ``processes.divide_into``, so telomere loss, transformation and replicative senescence
+  are the well-mixed code. Parents are the cells present when the pass starts: a slot
+  that was vacant then (filled in this pass or not) cannot be a parent until the next
+  pass, so a hole closes from its rim one ring per pass. A parent's competence is judged
+  when its vacancy is visited: a parent made SENESCENT by an earlier division in the same
+  pass no longer divides. A parent may divide more than once in a pass (into several
+  adjacent vacancies). A vacancy with no competent neighbour stays empty (a tissue
+  defect). A vacancy that appears during a step (a death, a clearance) is filled at that
+  instant by ``events`` with the same weights (``neighbour_weights`` at epoch -1).
 
 Turnover, immune clearance, interventions and stem supply into any vacancy are not
 spatial and use the same kernels as a well-mixed tissue. No per-site object or neighbour
 table is built: memory is the population's arrays plus one int32 mark per slot. Per day
 the work is proportional to the events (deaths, senescence candidates, vacancies) times
-at most 8 neighbours. Defects are vacancies too: each is retried every day (about 0.2 us
-each), which is at most one pass over the vacant slots, and none once no competent cell
-is left in the tissue.
+at most 8 neighbours. Defects are vacancies too: each is retried at the start of every
+step (about 0.2 us each), which is one pass over the vacant slots, and none once no
+competent cell is left in the tissue.
 """
 
 from __future__ import annotations

@@ -37,8 +37,6 @@ per-event helpers are written so that the pruning succeeds (``inspect_llvm()`` s
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
@@ -68,12 +66,6 @@ from .layout import (
     TRANSFORMED,
 )
 from .segments import count, move, randint
-
-
-@njit(cache=True, inline="always")
-def prob(rate_per_day, dt_days):
-    """Probability of at least one event of a constant hazard over a step."""
-    return -math.expm1(-rate_per_day * dt_days)
 
 
 @njit(cache=True)

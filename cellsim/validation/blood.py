@@ -159,7 +159,7 @@ def hsc_division_interval_check(
         "Not a free prediction: the presets size the blood sample and the HSC "
         "compartment so that supplying every new blood cell takes one HSC division per "
         f"{7 * ref.value:g} days. The check confirms the supply path delivers that rate "
-        "(the residual is the step's discretisation, (1 - exp(-dt/6.6))/dt vs 1/6.6).",
+        "(deaths are simulated in continuous time, so the residual is statistical).",
     ]
     return against(ref, key, title, simulated, passed, criterion, figure, notes)
 
