@@ -112,46 +112,46 @@ def pick(order, seg, s, rng):
 
 
 @njit(cache=True, inline="always")
-def event(cells, p, width, height, torus, stress_bound, t, u, rng, counters):
-    """Apply one event of a tissue at day ``t``; ``u`` is uniform on [0, its total rate)
-    and chooses the event. Returns the slot left vacant (death, clearance) or -1."""
-    state, _, _, epi_origin_day, _, order, pos, seg = cells
+def event(
+    state, epi_origin_day, order, pos, seg, p, width, height, torus, bound, t, u, rng, counters
+):
+    """Apply one event of a tissue (its index arrays) at day ``t``; ``u`` is uniform on
+    [0, ``tissue_rate_per_day``) and chooses the event: a death, a stress candidate kept
+    with probability hazard / ``bound`` (with the bystander term on a lattice,
+    ``width > 0``), or a clearance. Returns the slot left vacant (now EMPTY) or -1."""
     n_pluri = count(seg, PLURIPOTENT)
     n_norm = count(seg, CYCLING) + count(seg, STEM)
-    r = p[P_DEATH_RATE_PER_DAY] * (n_pluri + n_norm)
-    if u < r:  # death of a PLURIPOTENT, CYCLING or STEM cell
-        j = randint(rng, n_pluri + n_norm)
-        i = order[seg[PLURIPOTENT] + j] if j < n_pluri else order[seg[CYCLING] + j - n_pluri]
-        move(order, pos, seg, state, i, EMPTY)
-        counters[C_DEATHS] += 1
-        return i
-    u -= r
-    r = p[P_TRANSFORMED_DEATH_RATE_PER_DAY] * count(seg, TRANSFORMED)
-    if u < r:
-        i = pick(order, seg, TRANSFORMED, rng)
-        move(order, pos, seg, state, i, EMPTY)
-        counters[C_DEATHS] += 1
-        return i
-    u -= r
+    n_tr = count(seg, TRANSFORMED)
     n_cyc = count(seg, CYCLING)
-    r = stress_bound * n_cyc
-    if u < r or count(seg, SENESCENT) == 0:  # a stress candidate (rounding lands here too)
-        if n_cyc == 0:
-            return -1
-        i = pick(order, seg, CYCLING, rng)
-        h = stress_hazard_per_day(p, t, t - epi_origin_day[i])
-        if width > 0:
-            row = i // width
-            m = senescent_neighbours(state, row, i - row * width, width, height, torus)
-            h += p[P_BYSTANDER_PER_DAY] * m / MAX_NEIGHBOURS
-        if rng.random() * stress_bound < h:
-            move(order, pos, seg, state, i, SENESCENT)
-            counters[C_STRESS] += 1
-        return -1
-    i = pick(order, seg, SENESCENT, rng)  # clearance
-    move(order, pos, seg, state, i, EMPTY)
-    counters[C_CLEARED_IMMUNE] += 1
-    return i
+    r_death = p[P_DEATH_RATE_PER_DAY] * (n_pluri + n_norm)
+    r_tr = p[P_TRANSFORMED_DEATH_RATE_PER_DAY] * n_tr
+    r_stress = bound * n_cyc
+    child = -1
+    if u < r_death:  # death of a PLURIPOTENT, CYCLING or STEM cell
+        j = randint(rng, n_pluri + n_norm)
+        k = seg[PLURIPOTENT] + j if j < n_pluri else seg[CYCLING] + j - n_pluri
+        child = order[k]
+        counters[C_DEATHS] += 1
+    elif u < r_death + r_tr:
+        child = pick(order, seg, TRANSFORMED, rng)
+        counters[C_DEATHS] += 1
+    elif u < r_death + r_tr + r_stress or count(seg, SENESCENT) == 0:
+        if n_cyc > 0:  # a stress candidate (rounding lands here too)
+            i = pick(order, seg, CYCLING, rng)
+            h = stress_hazard_per_day(p, t, t - epi_origin_day[i])
+            if width > 0:
+                row = i // width
+                m = senescent_neighbours(state, row, i - row * width, width, height, torus)
+                h += p[P_BYSTANDER_PER_DAY] * m / MAX_NEIGHBOURS
+            if rng.random() * bound < h:
+                move(order, pos, seg, state, i, SENESCENT)
+                counters[C_STRESS] += 1
+    else:
+        child = pick(order, seg, SENESCENT, rng)  # clearance
+        counters[C_CLEARED_IMMUNE] += 1
+    if child >= 0:
+        move(order, pos, seg, state, child, EMPTY)
+    return child
 
 
 @njit(cache=True, inline="always")
@@ -270,45 +270,18 @@ def next_vacancy(state, epi_origin_day, order, pos, seg, p, n_slots, bound, t, t
     (a death or a clearance; stress senescence is applied on the way) or the step ends at
     ``t1``. Returns ``(slot, t)``, the slot emptied (-1: none before ``t1``, or no event
     can happen) and the time reached."""
-    death = p[P_DEATH_RATE_PER_DAY]
-    death_transformed = p[P_TRANSFORMED_DEATH_RATE_PER_DAY]
     child = -1
     while child < 0:
-        n_pluri = seg[PLURIPOTENT + 1] - seg[PLURIPOTENT]
-        n_cyc = seg[CYCLING + 1] - seg[CYCLING]
-        n_norm = seg[TRANSFORMED] - seg[CYCLING]
-        n_tr = seg[TRANSFORMED + 1] - seg[TRANSFORMED]
-        n_sen = seg[SENESCENT + 1] - seg[SENESCENT]
-        r_death = death * (n_pluri + n_norm)
-        r_tr = death_transformed * n_tr
-        r_stress = bound * n_cyc
-        r_clear = clearance_hazard_per_day(p, n_sen, n_slots) * n_sen
-        total = r_death + r_tr + r_stress + r_clear
+        total = tissue_rate_per_day(seg, p, n_slots, bound)
         if total <= 0.0:
             return -1, t1
         t += -math.log(1.0 - rng.random()) / total
         if t > t1:
             return -1, t1
         u = rng.random() * total
-        if u < r_death:
-            j = randint(rng, n_pluri + n_norm)
-            k = seg[PLURIPOTENT] + j if j < n_pluri else seg[CYCLING] + j - n_pluri
-            child = order[k]
-            counters[C_DEATHS] += 1
-        elif u < r_death + r_tr:
-            child = order[seg[TRANSFORMED] + randint(rng, n_tr)]
-            counters[C_DEATHS] += 1
-        elif u < r_death + r_tr + r_stress or n_sen == 0:
-            if n_cyc > 0:
-                i = order[seg[CYCLING] + randint(rng, n_cyc)]
-                h = stress_hazard_per_day(p, t, t - epi_origin_day[i])
-                if rng.random() * bound < h:
-                    move(order, pos, seg, state, i, SENESCENT)
-                    counters[C_STRESS] += 1
-        else:
-            child = order[seg[SENESCENT] + randint(rng, n_sen)]
-            counters[C_CLEARED_IMMUNE] += 1
-    move(order, pos, seg, state, child, EMPTY)
+        child = event(
+            state, epi_origin_day, order, pos, seg, p, 0, 0, False, bound, t, u, rng, counters
+        )
     return child, t
 
 
@@ -353,58 +326,25 @@ def tissue_events(cells, p, counters, geometry, t0, t1, rng):
         return
     state, _, _, epi_origin_day, _, order, pos, seg = cells
     n_slots = state.shape[0]
-    death = p[P_DEATH_RATE_PER_DAY]
-    death_transformed = p[P_TRANSFORMED_DEATH_RATE_PER_DAY]
-    bystander = p[P_BYSTANDER_PER_DAY]
-    bound = stress_bound_per_day(p, t0, t1, width > 0)
+    bound = stress_bound_per_day(p, t0, t1, True)
     nb = np.empty(MAX_NEIGHBOURS, dtype=np.int64)
     w = np.empty(MAX_NEIGHBOURS)
     mark = lattice_mark(geometry, nb)
     t = t0
     while True:
-        n_pluri = seg[PLURIPOTENT + 1] - seg[PLURIPOTENT]
-        n_cyc = seg[CYCLING + 1] - seg[CYCLING]
-        n_norm = seg[TRANSFORMED] - seg[CYCLING]
-        n_tr = seg[TRANSFORMED + 1] - seg[TRANSFORMED]
-        n_sen = seg[SENESCENT + 1] - seg[SENESCENT]
-        r_death = death * (n_pluri + n_norm)
-        r_tr = death_transformed * n_tr
-        r_stress = bound * n_cyc
-        r_clear = clearance_hazard_per_day(p, n_sen, n_slots) * n_sen
-        total = r_death + r_tr + r_stress + r_clear
+        total = tissue_rate_per_day(seg, p, n_slots, bound)
         if total <= 0.0:
             break
         t += -math.log(1.0 - rng.random()) / total
         if t > t1:
             break
         u = rng.random() * total
-        child = -1
-        if u < r_death:
-            j = randint(rng, n_pluri + n_norm)
-            child = (
-                order[seg[PLURIPOTENT] + j] if j < n_pluri else order[seg[CYCLING] + j - n_pluri]
-            )
-            counters[C_DEATHS] += 1
-        elif u < r_death + r_tr:
-            child = order[seg[TRANSFORMED] + randint(rng, n_tr)]
-            counters[C_DEATHS] += 1
-        elif u < r_death + r_tr + r_stress or n_sen == 0:
-            if n_cyc > 0:
-                i = order[seg[CYCLING] + randint(rng, n_cyc)]
-                h = stress_hazard_per_day(p, t, t - epi_origin_day[i])
-                if width > 0:
-                    row = i // width
-                    m = senescent_neighbours(state, row, i - row * width, width, height, torus)
-                    h += bystander * m / MAX_NEIGHBOURS
-                if rng.random() * bound < h:
-                    move(order, pos, seg, state, i, SENESCENT)
-                    counters[C_STRESS] += 1
-        else:
-            child = order[seg[SENESCENT] + randint(rng, n_sen)]
-            counters[C_CLEARED_IMMUNE] += 1
+        child = event(
+            state, epi_origin_day, order, pos, seg, p, width, height, torus, bound, t, u, rng,
+            counters,
+        )  # fmt: skip
         if child < 0:
             continue
-        move(order, pos, seg, state, child, EMPTY)
         row = child // width
         wsum = neighbour_weights(
             state, p, row, child - row * width, width, height, torus, mark, -1, nb, w
@@ -449,8 +389,12 @@ def continuous_events(tissues, links, t0, t1, rng):
             u -= rate[k]
             k += 1
         cells, p, counters, geometry = tissues[k]
+        state, _, _, epi_origin_day, _, order, pos, seg = cells
         width, height, torus = geometry_of(geometry)
-        child = event(cells, p, width, height, torus, bound[k], t, u, rng, counters)
+        child = event(
+            state, epi_origin_day, order, pos, seg, p, width, height, torus, bound[k], t, u, rng,
+            counters,
+        )  # fmt: skip
         if child >= 0:
             fill_vacancy(tissues, links, k, child, nb, w, rng)
         rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k])
