@@ -38,14 +38,11 @@ import numpy as np
 from numba import njit
 
 from .grid import MAX_NEIGHBOURS, senescent_neighbours
-from .lattice import neighbour_weights
+from .lattice import neighbour_parent, neighbour_weights
 from .layout import (
     C_CLEARED_IMMUNE,
     C_DEATHS,
-    C_DIVISIONS,
     C_STRESS,
-    C_SUPPLIED_IN,
-    C_SUPPLIED_OUT,
     CYCLING,
     EMPTY,
     P_BYSTANDER_PER_DAY,
@@ -62,9 +59,8 @@ from .layout import (
 from .processes import (
     divide_into,
     draw_parent_place,
-    settle_daughter,
-    split_telomere,
     stress_hazard_per_day,
+    supply_division,
 )
 from .segments import count, move, randint
 
@@ -160,15 +156,10 @@ def supply_one(source, s_p, target, t_p, child, clone_offset, rng, s_counters, t
     random STEM cell of the ``source`` compartment (which must have one): the stem cell
     stays STEM, the other daughter enters as CYCLING (clone ``clone_offset + stem clone``);
     both lose telomere at the stem cells' rate and settle (``settle_daughter``)."""
-    s_state, s_tel, _, _, _, s_order, s_pos, s_seg = source
-    t_state, t_tel, _, _, _, t_order, t_pos, t_seg = target
-    parent = pick(s_order, s_seg, STEM, rng)
-    split_telomere(source, target, s_p, STEM, parent, child, clone_offset, rng)
-    s_counters[C_DIVISIONS] += 1
-    s_counters[C_SUPPLIED_OUT] += 1
-    t_counters[C_SUPPLIED_IN] += 1
-    settle_daughter(s_state, s_tel, s_order, s_pos, s_seg, s_p, parent, STEM, rng, s_counters)
-    settle_daughter(t_state, t_tel, t_order, t_pos, t_seg, t_p, child, CYCLING, rng, t_counters)
+    parent = pick(source[5], source[7], STEM, rng)
+    supply_division(
+        source, s_p, target, t_p, parent, child, clone_offset, rng, s_counters, t_counters
+    )
 
 
 @njit(cache=True, inline="always")
@@ -191,16 +182,7 @@ def local_division(cells, p, width, height, torus, mark, child, nb, w, rng, coun
     )
     if total <= 0.0:
         return False
-    u = rng.random() * total
-    parent = -1
-    acc = 0.0
-    for q in range(MAX_NEIGHBOURS):
-        if w[q] > 0.0:
-            parent = nb[q]
-            acc += w[q]
-            if u < acc:
-                break
-    divide_into(cells, p, parent, child, rng, counters)
+    divide_into(cells, p, neighbour_parent(nb, w, total, rng), child, rng, counters)
     return True
 
 
@@ -220,21 +202,6 @@ def lattice_mark(geometry, fallback):
     if geometry is None:
         return fallback
     return geometry[3]
-
-
-@njit(cache=True)
-def neighbour_parent(nb, w, total, rng):
-    """A Moore neighbour drawn with weights ``w`` (slots ``nb``, sum ``total > 0``)."""
-    u = rng.random() * total
-    parent = -1
-    acc = 0.0
-    for q in range(MAX_NEIGHBOURS):
-        if w[q] > 0.0:
-            parent = nb[q]
-            acc += w[q]
-            if u < acc:
-                break
-    return parent
 
 
 @njit(cache=True, inline="always")

@@ -70,6 +70,22 @@ def neighbour_weights(state, p, r, c, width, height, torus, mark, epoch, nb, w):
 
 
 @njit(cache=True)
+def neighbour_parent(nb, w, total, rng):
+    """A Moore neighbour drawn with the weights ``w`` of ``neighbour_weights`` (slots
+    ``nb``, sum ``total > 0``)."""
+    u = rng.random() * total
+    parent = -1
+    acc = 0.0
+    for q in range(MAX_NEIGHBOURS):
+        if w[q] > 0.0:
+            parent = nb[q]
+            acc += w[q]
+            if u < acc:
+                break
+    return parent
+
+
+@njit(cache=True)
 def replacement(cells, p, n_fill, rng, counters, width, height, torus, mark, epoch):
     """Process 6 on a lattice: visit the vacancies in random order and refill each (up to
     ``n_fill``) by the division of a competent Moore neighbour present at the start of the
@@ -98,15 +114,6 @@ def replacement(cells, p, n_fill, rng, counters, width, height, torus, mark, epo
         )
         if total <= 0.0:
             continue
-        u = rng.random() * total
-        parent = -1
-        acc = 0.0
-        for q in range(MAX_NEIGHBOURS):
-            if w[q] > 0.0:
-                parent = nb[q]
-                acc += w[q]
-                if u < acc:
-                    break
-        divide_into(cells, p, parent, v, rng, counters)
+        divide_into(cells, p, neighbour_parent(nb, w, total, rng), v, rng, counters)
         filled += 1
     return filled

@@ -191,6 +191,24 @@ def replacement(cells, p, n_fill, rng, counters):
     return filled
 
 
+@njit(cache=True, inline="always")
+def supply_division(
+    source, s_p, target, t_p, parent, child, clone_offset, rng, s_counters, t_counters
+):
+    """STEM cell ``parent`` of the ``source`` compartment divides asymmetrically into
+    vacancy ``child`` of the ``target`` tissue: the stem cell stays STEM, the other
+    daughter enters as CYCLING (clone ``clone_offset + stem clone``); both lose telomere at
+    the stem cells' rate (``split_telomere``) and settle (``settle_daughter``)."""
+    s_state, s_tel, _, _, _, s_order, s_pos, s_seg = source
+    t_state, t_tel, _, _, _, t_order, t_pos, t_seg = target
+    split_telomere(source, target, s_p, STEM, parent, child, clone_offset, rng)
+    s_counters[C_DIVISIONS] += 1
+    s_counters[C_SUPPLIED_OUT] += 1
+    t_counters[C_SUPPLIED_IN] += 1
+    settle_daughter(s_state, s_tel, s_order, s_pos, s_seg, s_p, parent, STEM, rng, s_counters)
+    settle_daughter(t_state, t_tel, t_order, t_pos, t_seg, t_p, child, CYCLING, rng, t_counters)
+
+
 @njit(cache=True)
 def supply(source, s_p, target, t_p, share, clone_offset, rng, s_counters, t_counters):
     """Stem supply (process 6): each vacancy of the ``target`` tissue's cells is, with
@@ -202,8 +220,8 @@ def supply(source, s_p, target, t_p, share, clone_offset, rng, s_counters, t_cou
     telomerase-scaled rate; a stem cell below the threshold senesces, and so does a
     daughter below the target's threshold. Returns the number supplied.
     """
-    s_state, s_tel, _, _, _, s_order, s_pos, s_seg = source
-    t_state, t_tel, _, _, _, t_order, t_pos, t_seg = target
+    s_order, s_seg = source[5], source[7]
+    t_order, t_seg = target[5], target[7]
     n_vac = count(t_seg, EMPTY)
     if n_vac == 0 or share <= 0.0:
         return 0
@@ -215,11 +233,8 @@ def supply(source, s_p, target, t_p, share, clone_offset, rng, s_counters, t_cou
             break
         parent = s_order[s_seg[STEM] + randint(rng, n_stem)]
         child = t_order[t_seg[EMPTY]]
-        split_telomere(source, target, s_p, STEM, parent, child, clone_offset, rng)
-        s_counters[C_DIVISIONS] += 1
-        s_counters[C_SUPPLIED_OUT] += 1
-        t_counters[C_SUPPLIED_IN] += 1
-        settle_daughter(s_state, s_tel, s_order, s_pos, s_seg, s_p, parent, STEM, rng, s_counters)
-        settle_daughter(t_state, t_tel, t_order, t_pos, t_seg, t_p, child, CYCLING, rng, t_counters)
+        supply_division(
+            source, s_p, target, t_p, parent, child, clone_offset, rng, s_counters, t_counters
+        )
         done += 1
     return done
