@@ -186,7 +186,7 @@ def local_division(cells, p, width, height, torus, mark, child, nb, w, rng, coun
     return True
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def geometry_of(geometry):
     """``(width, height, torus)`` of a tissue's geometry (``(0, 0, False)``: well-mixed)."""
     if geometry is None:
@@ -204,7 +204,7 @@ def lattice_mark(geometry, fallback):
     return geometry[3]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def local_fill(cells, p, geometry, child, nb, w, rng, counters):
     """``local_division`` with the tissue's geometry unpacked."""
     if geometry is None:
@@ -213,7 +213,7 @@ def local_fill(cells, p, geometry, child, nb, w, rng, counters):
     return local_division(cells, p, width, height, torus, mark, child, nb, w, rng, counters)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def fill_vacancy(tissues, links, k, child, nb, w, rng):
     """Fill the vacancy ``child`` of tissue ``k`` at once: from its stem compartment with
     the probability ``share[k]`` (when that has a STEM cell), else by a local division."""
@@ -296,7 +296,7 @@ def tissue_events(cells, p, counters, geometry, t0, t1, rng):
     bound = stress_bound_per_day(p, t0, t1, True)
     nb = np.empty(MAX_NEIGHBOURS, dtype=np.int64)
     w = np.empty(MAX_NEIGHBOURS)
-    mark = lattice_mark(geometry, nb)
+    mark = lattice_mark(geometry, np.empty(0, dtype=np.int32))
     t = t0
     while True:
         total = tissue_rate_per_day(seg, p, n_slots, bound)
