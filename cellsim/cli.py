@@ -53,6 +53,18 @@ def _positive(name: str, value: int | None) -> None:
         fail(f"{name} = {value}: must be a whole number >= 1")
 
 
+def _out_dir(out: str | None, name: str, what: str) -> Path:
+    """``--out`` as given (an empty string is refused), else ``runs/<name>``; then the
+    preflight of ``cellsim.io.preflight_output`` runs where the kind and size are known."""
+    from cellsim.io import OutputError, default_out_dir
+
+    if out is None:
+        return default_out_dir(name, what)
+    if not out.strip():
+        raise OutputError(f"--out = {out!r}: give a folder name")
+    return Path(out)
+
+
 @app.command()
 def run(
     scenario: Annotated[
@@ -60,7 +72,7 @@ def run(
         typer.Argument(help="Scenario TOML file, or the name of a built-in scenario."),
     ] = DEFAULT_SCENARIO,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (default: runs/<scenario>).")
+        str | None, typer.Option("--out", help="Output folder (default: runs/<scenario>).")
     ] = None,
     replicates: Annotated[
         int | None, typer.Option("--replicates", help="Replicates per arm (overrides file).")
@@ -77,7 +89,7 @@ def run(
         sc = load_scenario(scenario)
     except ScenarioError as exc:
         fail(str(exc))
-    out_dir = out or Path("runs") / sc.name
+    out_dir = _out_dir(out, sc.name, "scenario")
     run_scenario(sc, out_dir, replicates=replicates, workers=workers, console=console)
 
 
@@ -105,7 +117,7 @@ def sweep(
         Path, typer.Argument(help="Sweep TOML file (see cellsim/config/sweep_file.py).")
     ],
     out: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--out", help="Output folder (default: runs/<sweep>); rerun to resume."),
     ] = None,
     workers: Annotated[
@@ -147,7 +159,7 @@ def sweep(
         return
     from cellsim.run.sweep import run_sweep
 
-    out_dir = out or Path("runs") / plan.sweep.name
+    out_dir = _out_dir(out, plan.sweep.name, "sweep")
     run_sweep(
         plan,
         out_dir,
@@ -179,19 +191,19 @@ def report(
 @app.command("validate-biology")
 def validate_biology(
     out: Annotated[
-        Path, typer.Option("--out", help="Output folder for report.md, figures and tables.")
-    ] = Path("runs/validation"),
+        str, typer.Option("--out", help="Output folder for report.md, figures and tables.")
+    ] = "runs/validation",
     quick: Annotated[
         bool, typer.Option("--quick", help="Reduced checks (smaller samples, fewer strains).")
     ] = False,
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 2,
 ) -> None:
     """Check the simulator against published biology; exit 1 if a check fails."""
-    from cellsim.io import check_output_dir
+    from cellsim.io import preflight_output
     from cellsim.validation import ValidationConfigError, load_config, run_validation
 
     _positive("--workers", workers)
-    check_output_dir(out)
+    preflight_output(out, "validate-biology")
     try:
         load_config(quick=quick)
     except ValidationConfigError as exc:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import pickle
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -89,6 +90,93 @@ def check_output_dir(path: str | Path) -> Path:
             f"--out: {str(path)!r} exists and is not a cellsim output folder; choose a new folder"
         )
     return path
+
+
+LEFTOVER_NAMES = (".lock",)
+"""Files a cellsim writer may leave in an output folder without a manifest (a sweep's lock)."""
+
+MB = 1 << 20
+
+
+def _is_leftover(p: Path) -> bool:
+    return p.name in LEFTOVER_NAMES or (p.name.startswith(".") and p.name.endswith(".tmp"))
+
+
+def _manifest_kind(path: Path) -> str | None:
+    try:
+        return str(json.loads((path / MANIFEST).read_text()).get("kind", "unknown"))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def preflight_output(path: str | Path, kind: str, need_bytes: int = 0) -> Path:
+    """Check an output location before any work; raise OutputError (one line) if unusable.
+
+    The folder must be creatable and writable (so must its parent, where ``atomic_dir``
+    builds the new folder), must be empty, absent or hold a previous output of the same
+    ``kind`` (its manifest.json), and the disk must have about ``need_bytes`` free.
+    Nothing is written.
+    """
+    if str(path) == "":
+        raise OutputError("--out = '': give a folder name")
+    path = Path(path)
+    where = f"--out = {str(path)!r}"
+    if path.name in ("", ".", ".."):
+        raise OutputError(f"{where}: name a folder to create, not '.', '..' or '/'")
+    probe = _writable_base(path, where)
+    if path.exists():
+        _check_contents(path, kind, where)
+    if need_bytes > 0:
+        free = shutil.disk_usage(probe).free
+        if free < need_bytes:
+            raise OutputError(
+                f"{where}: about {need_bytes / MB:.0f} MB needed, {free / MB:.0f} MB free on "
+                f"{str(probe)!r}; free space or choose another disk"
+            )
+    return path
+
+
+def _writable_base(path: Path, where: str) -> Path:
+    """The existing folder the output is made in (checked writable, as is ``path``)."""
+    probe = path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{where}: exists and is a file, not a folder; choose a new folder")
+    if not probe.is_dir():
+        raise OutputError(f"{where}: {str(probe)!r} is a file, so no folder can be made under it")
+    for folder in (probe, path) if path.exists() else (probe,):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(f"{where}: folder {str(folder)!r} is not writable")
+    return probe
+
+
+def _check_contents(path: Path, kind: str, where: str) -> None:
+    """An existing folder: empty (but for leftovers) or a previous output of ``kind``."""
+    found = _manifest_kind(path) if (path / MANIFEST).is_file() else None
+    if found is None:
+        if any(not _is_leftover(p) for p in path.iterdir()):
+            raise OutputError(
+                f"{where}: exists and is not a cellsim output folder; choose a new folder"
+            )
+    elif found != kind:
+        raise OutputError(
+            f"{where}: holds a cellsim {found} output, not a {kind} output; choose a new folder"
+        )
+
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def default_out_dir(name: str, what: str = "scenario") -> Path:
+    """``runs/<name>``: refused unless ``name`` is one plain folder name (so the folder is a
+    child of runs/, never runs/ itself or outside it)."""
+    if not SAFE_NAME.match(name) or ".." in name:
+        raise OutputError(
+            f"{what} name = {name!r}: cannot name a folder under runs/; use letters, digits, "
+            "'_', '-' and '.' (not first, no '..'), or give --out"
+        )
+    return Path("runs") / name
 
 
 @contextlib.contextmanager

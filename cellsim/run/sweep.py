@@ -22,7 +22,14 @@ from rich.console import Console
 
 from cellsim import __version__
 from cellsim.config.sweep import SweepPlan
-from cellsim.io import MANIFEST, OutputError, check_output_dir, write_csv, write_json, write_parquet
+from cellsim.io import (
+    MANIFEST,
+    OutputError,
+    preflight_output,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 from cellsim.run.dask import client_for, connected_workers, execute_plan
 from cellsim.run.errors import RunsFailed
 from cellsim.run.store import SweepStore
@@ -45,8 +52,9 @@ def is_sweep_folder(folder: str | Path) -> bool:
 
 
 def check_sweep_folder(plan: SweepPlan, out_dir: Path) -> bool:
-    """Refuse an ``--out`` that is not this sweep's folder; True when resuming one."""
-    check_output_dir(out_dir)
+    """Refuse an ``--out`` that is not this sweep's folder, or cannot be written, or lacks
+    the disk space (``preflight_output``); True when resuming one."""
+    preflight_output(out_dir, "sweep", estimate_sweep_bytes(plan))
     manifest = out_dir / MANIFEST
     if not manifest.is_file():
         return False
@@ -63,6 +71,19 @@ def check_sweep_folder(plan: SweepPlan, out_dir: Path) -> bool:
             "sweep file to resume it, or choose a new folder"
         )
     return True
+
+
+def estimate_sweep_bytes(plan: SweepPlan) -> int:
+    """A rough lower bound of a sweep folder's size (stored trajectory records, figures)."""
+    from cellsim.run.workflow import TRAJECTORY_RECORD_BYTES
+
+    figures = 4 << 20
+    if not plan.sweep.store_trajectories or plan.n_runs == 0:
+        return figures
+    params = plan.spec(0, 0).params
+    every = max(params.run.record_interval_days, plan.sweep.trajectory_interval_days or 0.0)
+    records = (int(params.run.horizon_days / every) + 1) * len(params.tissues)
+    return plan.n_runs * records * TRAJECTORY_RECORD_BYTES + figures
 
 
 def _manifest(plan: SweepPlan, status: str, **extra: Any) -> dict[str, Any]:

@@ -23,7 +23,15 @@ from rich.progress import (
 
 from cellsim import __version__
 from cellsim.config.scenario import Scenario
-from cellsim.io import MANIFEST, atomic_dir, check_output_dir, write_csv, write_json, write_parquet
+from cellsim.io import (
+    MANIFEST,
+    MB,
+    atomic_dir,
+    preflight_output,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 from cellsim.run.errors import RunsFailed
 from cellsim.run.single import RunResult, collect, run_many
 
@@ -75,8 +83,8 @@ def run_scenario(
     Returns ``{"runs", "trajectories", "summary", "out_dir", "errors"}``.
     """
     console = console or Console()
-    check_output_dir(out_dir)  # fail before any work
     specs = scenario.run_specs(replicates)
+    preflight_output(out_dir, "scenario", estimate_bytes(specs))  # fail before any work
     results: list[RunResult] = []
     errors: list[dict[str, str]] = []
     with progress_task(f"{scenario.name}: runs", len(specs), enabled=progress) as advance:
@@ -102,6 +110,20 @@ def run_scenario(
         "out_dir": out_dir,
         "errors": errors,
     }
+
+
+TRAJECTORY_RECORD_BYTES = 64
+"""Rough stored size of one trajectory record (one tissue, one recording day, compressed)."""
+
+
+def estimate_bytes(specs: list[Any], figures_bytes: int = 4 * MB) -> int:
+    """A rough lower bound of an output folder's size: trajectory records plus figures."""
+    records = 0
+    for spec in specs:
+        run = spec.params.run
+        per_tissue = run.horizon_days / run.record_interval_days + 1
+        records += int(per_tissue) * len(spec.params.tissues)
+    return records * TRAJECTORY_RECORD_BYTES + figures_bytes
 
 
 def write_outputs(

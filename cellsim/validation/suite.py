@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from cellsim import __version__
-from cellsim.io import MANIFEST, atomic_dir, check_output_dir, write_csv, write_json
+from cellsim.io import MANIFEST, MB, atomic_dir, preflight_output, write_csv, write_json
 from cellsim.run.errors import RunsFailed
 from cellsim.validation.blood import blood_checks, blood_params, run_blood
 from cellsim.validation.config import ValidationConfig, load_config
@@ -125,7 +125,7 @@ def run_validation(
     """Run every check, write the report folder (atomically); raise ChecksFailed after
     writing when a check fails. Returns the checks and the report path."""
     t0 = time.perf_counter()
-    out_dir = check_output_dir(out_dir)
+    out_dir = preflight_output(out_dir, "validate-biology", 8 * MB)
     cfg = load_config(config, quick=quick)
     tasks = _tasks(cfg)
     done = [0]

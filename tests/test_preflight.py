@@ -1,0 +1,142 @@
+"""The CLI's promise about output locations and leftovers (issue 13): an unusable output
+location is exit 2 with one line before any run and nothing written; a killed run leaves
+no worker processes and no temporaries that a later command would take for a result."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import cellsim.io as cio
+from cellsim.cli import main
+from cellsim.io import OutputError, default_out_dir
+
+from .test_cli import SMALL
+from .test_sweep import SWEEP
+
+
+@pytest.fixture
+def cli(capsys):
+    """The command in-process: returns (exit code, stdout, stderr)."""
+
+    def call(*args: str) -> subprocess.CompletedProcess:
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return call
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch):
+    """A scenario and a sweep file in an otherwise empty current folder; nothing may run."""
+
+    def no_runs(*args, **kwargs):
+        raise AssertionError("a run started")
+
+    import cellsim.run.single
+    import cellsim.run.sweep
+    import cellsim.validation.tasks
+
+    for module in (cellsim.run.single, cellsim.validation.tasks):
+        monkeypatch.setattr(module, "map_unordered", no_runs)
+    monkeypatch.setattr(cellsim.run.sweep, "client_for", no_runs)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.toml").write_text(SMALL)
+    (tmp_path / "w.toml").write_text(SWEEP)
+    return tmp_path
+
+
+COMMANDS = {
+    "run": ["run", "s.toml", "--workers", "1"],
+    "sweep": ["sweep", "w.toml", "--workers", "1"],
+    "validate-biology": ["validate-biology", "--quick", "--workers", "1"],
+}
+
+
+def _refused(res: subprocess.CompletedProcess, *words: str) -> None:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_empty_out_and_out_under_a_file_exit_2_nothing_written(cli, files, command):
+    before = _listing(files)
+    _refused(cli(*COMMANDS[command], "--out", ""), "--out = ''")
+    _refused(cli(*COMMANDS[command], "--out", "s.toml/sub"), "'s.toml'", "is a file")
+    _refused(cli(*COMMANDS[command], "--out", "s.toml"), "is a file")
+    _refused(cli(*COMMANDS[command], "--out", "."), "not '.'")
+    assert _listing(files) == before
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_read_only_folder_exit_2(cli, files, command, monkeypatch):
+    ro = files / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: make access() answer as for a user
+        real = os.access
+        monkeypatch.setattr(cio.os, "access", lambda p, m: Path(p).resolve() != ro and real(p, m))
+    try:
+        _refused(cli(*COMMANDS[command], "--out", "ro/out"), "'ro'", "not writable")
+        assert not any(ro.iterdir())
+    finally:
+        ro.chmod(0o755)
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_existing_folder_must_hold_a_result_of_the_same_command(cli, files, command):
+    other = files / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    _refused(cli(*COMMANDS[command], "--out", "other"), "not a cellsim output folder")
+    for kind in ("scenario", "sweep", "validate-biology"):
+        if kind == {"run": "scenario"}.get(command, command):
+            continue
+        folder = files / f"k-{kind}"
+        folder.mkdir()
+        (folder / "manifest.json").write_text(json.dumps({"kind": kind}))
+        _refused(cli(*COMMANDS[command], "--out", folder.name), f"cellsim {kind} output")
+        assert _listing(folder) == ["manifest.json"]
+    assert (other / "notes.txt").read_text() == "mine"
+
+
+def test_default_output_folder_is_a_child_of_runs(cli, files):
+    assert default_out_dir("small") == Path("runs/small")
+    assert default_out_dir("a.b-c_1") == Path("runs/a.b-c_1")
+    for bad in ("", ".", "..", "a/b", "../x", "a..b", ".hidden", "/abs", "a\\b", "x y"):
+        with pytest.raises(OutputError, match="use letters, digits"):
+            default_out_dir(bad)
+    before = _listing(files)
+    for name in ("../evil", "a/b", "", ".."):
+        (files / "s.toml").write_text(SMALL.replace('name = "small"', f"name = {name!r}", 1))
+        _refused(cli("run", "s.toml"), f"scenario name = {name!r}", "use letters, digits")
+        (files / "w.toml").write_text(SWEEP.replace('name = "tiny"', f"name = {name!r}", 1))
+        res = cli("sweep", "w.toml")
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert _listing(files) == before
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_not_enough_disk_space_exit_2(cli, files, command, monkeypatch):
+    usage = shutil.disk_usage(files)
+    monkeypatch.setattr(cio.shutil, "disk_usage", lambda p: usage._replace(free=1000))
+    before = _listing(files)
+    _refused(cli(*COMMANDS[command], "--out", "out"), "MB needed", "MB free")
+    assert _listing(files) == before
