@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ import cellsim.io as cio
 from cellsim.cli import main
 from cellsim.io import OutputError, default_out_dir
 
-from .test_cli import SMALL
+from .test_cli import CELLSIM, SMALL
 from .test_sweep import SWEEP
 
 
@@ -140,3 +142,82 @@ def test_not_enough_disk_space_exit_2(cli, files, command, monkeypatch):
     before = _listing(files)
     _refused(cli(*COMMANDS[command], "--out", "out"), "MB needed", "MB free")
     assert _listing(files) == before
+
+
+# --------------------------------------------------------------------------------------
+# nothing left behind by a killed command
+# --------------------------------------------------------------------------------------
+
+LONG = """
+name = "long"
+seed = 5
+replicates = 4
+
+[base.run]
+horizon_days = 36500.0
+
+[[base.tissues]]
+name = "t"
+n_cells = 5000
+lifespan_days = 5.0
+
+[base.tissues.telomere]
+loss_mean_bp = 5.0
+
+[[arms]]
+name = "a"
+"""
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found.update(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            pass
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    out, todo = set(), [pid]
+    while todo:
+        kids = _children(todo.pop())
+        out |= kids
+        todo.extend(kids)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie is dead, waiting for init to reap it
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_sigkilled_run_leaves_no_workers_and_no_output(tmp_path):
+    (tmp_path / "long.toml").write_text(LONG)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [*CELLSIM, "run", str(tmp_path / "long.toml"), "--out", str(out), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(proc.pid)) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "no workers started"
+            time.sleep(0.05)
+        time.sleep(0.5)  # the workers are running simulations
+        workers = _descendants(proc.pid)
+        assert len(workers) >= 2
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    deadline = time.monotonic() + 2.0
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in workers if _alive(p)], "workers outlived the killed command"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.toml"]

@@ -8,9 +8,30 @@ the worker count: each task carries its own seed.
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: the kernel SIGKILLs this process when its parent dies, whatever
+    killed the parent (SIGKILL included), so no worker outlives a killed command. Linux
+    only (prctl); elsewhere the pool's own shutdown is all there is."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no usable libc
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def map_unordered[T, R](
@@ -28,7 +49,12 @@ def map_unordered[T, R](
         for task in tasks:
             yield func(task)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("fork"),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = [pool.submit(func, t) for t in tasks]
         for fut in as_completed(futures):
             yield fut.result()
