@@ -176,9 +176,15 @@ def report(
     folder: Annotated[Path, typer.Argument(help="An output folder of `cellsim run` or `sweep`.")],
 ) -> None:
     """Rewrite the summary, figures and report.md of an output folder."""
+    from cellsim.io import is_temporary
     from cellsim.run.sweep import is_sweep_folder, rewrite_sweep_report
     from cellsim.run.workflow import rewrite_report
 
+    if is_temporary(folder.resolve()):
+        fail(
+            f"folder = {str(folder)!r}: a temporary folder left by an interrupted cellsim "
+            "command, not a result; rerun that command (it removes it)"
+        )
     if is_sweep_folder(folder):
         console.print(f"wrote {rewrite_sweep_report(folder, console=console)}")
         return

@@ -179,6 +179,58 @@ def default_out_dir(name: str, what: str = "scenario") -> Path:
     return Path("runs") / name
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def is_temporary(path: str | Path) -> bool:
+    """True for a folder ``atomic_dir`` builds or moves aside (``.NAME.<pid>.<random>.tmp``,
+    ``.NAME.old``): never a result, even when it holds result files."""
+    name = Path(path).name
+    return name.startswith(".") and (name.endswith(".tmp") or name.endswith(".old"))
+
+
+def recover_output(path: str | Path) -> list[Path]:
+    """Clean up after an ``atomic_dir(path)`` that was killed; return what was removed.
+
+    Temporary siblings ``.NAME.<pid>.<random>.tmp`` whose process is gone are deleted (a
+    live writer's are kept); a previous result moved aside to ``.NAME.old`` is put back
+    when ``path`` is missing (killed between the two renames), else deleted.
+    """
+    path = Path(path)
+    parent, prefix = path.parent, f".{path.name}."
+    removed: list[Path] = []
+    if not parent.is_dir():
+        return removed
+    for p in parent.iterdir():
+        if not (p.name.startswith(prefix) and p.name.endswith(".tmp")):
+            continue
+        pid = p.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and _pid_alive(int(pid)):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    old = parent / f".{path.name}.old"
+    if old.is_dir():
+        if not path.exists() and (old / MANIFEST).is_file():
+            os.replace(old, path)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+            removed.append(old)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Build a folder in a temporary sibling; on success swap it in for ``path``.
@@ -188,7 +240,10 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """
     path = check_output_dir(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    recover_output(path)
+    tmp = Path(
+        tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    )
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700

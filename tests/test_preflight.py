@@ -221,3 +221,55 @@ def test_sigkilled_run_leaves_no_workers_and_no_output(tmp_path):
         time.sleep(0.05)
     assert not [p for p in workers if _alive(p)], "workers outlived the killed command"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.toml"]
+
+
+DEAD_PID = 99_999_999  # above any pid_max
+
+
+def test_leftovers_of_a_killed_atomic_write_are_removed_by_the_next_write(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"kind": "scenario"}')
+    stale = tmp_path / f".out.{DEAD_PID}.abc123.tmp"
+    stale.mkdir()
+    (stale / "runs.parquet").write_text("half")
+    live = tmp_path / f".out.{os.getpid()}.def456.tmp"  # a writer still at work
+    live.mkdir()
+    unrelated = tmp_path / f".other.{DEAD_PID}.x.tmp"
+    unrelated.mkdir()
+    with cio.atomic_dir(out) as tmp:
+        assert not stale.exists() and live.is_dir() and unrelated.is_dir()
+        assert tmp.name.startswith(f".out.{os.getpid()}.") and tmp.name.endswith(".tmp")
+        (tmp / "manifest.json").write_text('{"kind": "scenario", "n": 2}')
+    assert json.loads((out / "manifest.json").read_text())["n"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out", live.name, unrelated.name])
+
+
+def test_a_result_moved_aside_by_a_killed_swap_is_put_back(tmp_path):
+    out = tmp_path / "out"
+    old = tmp_path / ".out.old"
+    old.mkdir()
+    (old / "manifest.json").write_text('{"kind": "scenario"}')
+    assert cio.recover_output(out) == []
+    assert (out / "manifest.json").is_file() and not old.exists()
+    old.mkdir()  # beside a result: a leftover
+    assert cio.recover_output(out) == [old] and not old.exists()
+
+
+def test_report_refuses_a_temporary_folder(cli, tmp_path):
+    for name in (f".out.{DEAD_PID}.abc.tmp", ".out.old"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "runs.parquet").write_text("half")
+        (folder / "manifest.json").write_text('{"kind": "scenario"}')
+        _refused(cli("report", str(folder)), "temporary folder", "interrupted")
+        assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "runs.parquet"]
+
+
+def test_a_run_removes_the_temporary_folder_of_a_killed_run(cli, tmp_path):
+    (tmp_path / "s.toml").write_text(SMALL.replace("replicates = 3", "replicates = 1"))
+    stale = tmp_path / f".out.{DEAD_PID}.abc.tmp"
+    stale.mkdir()
+    res = cli("run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "out"), "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s.toml"]
