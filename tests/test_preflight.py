@@ -273,3 +273,28 @@ def test_a_run_removes_the_temporary_folder_of_a_killed_run(cli, tmp_path):
     res = cli("run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "out"), "--workers", "1")
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s.toml"]
+
+
+def test_a_running_sweep_manifest_whose_process_is_gone_reads_interrupted(tmp_path):
+    import platform
+
+    from cellsim.run.store import SweepStore
+    from cellsim.run.sweep import mark_interrupted
+
+    manifest = tmp_path / "manifest.json"
+
+    def write(status: str, pid: int) -> None:
+        data = {"kind": "sweep", "status": status, "pid": pid, "host": platform.node()}
+        manifest.write_text(json.dumps(data))
+
+    def status() -> str:
+        return json.loads(manifest.read_text())["status"]
+
+    write("running", os.getppid())  # alive on this host: still running
+    assert not mark_interrupted(tmp_path) and status() == "running"
+    write("running", DEAD_PID)
+    with SweepStore(tmp_path).lock():  # the folder lock is held: a sweep runs
+        assert not mark_interrupted(tmp_path) and status() == "running"
+    assert mark_interrupted(tmp_path) and status() == "interrupted"
+    write("complete", DEAD_PID)
+    assert not mark_interrupted(tmp_path) and status() == "complete"

@@ -21,7 +21,7 @@ from cellsim.cli import main
 from cellsim.config.sweep import load_sweep
 from cellsim.run.dask import THREAD_ENV
 from cellsim.run.store import SweepStore
-from cellsim.run.sweep import run_sweep
+from cellsim.run.sweep import mark_interrupted, run_sweep
 
 CELLSIM = [sys.executable, "-m", "cellsim.cli"]
 
@@ -398,6 +398,10 @@ def test_sweep_killed_part_way_then_rerun_gives_the_same_table(reference, two_wo
     done = store.completed_ids()
     assert 0 < len(done) < N_RUNS, len(done)
     assert not (out / "runs.parquet").exists()  # killed before compaction
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "running" and manifest["pid"] == proc.pid
+    assert mark_interrupted(out)  # as `cellsim report` or a rerun finds it
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
     # the same sweep again (here in-process, on two workers): only the missing runs run
     result = run_sweep(load_sweep(path), out, client=two_workers, progress=False, report=False)
     assert result["skipped"] == len(done) and result["ran"] == N_RUNS - len(done)

@@ -83,6 +83,22 @@ class SweepStore:
         finally:
             os.close(fd)
 
+    def is_locked(self) -> bool:
+        """True while a process holds ``lock()`` (a running sweep); never creates the file."""
+        if fcntl is None:  # pragma: no cover
+            return False
+        try:
+            fd = os.open(self.root / LOCK_NAME, os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # also releases a lock taken here
+        return False
+
     def remove_temporaries(self) -> None:
         """Delete temporary files and folders left by a killed writer (names ``.*.tmp``)."""
         for folder in (self.root, self.parts_dir):

@@ -11,6 +11,7 @@ writes ``summary.csv``, figures and ``report.md`` (``analysis.sweep``).
 from __future__ import annotations
 
 import json
+import os
 import platform
 from contextlib import ExitStack
 from pathlib import Path
@@ -86,9 +87,43 @@ def estimate_sweep_bytes(plan: SweepPlan) -> int:
     return plan.n_runs * records * TRAJECTORY_RECORD_BYTES + figures
 
 
+def mark_interrupted(folder: str | Path) -> bool:
+    """A manifest left "running" by a process that is gone (killed: SIGKILL, power loss)
+    becomes "interrupted"; True when it was. A live sweep (its pid alive on this host, or
+    the folder lock held) is left alone."""
+    folder = Path(folder)
+    path = folder / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    if data.get("kind") != "sweep" or data.get("status") != "running":
+        return False
+    pid, host = data.get("pid"), data.get("host")
+    same_host = host == platform.node()
+    if isinstance(pid, int) and same_host and pid != os.getpid() and _alive(pid):
+        return False
+    if SweepStore(folder).is_locked():
+        return False
+    write_json(path, {**data, "status": "interrupted"})
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
 def _manifest(plan: SweepPlan, status: str, **extra: Any) -> dict[str, Any]:
     import dask
 
+    if status == "running":
+        extra = {"pid": os.getpid(), "host": platform.node(), **extra}
     return {
         "kind": "sweep",
         "name": plan.sweep.name,
@@ -162,6 +197,7 @@ def run_sweep(
         cl, where = None, ""
         if todo:  # connect (or start the cluster) before writing anything
             cl, where = stack.enter_context(client_for(client, workers, scheduler))
+        was_interrupted = resuming and mark_interrupted(out_dir)
         stack.enter_context(store.lock())
         store.remove_temporaries()
         workers_seen = _start_folder(plan, out_dir, resuming)
@@ -171,6 +207,7 @@ def run_sweep(
             f"{plan.sweep.name}: {plan.n_points} points x {plan.sweep.replicates} replicates "
             f"= {plan.n_runs} runs; "
             + (f"{skipped} already done (resuming), " if resuming else "")
+            + ("the last run was interrupted, " if was_interrupted else "")
             + f"{len(todo)} to run",
             markup=False,
         )
@@ -357,9 +394,17 @@ def analyse_sweep(
 
 
 def rewrite_sweep_report(folder: Path, console: Console | None = None) -> Path:
-    """Recompute summary.csv, figures and report.md of a sweep folder (complete or not)."""
+    """Recompute summary.csv, figures and report.md of a sweep folder (complete or not); a
+    sweep whose process was killed is marked "interrupted" first (``mark_interrupted``)."""
+    interrupted = mark_interrupted(folder)
     summary = analyse_sweep(folder)
     if console is not None:
+        if interrupted:
+            console.print(
+                f"{folder}: the sweep was interrupted (its process is gone); rerun the same "
+                "command to resume it",
+                markup=False,
+            )
         manifest = json.loads((folder / MANIFEST).read_text())
         print_sweep_summary(console, summary, list(manifest["parameters"]), folder)
     return folder / "report.md"
