@@ -266,12 +266,14 @@ def test_report_refuses_a_temporary_folder(cli, tmp_path):
         assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "runs.parquet"]
 
 
-def test_a_run_removes_the_temporary_folder_of_a_killed_run(cli, tmp_path):
-    (tmp_path / "s.toml").write_text(SMALL.replace("replicates = 3", "replicates = 1"))
+def test_a_run_removes_the_temporary_folder_of_a_killed_run_and_caps_workers(cli, tmp_path):
+    one_run = SMALL.replace("replicates = 3", "replicates = 1").split('[[arms]]\nname = "b"')[0]
+    (tmp_path / "s.toml").write_text(one_run)
     stale = tmp_path / f".out.{DEAD_PID}.abc.tmp"
     stale.mkdir()
-    res = cli("run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "out"), "--workers", "1")
+    res = cli("run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "out"), "--workers", "50")
     assert res.returncode == 0, res.stderr
+    assert "--workers = 50: using 1 (1 runs)" in res.stdout.splitlines()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s.toml"]
 
 
@@ -298,3 +300,19 @@ def test_a_running_sweep_manifest_whose_process_is_gone_reads_interrupted(tmp_pa
     assert mark_interrupted(tmp_path) and status() == "interrupted"
     write("complete", DEAD_PID)
     assert not mark_interrupted(tmp_path) and status() == "complete"
+
+
+def test_workers_are_capped_by_runs_and_cpus(monkeypatch):
+    from cellsim.run.local import cap_workers
+
+    said: list[str] = []
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert cap_workers(3, 10, said.append) == 3 and said == []
+    assert cap_workers(64, 10, said.append) == 8
+    assert cap_workers(64, 5, said.append) == 5
+    assert cap_workers(4, 0, said.append) == 1
+    assert said == [
+        "--workers = 64: using 8 (4 x 2 CPUs)",
+        "--workers = 64: using 5 (5 runs)",
+        "--workers = 4: using 1 (0 runs)",
+    ]

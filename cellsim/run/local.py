@@ -34,6 +34,29 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+CPU_MULTIPLE = 4
+"""``--workers`` is capped at this many processes per CPU (more only thrash)."""
+
+
+def cap_workers(
+    requested: int, n_tasks: int, say: Callable[[str], None] | None = None, what: str = "runs"
+) -> int:
+    """``requested`` capped by the number of tasks and by CPU_MULTIPLE x the CPU count;
+    ``say`` gets a one-line notice when the cap applies."""
+    cpus = os.cpu_count() or 1
+    limit = max(1, min(n_tasks, CPU_MULTIPLE * cpus))
+    if requested <= limit:
+        return requested
+    if say is not None:
+        why = (
+            f"{n_tasks} {what}"
+            if n_tasks <= CPU_MULTIPLE * cpus
+            else f"{CPU_MULTIPLE} x {cpus} CPUs"
+        )
+        say(f"--workers = {requested}: using {limit} ({why})")
+    return limit
+
+
 def map_unordered[T, R](
     func: Callable[[T], R], tasks: Iterable[T], workers: int = 1
 ) -> Iterator[R]:

@@ -33,6 +33,7 @@ from cellsim.io import (
 )
 from cellsim.run.dask import client_for, connected_workers, execute_plan
 from cellsim.run.errors import RunsFailed
+from cellsim.run.local import cap_workers
 from cellsim.run.store import SweepStore
 from cellsim.run.workflow import progress_task
 
@@ -195,6 +196,8 @@ def run_sweep(
     todo = _missing_runs(plan, store)
     with ExitStack() as stack:
         cl, where = None, ""
+        if todo and workers is not None and client is None and scheduler is None:
+            workers = cap_workers(workers, len(todo), lambda m: console.print(m, markup=False))
         if todo:  # connect (or start the cluster) before writing anything
             cl, where = stack.enter_context(client_for(client, workers, scheduler))
         was_interrupted = resuming and mark_interrupted(out_dir)

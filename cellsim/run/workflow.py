@@ -33,6 +33,7 @@ from cellsim.io import (
     write_parquet,
 )
 from cellsim.run.errors import RunsFailed
+from cellsim.run.local import cap_workers
 from cellsim.run.single import RunResult, collect, run_many
 
 
@@ -85,6 +86,7 @@ def run_scenario(
     console = console or Console()
     specs = scenario.run_specs(replicates)
     preflight_output(out_dir, "scenario", estimate_bytes(specs))  # fail before any work
+    workers = cap_workers(workers, len(specs), lambda m: console.print(m, markup=False))
     results: list[RunResult] = []
     errors: list[dict[str, str]] = []
     with progress_task(f"{scenario.name}: runs", len(specs), enabled=progress) as advance:

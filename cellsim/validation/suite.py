@@ -44,6 +44,7 @@ import numpy as np
 from cellsim import __version__
 from cellsim.io import MANIFEST, MB, atomic_dir, preflight_output, write_csv, write_json
 from cellsim.run.errors import RunsFailed
+from cellsim.run.local import cap_workers
 from cellsim.validation.blood import blood_checks, blood_params, run_blood
 from cellsim.validation.config import ValidationConfig, load_config
 from cellsim.validation.culture import CultureAnalysis, analyse_culture, culture_tasks
@@ -128,6 +129,8 @@ def run_validation(
     out_dir = preflight_output(out_dir, "validate-biology", 8 * MB)
     cfg = load_config(config, quick=quick)
     tasks = _tasks(cfg)
+    say = None if console is None else (lambda m: console.print(m, markup=False))
+    workers = cap_workers(workers, len(tasks), say, what="tasks")
     done = [0]
 
     def progress(name: str) -> None:
