@@ -87,6 +87,17 @@ def test_resumed_run_equals_the_uninterrupted_run(tmp_path, setup, dt, split_day
     assert_same(first.run(), whole)  # the saved model itself is unchanged by saving
 
 
+@pytest.mark.parametrize("split_day", [0.0, 51.0, 95.5, 121.0, 201.0, 340.0])
+def test_resume_between_pending_intervention_events(tmp_path, split_day):
+    """Saved with a senolytic course's second dose, a reprogramming on-day or a course
+    pending: the events re-scheduled on load fire as in the uninterrupted run."""
+    p = params("interventions", 0.5)
+    whole = AgingModel(p, rng=7).run()
+    path = tmp_path / "m.ckpt"
+    AgingModel(p, rng=7).run(until_day=split_day).save_checkpoint(path)
+    assert_same(AgingModel.load_checkpoint(path).run(), whole)
+
+
 def test_periodic_checkpoints_during_run(tmp_path):
     """run(checkpoint=..., checkpoint_every_days=...) keeps the result and leaves the last
     state on disk; an earlier checkpoint, resumed, reaches the same end."""

@@ -345,12 +345,17 @@ class AgingModel(mesa.Model):
     @classmethod
     def _restore(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> AgingModel:
         model = cls(ModelParams.model_validate(meta["params"]), rng=0)
-        # replay Mesa's clock without steps: the interventions' events fire (on the fresh
-        # cells, overwritten below) and re-schedule exactly as in the saved run
+        # replay Mesa's clock without steps: the interventions' events fire and re-schedule
+        # exactly as in the saved run, acting on no tissue (their state is put back below)
         time = float(meta["mesa"]["time"])
         if time > 0:
+            targets = [action.targets for action in model.interventions]
+            for action in model.interventions:
+                action.targets = []
             with step_schedule_paused(model):
                 model.run_for(time)
+            for action, kept in zip(model.interventions, targets, strict=True):
+                action.targets = kept
         model.steps = int(meta["mesa"]["steps"])
         model.running = bool(meta["mesa"]["running"])
         state = meta["rng"]
