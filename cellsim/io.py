@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import os
-import pickle
 import re
 import shutil
+import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cellsim import __version__
@@ -260,40 +263,86 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-CHECKPOINT_FORMAT = "cellsim-checkpoint/1"
+CHECKPOINT_MAGIC = b"CELLSIM-CKPT\n"
+"""The first bytes of every checkpoint file."""
+CHECKPOINT_VERSION = 2
+"""The checkpoint format this cellsim writes and reads (1 was a pickle, never read now)."""
+_HEADER = struct.Struct(">IQ32s")  # version, payload length, SHA-256 of version+length+payload
 
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be resumed (one-line message)."""
 
 
-def write_checkpoint(path: str | os.PathLike[str], obj: Any) -> Path:
-    """Pickle ``obj`` to ``path`` atomically, with the format and cellsim version."""
+def _digest(version: int, length: int, payload: bytes) -> bytes:
+    return hashlib.sha256(struct.pack(">IQ", version, length) + payload).digest()
+
+
+def write_checkpoint(
+    path: str | os.PathLike[str], meta: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> Path:
+    """Write a checkpoint atomically: ``meta`` (JSON-able) and ``arrays`` (numeric numpy
+    arrays) as an uncompressed ``.npz`` payload (the JSON as the uint8 array ``meta.json``)
+    behind a header of magic, format version, payload length and SHA-256 (docs/ARCHITECTURE.md
+    "Checkpoints"). Nothing in it is a pickle."""
     path = Path(path)
-    data = {"format": CHECKPOINT_FORMAT, "cellsim_version": __version__, "object": obj}
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+    text = json.dumps({"cellsim_version": __version__, **meta})  # key order kept: records
+    buffer = io.BytesIO()
+    entries = {"meta.json": np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **arrays}
+    np.savez(buffer, allow_pickle=False, **entries)
+    payload = buffer.getvalue()
+    digest = _digest(CHECKPOINT_VERSION, len(payload), payload)
+    header = CHECKPOINT_MAGIC + _HEADER.pack(CHECKPOINT_VERSION, len(payload), digest)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(header + payload)
+            f.flush()
+            os.fsync(f.fileno())
     return path
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> Any:
-    """The object saved by ``write_checkpoint`` (the same cellsim version only).
-
-    A checkpoint is a pickle, which can run code when loaded: load only files you wrote.
-    """
+def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The ``(meta, arrays)`` saved by ``write_checkpoint``, after checking the magic, the
+    format version, the length and the SHA-256 of the whole payload, before parsing any of
+    it; arrays are read with ``allow_pickle=False``, so loading never runs code. Any
+    problem is a one-line ``CheckpointError``."""
     where = f"checkpoint = {str(path)!r}"
     try:
-        with open(path, "rb") as f:
-            data = pickle.load(f)
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise CheckpointError(f"{where}: no such file") from None
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
-        raise CheckpointError(f"{where}: not a readable cellsim checkpoint ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{where}: not a cellsim checkpoint ({CHECKPOINT_FORMAT})")
-    if data.get("cellsim_version") != __version__:
+    except OSError as exc:
+        raise CheckpointError(f"{where}: cannot be read ({exc.strerror or exc})") from None
+    if not data.startswith(CHECKPOINT_MAGIC):
+        raise CheckpointError(f"{where}: not a cellsim checkpoint (no {CHECKPOINT_MAGIC!r} header)")
+    head = len(CHECKPOINT_MAGIC)
+    if len(data) < head + _HEADER.size:
+        raise CheckpointError(f"{where}: truncated ({len(data)} bytes, header incomplete)")
+    version, length, digest = _HEADER.unpack_from(data, head)
+    if version != CHECKPOINT_VERSION:
         raise CheckpointError(
-            f"{where}: written by cellsim {data.get('cellsim_version')}, this is {__version__};"
+            f"{where}: checkpoint format version {version}, this cellsim reads version"
+            f" {CHECKPOINT_VERSION} only"
+        )
+    payload = data[head + _HEADER.size :]
+    if len(payload) != length:
+        raise CheckpointError(
+            f"{where}: truncated or extended"
+            f" (payload of {len(payload)} bytes, header says {length})"
+        )
+    if _digest(version, length, payload) != digest:
+        raise CheckpointError(f"{where}: corrupted (SHA-256 of the contents does not match)")
+    try:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        meta = json.loads(arrays.pop("meta.json").tobytes().decode("utf-8"))
+    except Exception as exc:  # a file with a valid checksum that this code did not write
+        raise CheckpointError(f"{where}: unreadable contents ({type(exc).__name__})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{where}: unreadable contents (metadata is not an object)")
+    if meta.get("cellsim_version") != __version__:
+        raise CheckpointError(
+            f"{where}: written by cellsim {meta.get('cellsim_version')}, this is {__version__};"
             " resume it with that version"
         )
-    return data["object"]
+    return meta, arrays

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pickle
+import struct
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from cellsim.engine.params import (
     RunParams,
     Senolytic,
 )
-from cellsim.io import CheckpointError, write_checkpoint
+from cellsim.io import CHECKPOINT_MAGIC, CheckpointError, write_checkpoint
 
 from .conftest import tissue
 
@@ -86,6 +87,17 @@ def test_resumed_run_equals_the_uninterrupted_run(tmp_path, setup, dt, split_day
     assert_same(first.run(), whole)  # the saved model itself is unchanged by saving
 
 
+@pytest.mark.parametrize("split_day", [0.0, 51.0, 95.5, 121.0, 201.0, 340.0])
+def test_resume_between_pending_intervention_events(tmp_path, split_day):
+    """Saved with a senolytic course's second dose, a reprogramming on-day or a course
+    pending: the events re-scheduled on load fire as in the uninterrupted run."""
+    p = params("interventions", 0.5)
+    whole = AgingModel(p, rng=7).run()
+    path = tmp_path / "m.ckpt"
+    AgingModel(p, rng=7).run(until_day=split_day).save_checkpoint(path)
+    assert_same(AgingModel.load_checkpoint(path).run(), whole)
+
+
 def test_periodic_checkpoints_during_run(tmp_path):
     """run(checkpoint=..., checkpoint_every_days=...) keeps the result and leaves the last
     state on disk; an earlier checkpoint, resumed, reaches the same end."""
@@ -109,23 +121,116 @@ def test_checkpoint_arguments_are_checked():
         m.run(checkpoint="x.ckpt", checkpoint_every_days=0)
 
 
-def test_bad_checkpoint_files_give_one_line_errors(tmp_path):
-    missing = tmp_path / "missing.ckpt"
-    with pytest.raises(CheckpointError, match="no such file"):
-        AgingModel.load_checkpoint(missing)
+def one_line_error(path) -> str:
+    """The CheckpointError of loading ``path`` (fails if loading succeeds)."""
+    with pytest.raises(CheckpointError) as info:
+        AgingModel.load_checkpoint(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    return message
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A real checkpoint (interventions pending, records, mid-run) and its model."""
+    path = tmp_path_factory.mktemp("ckpt") / "saved.ckpt"
+    model = AgingModel(params("interventions", 1.0), rng=11).run(until_day=161.0)
+    model.save_checkpoint(path)
+    return path, path.read_bytes()
+
+
+def test_bad_checkpoint_files_give_one_line_errors(tmp_path, saved):
+    _, good = saved
+    assert "no such file" in one_line_error(tmp_path / "missing.ckpt")
     junk = tmp_path / "junk.ckpt"
-    junk.write_bytes(b"not a pickle")
-    with pytest.raises(CheckpointError, match="not a readable cellsim checkpoint"):
-        AgingModel.load_checkpoint(junk)
+    junk.write_bytes(b"not a checkpoint")
+    assert "not a cellsim checkpoint" in one_line_error(junk)
+    old = tmp_path / "old.ckpt"  # format 1 was a pickle
+    old.write_bytes(pickle.dumps({"format": "cellsim-checkpoint/1", "object": None}))
+    assert "not a cellsim checkpoint" in one_line_error(old)
+    npz = tmp_path / "arrays.ckpt"
+    with open(npz, "wb") as f:
+        np.savez(f, x=np.arange(3))
+    assert "not a cellsim checkpoint" in one_line_error(npz)
+    empty = tmp_path / "empty.ckpt"
+    empty.write_bytes(b"")
+    assert "not a cellsim checkpoint" in one_line_error(empty)
+    for cut in (len(CHECKPOINT_MAGIC) + 3, len(good) // 2, len(good) - 1):
+        short = tmp_path / f"short{cut}.ckpt"
+        short.write_bytes(good[:cut])
+        assert "truncated" in one_line_error(short)
+    longer = tmp_path / "longer.ckpt"
+    longer.write_bytes(good + b"\0")
+    assert "extended" in one_line_error(longer)
     other = tmp_path / "other.ckpt"
-    other.write_bytes(pickle.dumps({"something": 1}))
-    with pytest.raises(CheckpointError, match="not a cellsim checkpoint"):
-        AgingModel.load_checkpoint(other)
-    wrong = tmp_path / "wrong.ckpt"
-    write_checkpoint(wrong, [1, 2, 3])
-    with pytest.raises(CheckpointError, match="holds a list"):
-        AgingModel.load_checkpoint(wrong)
-    for path in (junk, other, wrong):
-        with pytest.raises(CheckpointError) as info:
-            AgingModel.load_checkpoint(path)
-        assert "\n" not in str(info.value)
+    write_checkpoint(other, {"kind": "Culture"}, {})
+    assert "holds a Culture" in one_line_error(other)
+    nonsense = tmp_path / "nonsense.ckpt"  # a valid checksum over contents no model has
+    write_checkpoint(nonsense, {"kind": "AgingModel", "params": {"tissues": 3}}, {})
+    assert "do not describe a model" in one_line_error(nonsense)
+
+
+@pytest.mark.parametrize("version", [1, 3, 2**32 - 1])
+def test_other_format_versions_are_refused(tmp_path, saved, version):
+    _, good = saved
+    head = len(CHECKPOINT_MAGIC)
+    path = tmp_path / "version.ckpt"
+    path.write_bytes(good[:head] + struct.pack(">I", version) + good[head + 4 :])
+    assert f"format version {version}" in one_line_error(path)
+
+
+def test_corrupted_bytes_are_always_detected(tmp_path, saved):
+    """Random single-bit flips and byte overwrites anywhere in a real checkpoint (fixed
+    seed): each is a one-line CheckpointError, never a model (the checksum covers every
+    byte that is read)."""
+    _, good = saved
+    rng = np.random.default_rng(2024)
+    path = tmp_path / "bad.ckpt"
+    cases = [
+        (int(i), 1 << int(b))
+        for i, b in zip(rng.integers(0, len(good), 40), rng.integers(0, 8, 40), strict=True)
+    ]
+    cases += [
+        (int(i), int(x))
+        for i, x in zip(rng.integers(0, len(good), 40), rng.integers(1, 256, 40), strict=True)
+    ]
+    # and the header, which random positions in a large file seldom hit
+    cases += [(i, 1 << (i % 8)) for i in range(len(CHECKPOINT_MAGIC) + 44)]
+    for where, xor in cases:
+        bad = bytearray(good)
+        bad[where] ^= xor
+        path.write_bytes(bytes(bad))
+        one_line_error(path)
+
+
+def test_loading_never_unpickles(monkeypatch, saved):
+    """No pickle is read: pickle's loaders fail if called, and np.load is only ever asked
+    for allow_pickle=False."""
+    path, _ = saved
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used while loading a checkpoint")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    real_load = np.load
+    calls = []
+
+    def checked_load(*args, **kwargs):
+        calls.append(kwargs.get("allow_pickle"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(np, "load", checked_load)
+    model = AgingModel.load_checkpoint(path)
+    assert calls == [False]
+    assert model.interventions and model.step_count == 161
+
+
+def test_writing_is_atomic_and_leaves_no_temporary_files(tmp_path):
+    model = AgingModel(params("wellmixed", 1.0), rng=2).run(until_day=40.0)
+    path = tmp_path / "m.ckpt"
+    path.write_bytes(b"previous")
+    model.save_checkpoint(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.ckpt"]
+    assert path.read_bytes().startswith(CHECKPOINT_MAGIC)
+    assert_same(AgingModel.load_checkpoint(path), model)

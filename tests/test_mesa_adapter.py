@@ -10,6 +10,7 @@ import mesa
 import pytest
 
 from cellsim.engine.mesa_adapter import (
+    COLLECTOR_PRIVATE_ATTRIBUTES,
     MESA_PRIVATE_ATTRIBUTES,
     next_event_time,
     step_schedule_paused,
@@ -34,6 +35,15 @@ def test_mesa_still_has_the_private_attribute(name: str) -> None:
     model = Counting()
     assert hasattr(model, name), (
         f"mesa {mesa.__version__} has no Model.{name}: update cellsim/engine/mesa_adapter.py"
+    )
+
+
+@pytest.mark.parametrize("name", COLLECTOR_PRIVATE_ATTRIBUTES)
+def test_mesa_datacollector_still_has_the_private_attribute(name: str) -> None:
+    collector = mesa.DataCollector(model_reporters={"t": "time"}, agent_reporters={"x": "x"})
+    assert hasattr(collector, name), (
+        f"mesa {mesa.__version__} has no DataCollector.{name}: update"
+        " cellsim/engine/mesa_adapter.py"
     )
 
 

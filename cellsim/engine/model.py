@@ -13,7 +13,12 @@ import numpy as np
 import pandas as pd
 
 from cellsim.engine.interventions import EVENT_TOLERANCE_DAYS, schedule_interventions
-from cellsim.engine.mesa_adapter import next_event_time, step_schedule_paused
+from cellsim.engine.mesa_adapter import (
+    collector_state,
+    next_event_time,
+    restore_collector,
+    step_schedule_paused,
+)
 from cellsim.engine.params import ModelParams, TissueParams, with_overrides
 from cellsim.engine.schema import EVENTS
 from cellsim.engine.tissue import Tissue
@@ -31,6 +36,19 @@ TRAJECTORY_KEYS_PRIMARY = (
     "divisions_left_mean",
     "divisions_cumulative",
 )
+CELL_ARRAYS = (
+    "state",
+    "telomere_bp",
+    "divisions",
+    "epi_origin_day",
+    "clone",
+    "order",
+    "pos",
+    "seg",
+)
+"""Names of ``CellPopulation.arrays()`` in a checkpoint, in that order."""
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+"""The numpy bit generators a checkpoint may name."""
 
 
 def _primary_value(model: AgingModel, key: str) -> Any:
@@ -112,7 +130,7 @@ class AgingModel(mesa.Model):
         self._update_watch()
         self.interventions = schedule_interventions(self)
         self._next_record_day = self.age_days
-        # module-level reporters (no lambdas), so that the model pickles for checkpoints
+        # module-level reporters (no lambdas); checkpoints save the records they collect
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 k: functools.partial(_primary_value, key=k) for k in TRAJECTORY_KEYS_PRIMARY
@@ -266,20 +284,145 @@ class AgingModel(mesa.Model):
 
     # --- checkpoints -----------------------------------------------------------------
     def save_checkpoint(self, path: str | os.PathLike[str]) -> Path:
-        """Save the whole model (cells, Generator state, clock, pending interventions,
-        records) to ``path``, atomically; see ``load_checkpoint``."""
-        return write_checkpoint(path, self)
+        """Save the whole model (cells, Generator state, clock, event days, counters,
+        records, interventions' progress) to ``path``, atomically, as numpy arrays and JSON
+        with a checksum (docs/ARCHITECTURE.md "Checkpoints"); see ``load_checkpoint``."""
+        arrays = self._checkpoint_arrays()
+        tissues = [
+            {
+                "name": t.name,
+                "event_days": t.event_days,
+                "last_record": t.last_record,
+                "divisions_at_last_record": t._divisions_at_last_record,
+            }
+            for t in self.tissues
+        ]
+        version, internal, gauss = self.random.getstate()
+        meta = {
+            "kind": type(self).__name__,
+            "params": self.params.model_dump(mode="json"),
+            "rng": self.rng.bit_generator.state,
+            "random": [version, list(internal), gauss],
+            "mesa": {"time": self.time, "steps": self.steps, "running": self.running},
+            "clock": {
+                "step_count": self.step_count,
+                "age_days": self.age_days,
+                "stop_reason": self.stop_reason,
+                "last_record_day": self._last_record_day,
+                "next_record_day": self._next_record_day,
+            },
+            "tissues": tissues,
+            "interventions": [
+                {"fired": a.fired, "consecutive": getattr(a, "_consecutive", None)}
+                for a in self.interventions
+            ],
+            "records": collector_state(self.datacollector),
+        }
+        return write_checkpoint(path, meta, arrays)
 
     @classmethod
     def load_checkpoint(cls, path: str | os.PathLike[str]) -> AgingModel:
         """The model saved by ``save_checkpoint``: running it on gives exactly the result
-        the saved model would have given. A checkpoint is a pickle: load only your own."""
-        model = read_checkpoint(path)
-        if not isinstance(model, cls):
+        the saved model would have given. Loading runs no code from the file: the checksum
+        is verified first, then the model is rebuilt from its parameters, its pending
+        interventions re-scheduled by replaying Mesa's clock to the saved time, and the
+        saved state put in place. Any problem is a one-line ``CheckpointError``."""
+        meta, arrays = read_checkpoint(path)
+        where = f"checkpoint = {str(path)!r}"
+        if meta.get("kind") != cls.__name__:
+            raise CheckpointError(f"{where}: holds a {meta.get('kind')}, not an {cls.__name__}")
+        try:
+            return cls._restore(meta, arrays)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{where}: {exc}") from None
+        except Exception as exc:  # a checksummed file that this code did not write
             raise CheckpointError(
-                f"checkpoint = {str(path)!r}: holds a {type(model).__name__}, not an {cls.__name__}"
-            )
+                f"{where}: contents do not describe a model ({type(exc).__name__}: {exc})".replace(
+                    "\n", " "
+                )
+            ) from None
+
+    @classmethod
+    def _restore(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> AgingModel:
+        model = cls(ModelParams.model_validate(meta["params"]), rng=0)
+        # replay Mesa's clock without steps: the interventions' events fire and re-schedule
+        # exactly as in the saved run, acting on no tissue (their state is put back below)
+        time = float(meta["mesa"]["time"])
+        if time > 0:
+            targets = [action.targets for action in model.interventions]
+            for action in model.interventions:
+                action.targets = []
+            with step_schedule_paused(model):
+                model.run_for(time)
+            for action, kept in zip(model.interventions, targets, strict=True):
+                action.targets = kept
+        model.steps = int(meta["mesa"]["steps"])
+        model.running = bool(meta["mesa"]["running"])
+        state = meta["rng"]
+        bit_generator = state["bit_generator"]
+        if bit_generator not in BIT_GENERATORS:
+            raise CheckpointError(f"unknown bit generator {bit_generator!r}")
+        bg = getattr(np.random, bit_generator)()
+        bg.state = state
+        model.rng = np.random.Generator(bg)
+        version, internal, gauss = meta["random"]
+        model.random.setstate((version, tuple(internal), gauss))
+        clock = meta["clock"]
+        model.step_count = int(clock["step_count"])
+        model.age_days = float(clock["age_days"])
+        model.stop_reason = clock["stop_reason"]
+        model._last_record_day = float(clock["last_record_day"])
+        model._next_record_day = float(clock["next_record_day"])
+        model._restore_arrays(arrays)
+        model._restore_tissues(meta["tissues"])
+        model._restore_interventions(meta["interventions"])
+        restore_collector(model.datacollector, meta["records"])
         return model
+
+    def _checkpoint_arrays(self) -> dict[str, np.ndarray]:
+        """The model's arrays by their names in a checkpoint."""
+        arrays: dict[str, np.ndarray] = {}
+        for k, t in enumerate(self.tissues):
+            for name, a in zip(CELL_ARRAYS, t.cells.arrays(), strict=True):
+                arrays[f"tissue{k}/{name}"] = a
+            arrays[f"tissue{k}/counters"] = t.counters
+            if t.geometry is not None:
+                arrays[f"tissue{k}/mark"] = t.geometry[3]
+                arrays[f"tissue{k}/epoch"] = t.geometry[4]
+        return arrays
+
+    def _restore_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        expected = self._checkpoint_arrays()
+        if set(expected) != set(arrays):
+            raise CheckpointError("its arrays are not those of its parameters' model")
+        for name, target in expected.items():
+            saved = arrays[name]
+            if saved.dtype != target.dtype or saved.shape != target.shape:
+                raise CheckpointError(f"array {name} is {saved.dtype}{saved.shape}")
+            target[...] = saved  # in place: the kernels hold these arrays
+
+    def _restore_tissues(self, saved_tissues: list[dict[str, Any]]) -> None:
+        if len(saved_tissues) != len(self.tissues):
+            raise CheckpointError("its tissues are not those of its parameters")
+        for t, saved in zip(self.tissues, saved_tissues, strict=True):
+            if saved["name"] != t.name or set(saved["event_days"]) != set(t.event_days):
+                raise CheckpointError(f"tissue {saved['name']!r} does not match its parameters")
+            t.event_days = {
+                e: None if d is None else float(d) for e, d in saved["event_days"].items()
+            }
+            t.last_record = dict(saved["last_record"])
+            t._divisions_at_last_record = int(saved["divisions_at_last_record"])
+            if not t.cells.is_consistent():
+                raise CheckpointError(f"tissue {t.name!r}: cell index inconsistent")
+        self._update_watch()
+
+    def _restore_interventions(self, saved_actions: list[dict[str, Any]]) -> None:
+        if len(saved_actions) != len(self.interventions):
+            raise CheckpointError("its interventions are not those of its parameters")
+        for action, saved in zip(self.interventions, saved_actions, strict=True):
+            action.fired = int(saved["fired"])
+            if saved["consecutive"] is not None:
+                action._consecutive = int(saved["consecutive"])
 
     def _fast_pair(self) -> Tissue | None:
         """Of two tissues, the one supplied by the other (None if that is not the setup)."""
