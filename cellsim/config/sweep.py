@@ -40,7 +40,7 @@ from cellsim import __version__
 from cellsim.config.plan import RunSpec
 from cellsim.config.scenario import ScenarioError, load_scenario
 from cellsim.config.sweep_file import MAX_POINTS, Sweep, SweepError
-from cellsim.config.toml import format_validation_error, load_toml_model
+from cellsim.config.toml import format_validation_error, load_toml_model, quote_key
 from cellsim.engine.params import ModelParams, _resolve_bare, list_index, with_overrides
 
 FORMAT_HINT = "see the format in cellsim/config/sweep_file.py"
@@ -192,7 +192,7 @@ def _check_parameters(sweep: Sweep, base: ModelParams, names: list[str]) -> None
     """Every swept name is the dotted path of one parameter of ``base``."""
     dumped = base.model_dump()
     for name in names:
-        where = f'parameters."{name}"' if name in sweep.parameters else f'sample.bounds."{name}"'
+        where = f"{'parameters' if name in sweep.parameters else 'sample.bounds'}.{quote_key(name)}"
         try:
             current = _get_path(dumped, name)
         except (KeyError, IndexError, ValueError):
