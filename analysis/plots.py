@@ -34,6 +34,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 from analysis.exhaustion import DAYS_PER_YEAR, arms_in_order, event_times, kaplan_meier
 
@@ -83,6 +84,9 @@ def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png.tmp", dir=path.parent)
     os.close(fd)
+    for text in fig.findobj(Text):
+        # labels carry user names (arms, tissues, parameters): never parse them as mathtext
+        text.set_parse_math(False)
     try:
         FigureCanvasAgg(fig)  # render with Agg whatever the global backend is
         fig.savefig(tmp, format="png", dpi=_DPI)

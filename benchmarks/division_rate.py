@@ -23,7 +23,7 @@ def divisions_per_second(n_cells: int, days: float, lifespan_days: float) -> flo
     """Divisions per CPU second of one run of ``days`` days (after one warm-up step)."""
     params = ModelParams(
         tissues=[TissueParams(n_cells=n_cells, lifespan_days=lifespan_days)],
-        run=RunParams(horizon_days=days, stop_at="horizon", record_interval_days=1e6),
+        run=RunParams(horizon_days=days, stop_at="horizon", record_interval_days=7e4),
     )
     model = AgingModel(params, rng=1)
     model.step()

@@ -48,9 +48,11 @@ def fail(message: str) -> None:
     raise UserError(message)
 
 
-def _positive(name: str, value: int | None) -> None:
+def _positive(name: str, value: int | None, most: int | None = None) -> None:
     if value is not None and value < 1:
         fail(f"{name} = {value}: must be a whole number >= 1")
+    if value is not None and most is not None and value > most:
+        fail(f"{name} = {value}: must be a whole number <= {most} (the file field's bound)")
 
 
 def _out_dir(out: str | None, name: str, what: str) -> Path:
@@ -81,9 +83,10 @@ def run(
 ) -> None:
     """Run every arm of a scenario, print the exhaustion table, write results and figures."""
     from cellsim.config.scenario import ScenarioError, load_scenario
+    from cellsim.engine.params import MAX_REPLICATES
     from cellsim.run.workflow import run_scenario
 
-    _positive("--replicates", replicates)
+    _positive("--replicates", replicates, MAX_REPLICATES)
     _positive("--workers", workers)
     try:
         sc = load_scenario(scenario)

@@ -267,7 +267,7 @@ def _firing_steps(ivs, *, dt: float, steps: int, start: float = 0.0, skip_to: in
         start_age_days=start,
         dt_days=dt,
         horizon_days=(steps + 10) * dt,
-        record_interval_days=1e9,
+        record_interval_days=7e4,
         stop_at="horizon",
     )
     p = ModelParams(

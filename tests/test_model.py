@@ -176,7 +176,7 @@ def test_the_clock_is_a_step_count(dt, start):
     """After k steps of any dt the day is start + k * dt exactly (a count, not a running
     sum, which at dt = 0.1 drifts by a step over 80 years), however the steps were taken;
     run(until_day=X) ends at X when X is a whole number of steps from the start."""
-    run = RunParams(start_age_days=start, horizon_days=1e6, dt_days=dt, record_interval_days=1e5)
+    run = RunParams(start_age_days=start, horizon_days=7e4, dt_days=dt, record_interval_days=1e4)
     params = ModelParams(tissues=[tissue(n_cells=200, lifespan_days=1e9)], run=run)
     m = AgingModel(params, rng=1)
     for k in range(1, 8):
@@ -249,7 +249,7 @@ def _all_senescent_but_five_pluripotent(model: AgingModel) -> None:
             _quick_params(
                 "all_events",
                 clearance={"rate_per_day": 0.0},
-                pluripotency={"redifferentiation_delay_days": 1e6},
+                pluripotency={"redifferentiation_delay_days": 7e4},
             ),
             _all_senescent_but_five_pluripotent,
             "no_change",

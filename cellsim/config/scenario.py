@@ -15,7 +15,14 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from cellsim.config.plan import RunSpec
 from cellsim.config.toml import format_validation_error, load_toml_model
-from cellsim.engine.params import Intervention, ModelParams, _Strict, with_overrides
+from cellsim.engine.params import (
+    MAX_REPLICATES,
+    Intervention,
+    ModelParams,
+    _Strict,
+    safe_name,
+    with_overrides,
+)
 
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 """Scenarios shipped in the wheel (a copy of the repository's scenarios/ folder)."""
@@ -37,6 +44,11 @@ class Arm(_Strict):
     interventions: list[Intervention] = Field(default_factory=list)
     """Interventions added to the base scenario's for this arm."""
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        return safe_name(value)
+
 
 class Scenario(_Strict):
     """A validated scenario: base parameters, arms, replicates, seed.
@@ -49,12 +61,19 @@ class Scenario(_Strict):
     description: str = ""
     seed: int = Field(0, ge=0)
     """Root entropy of the scenario's SeedSequence."""
-    replicates: int = Field(8, ge=1, le=100_000)
+    replicates: int = Field(8, ge=1, le=MAX_REPLICATES)
     control: str | None = None
     """The arm the others are compared with (log-rank); default: the first arm."""
     base: ModelParams = Field(default_factory=ModelParams)
-    arms: list[Arm] = Field(default_factory=lambda: [Arm(name="default")], min_length=1)
+    arms: list[Arm] = Field(
+        default_factory=lambda: [Arm(name="default")], min_length=1, max_length=1000
+    )
     _arms_resolved: dict[str, ModelParams] = PrivateAttr(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        return safe_name(value)
 
     @field_validator("arms")
     @classmethod

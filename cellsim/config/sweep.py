@@ -40,8 +40,8 @@ from cellsim import __version__
 from cellsim.config.plan import RunSpec
 from cellsim.config.scenario import ScenarioError, load_scenario
 from cellsim.config.sweep_file import MAX_POINTS, Sweep, SweepError
-from cellsim.config.toml import format_validation_error, load_toml_model
-from cellsim.engine.params import ModelParams, _resolve_bare, with_overrides
+from cellsim.config.toml import format_validation_error, load_toml_model, quote_key
+from cellsim.engine.params import ModelParams, _resolve_bare, list_index, with_overrides
 
 FORMAT_HINT = "see the format in cellsim/config/sweep_file.py"
 
@@ -150,7 +150,7 @@ def _get_path(data: dict[str, Any], key: str) -> Any:
         parts = _resolve_bare(data, key)
     node: Any = data
     for part in parts:
-        node = node[int(part)] if isinstance(node, list) else node[part]
+        node = node[list_index(part, node)] if isinstance(node, list) else node[part]
     return node
 
 
@@ -192,7 +192,7 @@ def _check_parameters(sweep: Sweep, base: ModelParams, names: list[str]) -> None
     """Every swept name is the dotted path of one parameter of ``base``."""
     dumped = base.model_dump()
     for name in names:
-        where = f'parameters."{name}"' if name in sweep.parameters else f'sample.bounds."{name}"'
+        where = f"{'parameters' if name in sweep.parameters else 'sample.bounds'}.{quote_key(name)}"
         try:
             current = _get_path(dumped, name)
         except (KeyError, IndexError, ValueError):
@@ -203,6 +203,13 @@ def _check_parameters(sweep: Sweep, base: ModelParams, names: list[str]) -> None
             ) from None
         if isinstance(current, dict | list):
             raise SweepError(f"{where}: {name!r} is a group, not a single parameter")
+        axis = sweep.parameters.get(name)
+        ranged = axis is None or axis.values is None  # a start/stop/num range or a bound
+        if ranged and (isinstance(current, bool | str)):
+            raise SweepError(
+                f"{where}: {name!r} is {type(current).__name__} ({current!r}), not a number: "
+                "a numeric range needs a numeric parameter (give values = [...] instead)"
+            )
 
 
 def _points(

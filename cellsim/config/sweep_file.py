@@ -47,11 +47,11 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cellsim.config.plan import stable_key
 from cellsim.config.scenario import ScenarioError
-from cellsim.engine.params import ModelParams, _Strict
+from cellsim.engine.params import MAX_DAYS, MAX_REPLICATES, ModelParams, _Strict, safe_name
 from cellsim.engine.schema import DAYS_PER_YEAR, RESERVED_RUN_COLUMNS
 
 RESERVED_COLUMNS = RESERVED_RUN_COLUMNS | {"point", "point_id", "error", "traceback"}
@@ -200,7 +200,7 @@ class Sweep(_Strict):
     name: str = "sweep"
     description: str = ""
     seed: int = Field(0, ge=0)
-    replicates: int = Field(4, ge=1, le=100_000)
+    replicates: int = Field(4, ge=1, le=MAX_REPLICATES)
     scenario: str | None = None
     """A scenario file (relative to the sweep file) whose base parameters are swept."""
     arm: str | None = None
@@ -209,8 +209,13 @@ class Sweep(_Strict):
     """Inline base parameters (like a scenario's [base]); default: ModelParams()."""
     parameters: dict[str, Axis] = Field(default_factory=dict)
     sample: Sample | None = None
-    trajectory_interval_days: float | None = Field(DAYS_PER_YEAR, gt=0)
+    trajectory_interval_days: float | None = Field(DAYS_PER_YEAR, gt=0, le=MAX_DAYS)
     store_trajectories: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        return safe_name(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Sweep:

@@ -7,6 +7,7 @@ that starts with the path and names the field and value.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 UNKNOWN_KEY_HINT = "allowed keys are listed in cellsim.engine.params"
+
+
+def quote_key(key: str) -> str:
+    """A key as it reads in a one-line message: bare when plain, else quoted with escapes
+    (a key with a newline, a quote or a line separator must not break the line)."""
+    if key and key.isprintable() and not any(c in key for c in '."\\'):
+        return key
+    if key.isprintable() and '"' not in key and "\\" not in key:
+        return f'"{key}"'
+    return json.dumps(key)
 
 
 def format_validation_error(
@@ -25,7 +36,7 @@ def format_validation_error(
     ``parameters."tissue.lifespan_days".num``.
     """
     err = exc.errors()[0]
-    loc = ".".join(f'"{x}"' if isinstance(x, str) and "." in x else str(x) for x in err["loc"])
+    loc = ".".join(quote_key(x) if isinstance(x, str) else str(x) for x in err["loc"])
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         return f"{prefix}{loc}: unknown key ({unknown_hint})"

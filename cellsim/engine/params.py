@@ -8,10 +8,11 @@ number, the default is marked *chosen* and is a free parameter to sweep.
 from __future__ import annotations
 
 import math
+import re
 from enum import IntEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cellsim.engine.schema import DAYS_PER_YEAR
 from cellsim.kernels import layout
@@ -38,25 +39,63 @@ class CellState(IntEnum):
 N_STATES = len(CellState)
 
 
-class _Strict(BaseModel):
-    """Base model: unknown keys are errors and assignments are validated."""
+MAX_DAYS = 200 * DAYS_PER_YEAR
+"""Upper bound of every age, duration and horizon (200 years): beyond it a value is a typo."""
+MAX_BP = 1_000_000.0
+"""Upper bound of every telomere length or change (1 Mb; mouse telomeres reach ~150 kb)."""
+MAX_CELLS = 100_000_000
+"""Upper bound of a tissue's slots (the state arrays of 10^8 cells take a few GB)."""
+MAX_FACTOR = 1000.0
+"""Upper bound of relative weights and lifespan factors."""
+MAX_REPLICATES = 100_000
+"""Upper bound of replicates per arm or sweep point (file field and --replicates)."""
+MAX_LIFESPAN_DAYS = 1e12
+"""Upper bound of a cell lifespan: finite, but large values (1e9) stand for "no turnover"
+(the ``hsc`` preset's quiescent compartment, tests that switch death off)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_+\-][A-Za-z0-9_.+\-]{0,63}")
+NAME_RULE = (
+    "allowed: 1-64 characters, letters A-Z a-z, digits, '_', '-', '+' and '.', "
+    "not starting with '.'"
+)
+TISSUE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_+\-]{1,64}")
+TISSUE_NAME_RULE = (
+    "allowed: 1-64 characters, letters A-Z a-z, digits, '_', '-' and '+' (no '.': tissue "
+    "names head dotted parameter paths)"
+)
+
+
+def safe_name(value: str, pattern: re.Pattern[str] = NAME_PATTERN, rule: str = NAME_RULE) -> str:
+    """``value`` if it is a safe name (it becomes a folder, a file name or a figure label),
+    else ValueError saying which characters are allowed."""
+    if not pattern.fullmatch(value):
+        raise ValueError(f"not a valid name; {rule}")
+    return value
+
+
+class _Strict(BaseModel):
+    """Base model: unknown keys are errors, assignments are validated, numbers are finite
+    (no inf or nan), and values are strict: no booleans for numbers (``n_cells = true`` is
+    an error, not 1 cell), no text for numbers, no fractions for whole numbers."""
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, allow_inf_nan=False, strict=True
+    )
 
 
 class TelomereParams(_Strict):
     """Telomere lengths and their shortening at division."""
 
-    initial_mean_bp: float = Field(9500.0, gt=0)
+    initial_mean_bp: float = Field(9500.0, gt=0, le=MAX_BP)
     """Telomere at birth: leukocyte TRF 9.5 kb (Factor-Litvak 2016)."""
-    initial_sd_bp: float = Field(700.0, ge=0)
+    initial_sd_bp: float = Field(700.0, ge=0, le=MAX_BP)
     """Spread at birth, 0.7 kb (Factor-Litvak 2016, between people; used cell-to-cell: chosen)."""
-    loss_mean_bp: float = Field(100.0, ge=0)
+    loss_mean_bp: float = Field(100.0, ge=0, le=MAX_BP)
     """Loss per division: 50-200 bp in culture, often 50-100 (Harley 1990; BioNumbers
     109260); Allsopp 1992's 10 PD per kb implies ~100 bp."""
-    loss_sd_bp: float = Field(30.0, ge=0)
+    loss_sd_bp: float = Field(30.0, ge=0, le=MAX_BP)
     """Cell-to-cell spread of the loss per division (chosen)."""
-    senescence_threshold_bp: float = Field(5000.0, ge=0)
+    senescence_threshold_bp: float = Field(5000.0, ge=0, le=MAX_BP)
     """Critical length: (9500-5000)/100 = 45 PD, inside Hayflick's 40-60 PD (chosen to fit)."""
     telomerase_stem: float = Field(0.9, ge=0, le=1)
     """Telomerase activity a of STEM cells: loss scaled by (1-a) (chosen: 0.9; the ``hsc``
@@ -129,9 +168,9 @@ class TransformationParams(_Strict):
 
     probability_per_division: float = Field(1e-8, ge=0, le=1)
     """Chance a daughter reactivates telomerase (chosen: a small free parameter)."""
-    fitness: float = Field(1.5, gt=0)
+    fitness: float = Field(1.5, gt=0, le=MAX_FACTOR)
     """Relative weight of a TRANSFORMED cell when a parent is drawn (chosen)."""
-    lifespan_factor: float = Field(1.0, gt=0)
+    lifespan_factor: float = Field(1.0, gt=0, le=MAX_FACTOR)
     """Transformed cells' lifespan relative to the tissue's cell lifespan (chosen)."""
 
 
@@ -147,11 +186,11 @@ class FailureParams(_Strict):
 class PluripotencyParams(_Strict):
     """Fate of cells made PLURIPOTENT by full reprogramming or partial-protocol slips."""
 
-    embryonic_telomere_bp: float = Field(13300.0, gt=0)
+    embryonic_telomere_bp: float = Field(13300.0, gt=0, le=MAX_BP)
     """Reset target: iPSC telomeres >40% longer than the parent cells' (Suhr 2009): 9.5 kb x 1.4."""
     telomere_reset_fraction: float = Field(1.0, ge=0, le=1)
     """How far toward the embryonic length a reprogrammed telomere moves (1 = all the way)."""
-    redifferentiation_delay_days: float = Field(21.0, ge=0)
+    redifferentiation_delay_days: float = Field(21.0, ge=0, le=MAX_DAYS)
     """Days a cell stays PLURIPOTENT before it redifferentiates (chosen: ~3 weeks)."""
     teratoma_probability: float = Field(0.0, ge=0, le=1)
     """Chance a redifferentiating cell becomes TRANSFORMED instead (chosen; per scenario)."""
@@ -165,8 +204,8 @@ class LatticeParams(_Strict):
     with none it stays empty, a tissue defect (kernels/lattice.py).
     """
 
-    width: int = Field(ge=1)
-    height: int = Field(ge=1)
+    width: int = Field(ge=1, le=MAX_CELLS)
+    height: int = Field(ge=1, le=MAX_CELLS)
     torus: bool = True
     """Wrap the edges (every slot has 8 neighbours); False: bounded, edge slots have 3-5."""
     bystander_per_day: float = Field(1e-4, ge=0)
@@ -191,9 +230,9 @@ class TissueParams(_Strict):
     name: str = "tissue"
     kind: Literal["somatic", "stem"] = "somatic"
     """Somatic tissues start CYCLING; stem compartments start STEM (telomerase-positive)."""
-    n_cells: int = Field(10_000, ge=1, le=200_000_000)
+    n_cells: int = Field(10_000, ge=1, le=MAX_CELLS)
     """Slots in the simulated sample (docs/MODEL.md: samples of 10^3-10^7 cells)."""
-    lifespan_days: float = Field(140.0, gt=0)
+    lifespan_days: float = Field(140.0, gt=0, le=MAX_LIFESPAN_DAYS)
     """Cell lifespan, turnover = 1/lifespan: dermal fibroblast 140 d, a rodent value
     (Sender & Milo 2021)."""
     telomere: TelomereParams = Field(default_factory=TelomereParams)
@@ -209,6 +248,11 @@ class TissueParams(_Strict):
     lattice: LatticeParams | None = None
     """None: well-mixed (any competent cell refills any vacancy); else a spatial grid.
     ``n_cells`` defaults to ``width * height`` and must equal it."""
+
+    @field_validator("name")
+    @classmethod
+    def _safe_tissue_name(cls, value: str) -> str:
+        return safe_name(value, TISSUE_NAME_PATTERN, TISSUE_NAME_RULE)
 
     @model_validator(mode="before")
     @classmethod
@@ -236,6 +280,10 @@ class TissueParams(_Strict):
     def _supply_needs_a_source(self) -> TissueParams:
         if self.supply_share > 0 and self.supply_from is None:
             raise ValueError(f"supply_share={self.supply_share:g} needs supply_from")
+        if self.supply_from is not None and self.supply_from == self.name:
+            raise ValueError(
+                f"tissue {self.name!r}: supply_from must name another tissue, not itself"
+            )
         if self.lattice is not None:
             lat = self.lattice
             if lat.width * lat.height != self.n_cells:
@@ -258,10 +306,10 @@ class RunParams(_Strict):
     """Step length: interventions act, failures are checked and records are taken at
     step ends; within a step every process runs in continuous time, so the dynamics do
     not depend on it (docs/MODEL.md, "Numerics")."""
-    horizon_days: float = Field(100 * DAYS_PER_YEAR, gt=0)
-    start_age_days: float = Field(0.0, ge=0)
+    horizon_days: float = Field(100 * DAYS_PER_YEAR, gt=0, le=MAX_DAYS)
+    start_age_days: float = Field(0.0, ge=0, le=MAX_DAYS)
     """Organism age at the start; cells start with this epigenetic age."""
-    record_interval_days: float = Field(30.0, gt=0)
+    record_interval_days: float = Field(30.0, gt=0, le=MAX_DAYS)
     stop_at: Literal["first_event", "all_events", "horizon"] = "first_event"
     """Stop at the first failure, once exhaustion, failure and neoplasia were all seen, or
     run to the horizon."""
@@ -277,8 +325,17 @@ class _Intervention(_Strict):
 
     label: str = ""
     """A name for tables and figures (default: the kind)."""
-    tissues: list[str] | None = None
-    """Tissue names; None means every somatic tissue."""
+    tissues: list[str] | None = Field(None, min_length=1)
+    """Tissue names; None (the key left out) means every somatic tissue; a list names at
+    least one."""
+
+    @model_validator(mode="after")
+    def _end_not_before_start(self) -> _Intervention:
+        start = getattr(self, "start_age_days", None)
+        end = getattr(self, "end_age_days", None)
+        if start is not None and end is not None and end < start:
+            raise ValueError(f"end_age_days={end:g} must be at or after start_age_days={start:g}")
+        return self
 
 
 class Senolytic(_Intervention):
@@ -294,10 +351,10 @@ class Senolytic(_Intervention):
 
     kind: Literal["senolytic"] = "senolytic"
     cause: Literal["drug", "genetic"] = "drug"
-    start_age_days: float = Field(0.0, ge=0)
-    end_age_days: float | None = Field(None, ge=0)
-    interval_days: float = Field(30.0, gt=0)
-    course_days: int = Field(1, ge=1)
+    start_age_days: float = Field(0.0, ge=0, le=MAX_DAYS)
+    end_age_days: float | None = Field(None, ge=0, le=MAX_DAYS)
+    interval_days: float = Field(30.0, gt=0, le=MAX_DAYS)
+    course_days: int = Field(1, ge=1, le=MAX_DAYS)
     efficacy_per_dose: float = Field(0.5, ge=0, le=1)
     off_target_kill_per_dose: float = Field(0.0, ge=0, le=1)
 
@@ -307,7 +364,7 @@ class Insult(_Intervention):
     each competent (CYCLING or STEM) cell becomes SENESCENT with probability ``fraction``."""
 
     kind: Literal["insult"] = "insult"
-    age_days: float = Field(ge=0)
+    age_days: float = Field(ge=0, le=MAX_DAYS)
     fraction: float = Field(ge=0, le=1)
 
 
@@ -318,9 +375,9 @@ class FullReprogramming(_Intervention):
     epigenetic age to 0 (Horvath 2013); see PluripotencyParams for what follows."""
 
     kind: Literal["full_reprogramming"] = "full_reprogramming"
-    start_age_days: float = Field(0.0, ge=0)
-    end_age_days: float | None = Field(None, ge=0)
-    interval_days: float = Field(DAYS_PER_YEAR, gt=0)
+    start_age_days: float = Field(0.0, ge=0, le=MAX_DAYS)
+    end_age_days: float | None = Field(None, ge=0, le=MAX_DAYS)
+    interval_days: float = Field(DAYS_PER_YEAR, gt=0, le=MAX_DAYS)
     efficiency_per_course: float = Field(0.001, ge=0, le=1)
 
 
@@ -339,17 +396,17 @@ class PartialReprogramming(_Intervention):
     """
 
     kind: Literal["partial_reprogramming"] = "partial_reprogramming"
-    start_age_days: float = Field(0.0, ge=0)
-    end_age_days: float | None = Field(None, ge=0)
-    on_days: int = Field(2, ge=1)
-    off_days: int = Field(5, ge=0)
+    start_age_days: float = Field(0.0, ge=0, le=MAX_DAYS)
+    end_age_days: float | None = Field(None, ge=0, le=MAX_DAYS)
+    on_days: int = Field(2, ge=1, le=MAX_DAYS)
+    off_days: int = Field(5, ge=0, le=MAX_DAYS)
     """0 = continuous induction."""
-    epigenetic_setback_days_per_on_day: float = Field(30.0, ge=0)
+    epigenetic_setback_days_per_on_day: float = Field(30.0, ge=0, le=MAX_DAYS)
     """Chosen: 2 on-days a week over a year set back ~8 years, in Gill 2022's range."""
-    telomere_gain_bp_per_on_day: float = Field(0.0, ge=0)
+    telomere_gain_bp_per_on_day: float = Field(0.0, ge=0, le=MAX_BP)
     dedifferentiation_probability_per_on_day: float = Field(1e-5, ge=0, le=1)
     """Chosen: small; teratomas are rare under cyclic induction (Ocampo 2016)."""
-    identity_loss_days: float = Field(3.0, gt=0)
+    identity_loss_days: float = Field(3.0, gt=0, le=MAX_DAYS)
     """e-folding of the dedifferentiation risk with consecutive on-days (chosen; with the
     other defaults a tissue fails ~31 days into continuous induction, against ~1 week to
     death in Parras 2023)."""
@@ -423,13 +480,21 @@ def with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParam
         node: Any = data
         for part in parts[:-1]:
             try:
-                node = node[int(part)] if isinstance(node, list) else node[part]
+                node = node[list_index(part, node)] if isinstance(node, list) else node[part]
             except (KeyError, IndexError, ValueError):
                 raise KeyError(key) from None
         if not isinstance(node, dict) or parts[-1] not in node:
             raise KeyError(key)
         node[parts[-1]] = value
     return ModelParams.model_validate(data)
+
+
+def list_index(part: str, items: list[Any]) -> int:
+    """A dotted path's list index: plain ASCII digits below ``len(items)``; ``-1``, ``+1``,
+    ``1_0`` or an index past the end raise IndexError (Python's ``int`` would take them)."""
+    if not (part.isascii() and part.isdigit()) or int(part) >= len(items):
+        raise IndexError(part)
+    return int(part)
 
 
 def _resolve_bare(data: dict[str, Any], key: str) -> list[str]:
