@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from cellsim.engine.params import (
@@ -43,3 +45,21 @@ def small_params() -> ModelParams:
         lifespan_days=10.0,
         telomere={"loss_mean_bp": 200.0, "loss_sd_bp": 50.0},
     )
+
+
+@pytest.fixture
+def cli(capsys):
+    """The ``cellsim`` command in-process (fast, for error paths): returns a
+    ``CompletedProcess`` with the exit code, stdout and stderr."""
+    from cellsim.cli import main
+
+    def call(*args: str) -> subprocess.CompletedProcess:
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return call

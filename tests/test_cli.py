@@ -9,8 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cellsim.cli import main
-
 CELLSIM = [sys.executable, "-m", "cellsim.cli"]
 
 SMALL = """
@@ -42,22 +40,6 @@ set = { "t.lifespan_days" = 8.0 }
 def cellsim(*args: str) -> subprocess.CompletedProcess:
     """The real command in a subprocess (for runs)."""
     return subprocess.run([*CELLSIM, *args], capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture
-def cli(capsys):
-    """The command in-process (fast, for error paths): returns (exit code, stdout, stderr)."""
-
-    def call(*args: str) -> subprocess.CompletedProcess:
-        code = 0
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out, err)
-
-    return call
 
 
 @pytest.mark.parametrize(

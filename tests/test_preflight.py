@@ -15,27 +15,10 @@ from pathlib import Path
 import pytest
 
 import cellsim.io as cio
-from cellsim.cli import main
 from cellsim.io import OutputError, default_out_dir
 
 from .test_cli import CELLSIM, SMALL
 from .test_sweep import SWEEP
-
-
-@pytest.fixture
-def cli(capsys):
-    """The command in-process: returns (exit code, stdout, stderr)."""
-
-    def call(*args: str) -> subprocess.CompletedProcess:
-        code = 0
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out, err)
-
-    return call
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from cellsim.engine.params import (
     with_overrides,
 )
 
-from .test_cli import SMALL, cli  # noqa: F401  (the in-process CLI fixture)
+from .test_cli import SMALL
 
 SENOLYTIC = '\n[[base.interventions]]\nkind = "senolytic"\nstart_age_days = 100.0\n'
 
 
-def _one_line_exit_2(cli, tmp_path, text: str, *words: str) -> str:  # noqa: F811
+def _one_line_exit_2(cli, tmp_path, text: str, *words: str) -> str:
     path = tmp_path / "bad.toml"
     path.write_text(text)
     res = cli("validate", str(path))
@@ -97,12 +97,12 @@ def _one_line_exit_2(cli, tmp_path, text: str, *words: str) -> str:  # noqa: F81
         ),
     ],
 )
-def test_each_rule_is_one_line_exit_2(cli, tmp_path, old, new, words):  # noqa: F811
+def test_each_rule_is_one_line_exit_2(cli, tmp_path, old, new, words):
     assert old in SMALL
     _one_line_exit_2(cli, tmp_path, SMALL.replace(old, new, 1), *words)
 
 
-def test_the_valid_small_file_still_passes(cli, tmp_path):  # noqa: F811
+def test_the_valid_small_file_still_passes(cli, tmp_path):
     path = tmp_path / "ok.toml"
     path.write_text(
         SMALL.replace('name = "a"', 'name = "a-1.v+2"', 1)
@@ -113,7 +113,7 @@ def test_the_valid_small_file_still_passes(cli, tmp_path):  # noqa: F811
     assert res.returncode == 0, res.stderr
 
 
-def test_replicates_option_has_the_field_bound(cli, tmp_path):  # noqa: F811
+def test_replicates_option_has_the_field_bound(cli, tmp_path):
     path = tmp_path / "s.toml"
     path.write_text(SMALL)
     res = cli(
@@ -171,7 +171,7 @@ n_cells = 100
         ('"t.n_cells" = [100, true]', ["n_cells", "True", "integer"]),
     ],
 )
-def test_bad_sweep_axes_are_one_line_exit_2(cli, tmp_path, axis, words):  # noqa: F811
+def test_bad_sweep_axes_are_one_line_exit_2(cli, tmp_path, axis, words):
     path = tmp_path / "bad.toml"
     path.write_text(SWEEP.format(axis=axis))
     res = cli("sweep", str(path), "--dry-run")

@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 
 import cellsim.run.dask as dask_mod
-from cellsim.cli import main
 from cellsim.config.sweep import load_sweep
 from cellsim.run.dask import THREAD_ENV
 from cellsim.run.store import SweepStore
@@ -56,22 +55,6 @@ def _write(folder: Path, text: str = SWEEP, name: str = "tiny.toml") -> Path:
     path = folder / name
     path.write_text(text)
     return path
-
-
-@pytest.fixture
-def cli(capsys):
-    """The command in-process: returns (exit code, stdout, stderr)."""
-
-    def call(*args: str) -> subprocess.CompletedProcess:
-        code = 0
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, out, err)
-
-    return call
 
 
 def _runs(folder: Path) -> pd.DataFrame:
