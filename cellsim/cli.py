@@ -83,7 +83,7 @@ def run(
 ) -> None:
     """Run every arm of a scenario, print the exhaustion table, write results and figures."""
     from cellsim.config.scenario import ScenarioError, load_scenario
-    from cellsim.engine.params import MAX_REPLICATES
+    from cellsim.engine.params import MAX_REPLICATES, MAX_RUNS
     from cellsim.run.workflow import run_scenario
 
     _positive("--replicates", replicates, MAX_REPLICATES)
@@ -92,6 +92,11 @@ def run(
         sc = load_scenario(scenario)
     except ScenarioError as exc:
         fail(str(exc))
+    if replicates is not None and len(sc.arms) * replicates > MAX_RUNS:
+        fail(
+            f"--replicates = {replicates}: {len(sc.arms)} arms x {replicates} = "
+            f"{len(sc.arms) * replicates} runs; at most {MAX_RUNS} runs per scenario"
+        )
     out_dir = _out_dir(out, sc.name, "scenario")
     run_scenario(sc, out_dir, replicates=replicates, workers=workers, console=console)
 

@@ -66,7 +66,7 @@ def cellsim(*args: str) -> subprocess.CompletedProcess:
         ),
         (
             ('set = { "t.lifespan_days" = 8.0 }', 'set = { "t.lifespan_days" = 0 }'),
-            ["lifespan_days", "0", "greater than 0"],
+            ["lifespan_days", "0", "greater than or equal to 0.0001"],
         ),
     ],
 )

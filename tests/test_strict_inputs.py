@@ -54,6 +54,29 @@ def _one_line_exit_2(cli, tmp_path, text: str, *words: str) -> str:
             "loss_mean_bp = 300.0\ninitial_mean_bp = 1e9",
             ["initial_mean_bp = 1000000000.0", "less than or equal"],
         ),
+        # rates that would only make a run hang on events
+        (
+            "lifespan_days = 5.0",
+            "lifespan_days = 1e-9",
+            ["lifespan_days = 1e-09", "greater than or equal to 0.0001"],
+        ),
+        (
+            "loss_mean_bp = 300.0",
+            "loss_mean_bp = 300.0\n[base.tissues.clearance]\nrate_per_day = 1e300",
+            ["clearance.rate_per_day = 1e+300", "less than or equal to 10000"],
+        ),
+        (
+            "loss_mean_bp = 300.0",
+            "loss_mean_bp = 300.0\n[base.tissues.stress]\nepigenetic_slope_per_day_per_year = 1e9",
+            ["epigenetic_slope_per_day_per_year", "10000"],
+        ),
+        ("seed = 5", "seed = 18446744073709551616", ["seed", "9223372036854775807"]),
+        # runs a machine could not hold
+        (
+            "replicates = 3",
+            "replicates = 100000\n" + "".join(f'[[arms]]\nname = "x{i}"\n' for i in range(101)),
+            ["runs = 103 arms x 100000 replicates", "at most 10000000 runs"],
+        ),
         # names that become folders, file names and labels
         ('name = "small"', 'name = "../evil"', ["name = '../evil'", "allowed", "letters"]),
         ('name = "small"', 'name = ".hidden"', ["name = '.hidden'", "not starting with '.'"]),
@@ -123,6 +146,17 @@ def test_replicates_option_has_the_field_bound(cli, tmp_path):
         res.returncode == 2 and "--replicates" in res.stderr and str(MAX_REPLICATES) in res.stderr
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_replicates_option_obeys_the_runs_bound(cli, tmp_path):
+    path = tmp_path / "s.toml"
+    big = SMALL + "".join(f'[[arms]]\nname = "x{i}"\n' for i in range(101))
+    path.write_text(big.replace("replicates = 3", "replicates = 1", 1))
+    res = cli("run", str(path), "--replicates", str(MAX_REPLICATES), "--out", str(tmp_path / "o"))
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1, res.stderr
+    assert f"--replicates = {MAX_REPLICATES}: 103 arms" in lines[0] and "at most" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
 
 
 def test_the_api_refuses_the_same_values():
@@ -195,3 +229,14 @@ def test_figure_text_is_never_mathtext(tmp_path):
     ax.legend()
     _save(fig, tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 0
+
+
+def test_a_sweep_of_more_runs_than_the_bound_is_refused(cli, tmp_path):
+    path = tmp_path / "big.toml"
+    axis = '"t.lifespan_days" = { start = 1, stop = 2, num = 100000 }'
+    path.write_text(SWEEP.format(axis=axis).replace("replicates = 2", "replicates = 101"))
+    res = cli("sweep", str(path), "--dry-run")
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1, res.stderr
+    assert "runs = 100000 points x 101 replicates = 10100000" in lines[0], lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.toml"]

@@ -138,7 +138,7 @@ BAD = [
     ),
     (
         ('"t.lifespan_days" = [6.0, 10.0]', '"t.lifespan_days" = [6.0, -10.0]'),
-        ["p00004", "lifespan_days = -10.0", "greater than 0"],
+        ["p00004", "lifespan_days = -10.0", "greater than or equal to 0.0001"],
     ),
     (("num = 4,", "num = 0,"), ['"t.telomere.loss_mean_bp".num = 0', "greater than or equal"]),
     (("start = 150", "start = -150"), ["start = -150", "log"]),

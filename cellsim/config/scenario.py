@@ -17,6 +17,8 @@ from cellsim.config.plan import RunSpec
 from cellsim.config.toml import format_validation_error, load_toml_model
 from cellsim.engine.params import (
     MAX_REPLICATES,
+    MAX_RUNS,
+    MAX_SEED,
     Intervention,
     ModelParams,
     _Strict,
@@ -59,7 +61,7 @@ class Scenario(_Strict):
 
     name: str = "scenario"
     description: str = ""
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     """Root entropy of the scenario's SeedSequence."""
     replicates: int = Field(8, ge=1, le=MAX_REPLICATES)
     control: str | None = None
@@ -88,6 +90,16 @@ class Scenario(_Strict):
     def _control_is_an_arm(self) -> Scenario:
         if self.control is not None and self.control not in {a.name for a in self.arms}:
             raise ValueError(f"control {self.control!r} is not an arm")
+        return self
+
+    @model_validator(mode="after")
+    def _runs_bounded(self) -> Scenario:
+        n_runs = len(self.arms) * self.replicates
+        if n_runs > MAX_RUNS:
+            raise ValueError(
+                f"runs = {len(self.arms)} arms x {self.replicates} replicates = {n_runs}: "
+                f"at most {MAX_RUNS} runs per scenario"
+            )
         return self
 
     @model_validator(mode="after")

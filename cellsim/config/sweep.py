@@ -41,7 +41,7 @@ from cellsim.config.plan import RunSpec
 from cellsim.config.scenario import ScenarioError, load_scenario
 from cellsim.config.sweep_file import MAX_POINTS, Sweep, SweepError
 from cellsim.config.toml import format_validation_error, load_toml_model, quote_key
-from cellsim.engine.params import ModelParams, _resolve_bare, list_index, with_overrides
+from cellsim.engine.params import MAX_RUNS, ModelParams, _resolve_bare, list_index, with_overrides
 
 FORMAT_HINT = "see the format in cellsim/config/sweep_file.py"
 
@@ -223,6 +223,12 @@ def _points(
     if n_grid * n_sample > MAX_POINTS:
         raise SweepError(
             f"points = {n_grid * n_sample}: at most {MAX_POINTS} points per sweep (split the sweep)"
+        )
+    n_runs = n_grid * n_sample * sweep.replicates
+    if n_runs > MAX_RUNS:
+        raise SweepError(
+            f"runs = {n_grid * n_sample} points x {sweep.replicates} replicates = {n_runs}: "
+            f"at most {MAX_RUNS} runs per sweep (split the sweep)"
         )
     rows: list[dict[str, Any]] = []
     for combo in itertools.product(*grid_values):

@@ -51,7 +51,14 @@ from pydantic import Field, field_validator, model_validator
 
 from cellsim.config.plan import stable_key
 from cellsim.config.scenario import ScenarioError
-from cellsim.engine.params import MAX_DAYS, MAX_REPLICATES, ModelParams, _Strict, safe_name
+from cellsim.engine.params import (
+    MAX_DAYS,
+    MAX_REPLICATES,
+    MAX_SEED,
+    ModelParams,
+    _Strict,
+    safe_name,
+)
 from cellsim.engine.schema import DAYS_PER_YEAR, RESERVED_RUN_COLUMNS
 
 RESERVED_COLUMNS = RESERVED_RUN_COLUMNS | {"point", "point_id", "error", "traceback"}
@@ -199,7 +206,7 @@ class Sweep(_Strict):
 
     name: str = "sweep"
     description: str = ""
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     replicates: int = Field(4, ge=1, le=MAX_REPLICATES)
     scenario: str | None = None
     """A scenario file (relative to the sweep file) whose base parameters are swept."""

@@ -25,7 +25,15 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from cellsim.engine.params import CellState, TelomereParams, TissueParams, _Strict
+from cellsim.engine.params import (
+    MAX_DAYS,
+    MAX_FACTOR,
+    MAX_RATE_PER_DAY,
+    CellState,
+    TelomereParams,
+    TissueParams,
+    _Strict,
+)
 from cellsim.engine.population import CellPopulation
 from cellsim.engine.tissue import telomere_parameters
 from cellsim.kernels import culture as culture_kernels
@@ -47,30 +55,30 @@ class CultureParams(_Strict):
 
     dish_cells: int = Field(20_000, ge=4, le=50_000_000)
     """Slots of the dish at confluence (chosen: a sample of a flask's ~10^6 cells)."""
-    split_ratio: float = Field(2.0, gt=1.0)
+    split_ratio: float = Field(2.0, gt=1.0, le=MAX_FACTOR)
     """Passage 1:N when confluent: 1:2, one PD per passage (Hayflick & Moorhead 1961)."""
     confluence_fraction: float = Field(1.0, gt=0, le=1)
     """Passage when this fraction of the slots is occupied (chosen: full)."""
     plating_efficiency: float = Field(1.0, gt=0, le=1)
     """Share of seeded cells that attach and stay (chosen: 1, every seeded cell counts)."""
-    division_rate_per_day: float = Field(math.log(2.0), gt=0)
+    division_rate_per_day: float = Field(math.log(2.0), gt=0, le=MAX_RATE_PER_DAY)
     """Per-cell division hazard: ln 2/day, a ~1-day doubling time in early passages
     (chosen; typical of fetal lung fibroblasts)."""
-    stress_rate_per_day: float = Field(0.01, ge=0)
+    stress_rate_per_day: float = Field(0.01, ge=0, le=MAX_RATE_PER_DAY)
     """Stress-induced senescence of dividing cells in culture (chosen: small; gives a few
     percent non-dividing cells in early passages)."""
-    death_rate_per_day: float = Field(0.0, ge=0)
+    death_rate_per_day: float = Field(0.0, ge=0, le=MAX_RATE_PER_DAY)
     """Death of dividing cells (chosen: none)."""
     transformation_probability_per_division: float = Field(0.0, ge=0, le=1)
     """Spontaneous immortalisation (chosen: 0; human fibroblasts essentially never do)."""
-    max_days_without_doubling: float = Field(28.0, gt=0)
+    max_days_without_doubling: float = Field(28.0, gt=0, le=MAX_DAYS)
     """A strain that does not double in this many days is senescent (chosen: 4 weeks)."""
-    max_days: float = Field(2000.0, gt=0)
+    max_days: float = Field(2000.0, gt=0, le=MAX_DAYS)
     """Horizon: a culture still growing then is stopped (censored)."""
     dt_days: float = Field(0.25, gt=0, le=1)
     """Step length: passages and records happen within or at the end of a step; growth,
     stress and death run in continuous time, so the dynamics do not depend on it."""
-    record_interval_days: float = Field(1.0, gt=0)
+    record_interval_days: float = Field(1.0, gt=0, le=MAX_DAYS)
     telomere: TelomereParams = Field(default_factory=TelomereParams)
 
     def tissue(self) -> TissueParams:

@@ -49,6 +49,16 @@ MAX_FACTOR = 1000.0
 """Upper bound of relative weights and lifespan factors."""
 MAX_REPLICATES = 100_000
 """Upper bound of replicates per arm or sweep point (file field and --replicates)."""
+MAX_RATE_PER_DAY = 10_000.0
+"""Upper bound of every per-cell rate and rate slope (10^4/day, one event per ~9 s): no cell
+process is faster, and larger values would only make a run hang on events."""
+MIN_LIFESPAN_DAYS = 1.0 / MAX_RATE_PER_DAY
+"""Lower bound of a cell lifespan (the death rate 1/lifespan obeys ``MAX_RATE_PER_DAY``)."""
+MAX_SEED = 2**63 - 1
+"""Upper bound of a root seed (stored as a 64-bit integer in the result tables)."""
+MAX_RUNS = 10_000_000
+"""Upper bound of the runs of one scenario (arms x replicates) or sweep (points x
+replicates): more is a typo, or a study to split into several."""
 MAX_LIFESPAN_DAYS = 1e12
 """Upper bound of a cell lifespan: finite, but large values (1e9) stand for "no turnover"
 (the ``hsc`` preset's quiescent compartment, tests that switch death off)."""
@@ -122,11 +132,11 @@ class StressParams(_Strict):
     + epigenetic_slope * epigenetic_age_years`` (+ a bystander term on lattices).
     """
 
-    rate_per_day: float = Field(1e-5, ge=0)
+    rate_per_day: float = Field(1e-5, ge=0, le=MAX_RATE_PER_DAY)
     """Base rate (chosen: no published per-cell constant)."""
-    age_slope_per_day_per_year: float = Field(0.0, ge=0)
+    age_slope_per_day_per_year: float = Field(0.0, ge=0, le=MAX_RATE_PER_DAY)
     """Rise with organism age (chosen: 0, age acts through the epigenetic clock)."""
-    epigenetic_slope_per_day_per_year: float = Field(1e-6, ge=0)
+    epigenetic_slope_per_day_per_year: float = Field(1e-6, ge=0, le=MAX_RATE_PER_DAY)
     """Rise with the cell's epigenetic age (chosen; Karin 2019's production rises with age)."""
     age_dependent: bool = True
     """False: the hazard is ``rate_per_day`` at every age (age-independent stress), and the
@@ -147,11 +157,11 @@ class ClearanceParams(_Strict):
     burden.
     """
 
-    rate_per_day: float = Field(0.30, ge=0)
+    rate_per_day: float = Field(0.30, ge=0, le=MAX_RATE_PER_DAY)
     """r0, the per-cell rate at low burden: Karin 2019's removal ``beta * X / (kappa + X)``
     gives ``beta / kappa`` = 0.15 / 0.5 = 0.30/day (mouse fit, beta 0.15/day, kappa 0.5;
     the human fit has the same beta and kappa)."""
-    half_saturation_fraction: float = Field(0.5, gt=0)
+    half_saturation_fraction: float = Field(0.5, gt=0, le=MAX_FACTOR)
     """K (chosen): Karin's kappa = 0.5 is in arbitrary units; mapping it onto a senescent
     fraction is a choice."""
     saturating: bool = True
@@ -208,7 +218,7 @@ class LatticeParams(_Strict):
     height: int = Field(ge=1, le=MAX_CELLS)
     torus: bool = True
     """Wrap the edges (every slot has 8 neighbours); False: bounded, edge slots have 3-5."""
-    bystander_per_day: float = Field(1e-4, ge=0)
+    bystander_per_day: float = Field(1e-4, ge=0, le=MAX_RATE_PER_DAY)
     """Bystander senescence (SASP; Nelson 2012, Acosta 2013): a CYCLING cell's extra
     stress-senescence hazard is ``bystander_per_day * (senescent neighbours / 8)``. No
     published constant: chosen small, 10x the base stress rate when all 8 neighbours are
@@ -232,7 +242,7 @@ class TissueParams(_Strict):
     """Somatic tissues start CYCLING; stem compartments start STEM (telomerase-positive)."""
     n_cells: int = Field(10_000, ge=1, le=MAX_CELLS)
     """Slots in the simulated sample (docs/MODEL.md: samples of 10^3-10^7 cells)."""
-    lifespan_days: float = Field(140.0, gt=0, le=MAX_LIFESPAN_DAYS)
+    lifespan_days: float = Field(140.0, ge=MIN_LIFESPAN_DAYS, le=MAX_LIFESPAN_DAYS)
     """Cell lifespan, turnover = 1/lifespan: dermal fibroblast 140 d, a rodent value
     (Sender & Milo 2021)."""
     telomere: TelomereParams = Field(default_factory=TelomereParams)
