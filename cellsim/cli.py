@@ -289,7 +289,7 @@ def version() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors with exit code 2 for bad input."""
     from cellsim.config.scenario import ScenarioError
-    from cellsim.io import OutputError
+    from cellsim.io import OutputError, WriteError
     from cellsim.run.errors import RunsFailed
 
     try:
@@ -300,6 +300,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except RunsFailed as exc:
         err_console.print(f"cellsim: {exc}", markup=False)
+        sys.exit(1)
+    except WriteError as exc:
+        err_console.print(f"cellsim: error: {exc}", markup=False)
         sys.exit(1)
     except click_exc.NoArgsIsHelpError as exc:
         console.print(exc.ctx.get_help() if exc.ctx else "cellsim --help", markup=False)

@@ -28,6 +28,26 @@ class OutputError(ValueError):
     """An output location that cannot be used (one-line message)."""
 
 
+class WriteError(RuntimeError):
+    """Writing an output failed (a full disk, a read-only file system): one-line message,
+    exit code 1. The output it was replacing, if any, is untouched."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(
+            f"writing {str(path)!r} failed: {reason}; nothing was replaced (a previous result "
+            "there is kept)"
+        )
+
+
+def _write_error(path: Path, exc: OSError | WriteError) -> WriteError:
+    """The error for ``path`` (an inner file's WriteError is reported for the folder)."""
+    if isinstance(exc, WriteError):
+        return WriteError(path, exc.reason)
+    reason = (exc.strerror or str(exc) or type(exc).__name__).splitlines()[0]
+    return WriteError(path, reason + (f" (errno {exc.errno})" if exc.errno else ""))
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -47,15 +67,20 @@ def _fsync_dir(path: Path) -> None:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed onto ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
     finally:
         tmp_path.unlink(missing_ok=True)
 
@@ -242,11 +267,14 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     complete; on an error the temporary folder is removed and ``path`` is untouched.
     """
     path = check_output_dir(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    recover_output(path)
-    tmp = Path(
-        tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        recover_output(path)
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+        )
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
@@ -254,11 +282,17 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except OSError:
+                os.replace(old, path)  # put the previous result back
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
         _fsync_dir(path.parent)
+    except (OSError, WriteError) as exc:
+        raise _write_error(path, exc) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

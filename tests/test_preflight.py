@@ -18,7 +18,7 @@ import cellsim.io as cio
 from cellsim.io import OutputError, default_out_dir
 
 from .test_cli import CELLSIM, SMALL
-from .test_sweep import SWEEP
+from .test_sweep import N_RUNS, SWEEP
 
 
 @pytest.fixture
@@ -207,6 +207,37 @@ def test_sigkilled_run_leaves_no_workers_and_no_output(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.toml"]
 
 
+LONG_SWEEP = LONG.replace('[[arms]]\nname = "a"', '[parameters]\n"t.lifespan_days" = [5.0, 6.0]')
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_sigkilled_sweep_leaves_no_dask_workers_and_reads_interrupted(cli, tmp_path):
+    (tmp_path / "long.toml").write_text(LONG_SWEEP.replace("n_cells = 5000", "n_cells = 50000"))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [*CELLSIM, "sweep", str(tmp_path / "long.toml"), "--out", str(out), "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "points.parquet").is_file() or len(_descendants(proc.pid)) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "the sweep did not start"
+            time.sleep(0.1)
+        time.sleep(1.0)  # the workers are running simulations
+        workers = _descendants(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    deadline = time.monotonic() + 2.0
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in workers if _alive(p)], "Dask workers outlived the killed sweep"
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+    res = cli("report", str(out))  # the next command finds the writer gone
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted", res
+
+
 DEAD_PID = 99_999_999  # above any pid_max
 
 
@@ -300,3 +331,114 @@ def test_workers_are_capped_by_runs_and_cpus(monkeypatch):
         "--workers = 64: using 5 (5 runs)",
         "--workers = 4: using 1 (0 runs)",
     ]
+
+
+# --------------------------------------------------------------------------------------
+# a write that fails after the work (a full disk, a read-only file system)
+# --------------------------------------------------------------------------------------
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _fail_with(monkeypatch, where: str, errno_: int) -> None:
+    """Make the OS refuse one kind of write, as a full disk (ENOSPC) or a read-only file
+    system (EROFS) does: the call raises the OSError the system call would."""
+    import errno
+
+    import matplotlib.figure
+    import pandas as pd
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno_, os.strerror(errno_), "x")
+
+    if where == "parquet":
+        monkeypatch.setattr(pd.DataFrame, "to_parquet", refuse)
+    elif where == "figure":
+        monkeypatch.setattr(matplotlib.figure.Figure, "savefig", refuse)
+    elif where == "swap":  # the final rename of the new folder onto the old one
+        real = os.replace
+
+        def replace(src, dst, *a, **k):
+            if Path(src).name.endswith(".tmp") and Path(dst).name == "out":
+                raise OSError(errno_, os.strerror(errno_), str(dst))
+            return real(src, dst, *a, **k)
+
+        monkeypatch.setattr(cio.os, "replace", replace)
+    assert errno_ in (errno.ENOSPC, errno.EROFS)
+
+
+@pytest.mark.parametrize(
+    ("where", "errno_name"), [("parquet", "ENOSPC"), ("figure", "ENOSPC"), ("swap", "EROFS")]
+)
+def test_a_run_whose_final_write_fails_exits_1_and_keeps_the_previous_result(
+    cli, tmp_path, monkeypatch, where, errno_name
+):
+    import errno
+
+    (tmp_path / "s.toml").write_text(SMALL)
+    out = tmp_path / "out"
+    args = ("run", str(tmp_path / "s.toml"), "--out", str(out), "--workers", "1")
+    assert cli(*args).returncode == 0
+    before = _snapshot(out)
+    with monkeypatch.context() as m:
+        _fail_with(m, where, getattr(errno, errno_name))
+        res = cli(*args)
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("cellsim")]  # not the bar
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert lines[0].startswith(f"cellsim: error: writing {str(out)!r} failed")
+    assert os.strerror(getattr(errno, errno_name)) in lines[0]
+    assert "previous result there is kept" in lines[0]
+    assert _snapshot(out) == before  # untouched, byte for byte
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "s.toml"]  # no temporaries
+
+
+def test_a_sweep_whose_disk_fills_exits_1_keeps_stored_runs_and_resumes(cli, tmp_path, monkeypatch):
+    import errno
+
+    import pandas as pd
+
+    from cellsim.config.sweep import load_sweep
+    from cellsim.run.store import SweepStore
+    from cellsim.run.sweep import run_sweep
+
+    (tmp_path / "w.toml").write_text(SWEEP)
+    out = tmp_path / "out"
+    real = pd.DataFrame.to_parquet
+    calls = {"n": 0}
+
+    def fills_up(self, path, *a, **k):  # the disk fills after a few files
+        calls["n"] += 1
+        if calls["n"] > 5:  # points, then two parts of runs + trajectories
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(self, path, *a, **k)
+
+    with monkeypatch.context() as m:
+        m.setattr(pd.DataFrame, "to_parquet", fills_up)
+        with pytest.raises(cio.WriteError, match="No space left on device") as info:
+            run_sweep(load_sweep(tmp_path / "w.toml"), out, workers=1, flush_runs=4)
+    assert len(str(info.value).splitlines()) == 1
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    assert not [p for p in out.rglob("*") if cio.is_temporary(p)]
+    stored = len(SweepStore(out).completed_ids())
+    assert 0 < stored < N_RUNS
+    res = cli("sweep", str(tmp_path / "w.toml"), "--out", str(out), "--workers", "1")
+    assert res.returncode == 0, res.stderr  # space again: the rerun resumes and completes
+    assert f"{stored} already done (resuming)" in res.stdout
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_the_cli_reports_a_write_error_as_one_line_exit_1(cli, files, monkeypatch):
+    import errno
+
+    import cellsim.run.workflow
+
+    def full(*args, **kwargs):
+        raise cio.WriteError(files / "out", os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(cellsim.run.workflow, "run_scenario", full)
+    res = cli(*COMMANDS["run"], "--out", "out")
+    assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith("cellsim: error: writing") and "No space left" in res.stderr

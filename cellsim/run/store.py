@@ -135,8 +135,7 @@ class SweepStore:
         existing = self.parts()
         number = int(PART_RE.match(existing[-1].name).group(1)) + 1 if existing else 1
         path = self.parts_dir / f"batch-{number:06d}"
-        self.parts_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_dir(path) as tmp:
+        with atomic_dir(path) as tmp:  # makes parts/ too
             if runs:
                 write_parquet(tmp / "runs.parquet", pd.DataFrame.from_records(runs))
             frames = [t for t in trajectories if t is not None and len(t)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from cellsim.config.sweep import SweepPlan
 from cellsim.io import (
     MANIFEST,
     OutputError,
+    WriteError,
     preflight_output,
     write_csv,
     write_json,
@@ -305,7 +306,8 @@ def _run_missing(
                 on_done=on_done,
             )
         except BaseException:
-            write_json(store.root / MANIFEST, _manifest(plan, "interrupted"))
+            with suppress(WriteError):  # a full disk: the next run marks it (mark_interrupted)
+                write_json(store.root / MANIFEST, _manifest(plan, "interrupted"))
             raise
     return workers_seen
 
