@@ -111,3 +111,28 @@ def remove_fraction(state, order, pos, seg, s, p, rng):
     for j in range(victims.shape[0]):
         move(order, pos, seg, state, victims[j], EMPTY)
     return victims.shape[0]
+
+
+@njit(cache=True)
+def index_by_state(state, order, pos, seg):
+    """Group the slots by state (a stable counting sort, no temporaries beyond ``seg``):
+    ``order`` lists the slots of state 0, then 1, ..., each in increasing slot order;
+    ``pos`` is its inverse and ``seg`` the segment boundaries."""
+    seg[:] = 0
+    for i in range(state.shape[0]):
+        seg[state[i] + 1] += 1
+    for s in range(1, seg.shape[0]):
+        seg[s] += seg[s - 1]
+    fill = seg[:-1].copy()
+    for i in range(state.shape[0]):
+        s = state[i]
+        order[fill[s]] = i
+        pos[i] = fill[s]
+        fill[s] += 1
+
+
+@njit(cache=True)
+def fill_arange(a):
+    """``a[i] = i`` in place (no temporary array)."""
+    for i in range(a.shape[0]):
+        a[i] = i
