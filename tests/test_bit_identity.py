@@ -56,7 +56,7 @@ def _without_added(params_json: str) -> str:
     return json.dumps(params, sort_keys=True)
 
 
-@pytest.mark.parametrize("name", ["scenario", "lattice"])
+@pytest.mark.parametrize("name", ["scenario", "lattice", "wellmixed"])
 def test_outputs_are_bit_identical_to_the_committed_fixture(name: str, tmp_path: Path) -> None:
     scenario = load_scenario(FIXTURES / f"{name}.toml")
     out = tmp_path / name

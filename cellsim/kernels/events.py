@@ -42,7 +42,10 @@ from .lattice import neighbour_parent, neighbour_weights
 from .layout import (
     C_CLEARED_IMMUNE,
     C_DEATHS,
+    C_DIVISIONS,
+    C_REPLICATIVE,
     C_STRESS,
+    C_TRANSFORMATIONS,
     CYCLING,
     EMPTY,
     P_BYSTANDER_PER_DAY,
@@ -50,7 +53,10 @@ from .layout import (
     P_CLEARANCE_RATE_PER_DAY,
     P_DEATH_RATE_PER_DAY,
     P_EPI_ORIGIN_FLOOR_DAY,
+    P_THRESHOLD_BP,
+    P_TRANSFORMATION_PROBABILITY,
     P_TRANSFORMED_DEATH_RATE_PER_DAY,
+    P_TRANSFORMED_FITNESS,
     PLURIPOTENT,
     SENESCENT,
     STEM,
@@ -58,6 +64,7 @@ from .layout import (
 )
 from .processes import (
     divide_into,
+    division_loss_bp,
     draw_parent_place,
     stress_hazard_per_day,
     supply_division,
@@ -231,53 +238,100 @@ def fill_vacancy(tissues, links, k, child, nb, w, rng):
     local_fill(cells, p, geometry, child, nb, w, rng, counters)
 
 
-@njit(cache=True, inline="always")
-def next_vacancy(state, epi_origin_day, order, pos, seg, p, n_slots, bound, t, t1, rng, counters):
-    """Well-mixed tissue: draw the events from day ``t`` on until one leaves a vacancy
-    (a death or a clearance; stress senescence is applied on the way) or the step ends at
-    ``t1``. Returns ``(slot, t)``, the slot emptied (-1: none before ``t1``, or no event
-    can happen) and the time reached."""
-    child = -1
-    while child < 0:
-        total = tissue_rate_per_day(seg, p, n_slots, bound)
-        if total <= 0.0:
-            return -1, t1
-        t += -math.log(1.0 - rng.random()) / total
-        if t > t1:
-            return -1, t1
-        u = rng.random() * total
-        child = event(
-            state, epi_origin_day, order, pos, seg, p, 0, 0, False, bound, t, u, rng, counters
-        )
-    return child, t
-
-
 @njit(cache=True)
 def wellmixed_events(cells, p, counters, t0, t1, rng):
-    """``tissue_events`` for a well-mixed tissue. Every pass of the loop ends with a
-    division (``divide_into`` on every path to the loop's back edge), so the compiled loop
-    keeps no reference counting (processes.py, "Speed"); once no cell can divide, the
-    rest of the step's events leave their vacancies empty."""
-    state, _, _, epi_origin_day, _, order, pos, seg = cells
+    """``tissue_events`` for a well-mixed tissue, as one flat loop over arrays held in
+    local variables (the fast path: issue 14, benchmarks/README.md).
+
+    The chain is that of ``event`` and ``fill_vacancy``, with one difference of
+    bookkeeping, not of law: a cell that dies or is cleared is replaced *in place*, its
+    slot taking the new daughter's fields, instead of moving to EMPTY and back; a slot
+    changes segment only when the daughter's state differs from the dead cell's. The
+    parent is drawn among the competent cells other than the dead one (rejection of the
+    dead cell itself, exact), as when the dead cell had left its segment first. With no
+    other competent cell the slot becomes EMPTY, a vacancy that stays.
+    """
+    state, tel, div, epi, clone, order, pos, seg = cells
     n_slots = state.shape[0]
     bound = stress_bound_per_day(p, t0, t1, False)
+    death = p[P_DEATH_RATE_PER_DAY]
+    death_tr = p[P_TRANSFORMED_DEATH_RATE_PER_DAY]
+    r0 = p[P_CLEARANCE_RATE_PER_DAY]
+    half = p[P_CLEARANCE_HALF_SATURATION]
+    threshold = p[P_THRESHOLD_BP]
+    q = p[P_TRANSFORMATION_PROBABILITY]
+    fitness = p[P_TRANSFORMED_FITNESS]
     t = t0
     while True:
-        child, t = next_vacancy(
-            state, epi_origin_day, order, pos, seg, p, n_slots, bound, t, t1, rng, counters
-        )
-        if child < 0:
+        n_pluri = seg[PLURIPOTENT + 1] - seg[PLURIPOTENT]
+        n_sen = seg[SENESCENT + 1] - seg[SENESCENT]
+        n_cyc = seg[CYCLING + 1] - seg[CYCLING]
+        n_norm = seg[TRANSFORMED] - seg[CYCLING]  # CYCLING + STEM
+        n_tr = seg[TRANSFORMED + 1] - seg[TRANSFORMED]
+        r_death = death * (n_pluri + n_norm)
+        r_tr = death_tr * n_tr
+        r_stress = bound * n_cyc
+        r_clear = r0 / (1.0 + (n_sen / n_slots) / half) * n_sen
+        total = r_death + r_tr + r_stress + r_clear
+        if total <= 0.0:
             return
-        place = draw_parent_place(seg, p, rng)
-        if place < 0:
-            break
-        divide_into(cells, p, order[place], child, rng, counters)
-    while True:  # nothing can divide: the vacancies stay
-        child, t = next_vacancy(
-            state, epi_origin_day, order, pos, seg, p, n_slots, bound, t, t1, rng, counters
-        )
-        if child < 0:
+        t += -math.log(1.0 - rng.random()) / total
+        if t > t1:
             return
+        u = rng.random() * total
+        if u < r_death:  # death of a PLURIPOTENT, CYCLING or STEM cell
+            j = randint(rng, n_pluri + n_norm)
+            child = order[seg[PLURIPOTENT] + j if j < n_pluri else seg[CYCLING] + j - n_pluri]
+            counters[C_DEATHS] += 1
+        elif u < r_death + r_tr:
+            child = order[seg[TRANSFORMED] + randint(rng, n_tr)]
+            counters[C_DEATHS] += 1
+        elif u < r_death + r_tr + r_stress or n_sen == 0:
+            if n_cyc > 0:  # a stress candidate (rounding lands here too)
+                i = order[seg[CYCLING] + randint(rng, n_cyc)]
+                if rng.random() * bound < stress_hazard_per_day(p, t, t - epi[i]):
+                    move(order, pos, seg, state, i, SENESCENT)
+                    counters[C_STRESS] += 1
+            continue
+        else:  # immune clearance
+            child = order[seg[SENESCENT] + randint(rng, n_sen)]
+            counters[C_CLEARED_IMMUNE] += 1
+        # the parent: a competent cell other than the dead one (drawn before the dead
+        # cell's fields are read, so that the two cells' cache misses overlap)
+        n_competent = n_norm + n_tr
+        if n_competent < 2 and (n_competent == 0 or state[child] >= CYCLING):
+            move(order, pos, seg, state, child, EMPTY)  # nothing can divide: a vacancy
+            continue
+        parent = child
+        while parent == child:
+            w = rng.random() * (n_norm + fitness * n_tr)
+            if w < n_norm:
+                parent = order[seg[CYCLING] + min(np.int64(w), n_norm - 1)]
+            else:
+                k = min(np.int64((w - n_norm) / fitness), n_tr - 1)
+                parent = order[seg[TRANSFORMED] + k]
+        lineage = np.int64(state[parent])
+        base = tel[parent]
+        tel[parent] = base - division_loss_bp(p, lineage, rng)
+        tel[child] = base - division_loss_bp(p, lineage, rng)
+        div[parent] += 1
+        div[child] = div[parent]
+        epi[child] = epi[parent]
+        clone[child] = clone[parent]
+        counters[C_DIVISIONS] += 1
+        # each daughter's fate (processes.daughter_fate); only a change of state moves it
+        for i in (parent, child):
+            transforms = rng.random() < q if lineage == CYCLING else False
+            if lineage == TRANSFORMED or transforms:
+                fate = TRANSFORMED
+            elif tel[i] < threshold:
+                fate = SENESCENT
+            else:
+                fate = lineage
+            counters[C_TRANSFORMATIONS] += (fate == TRANSFORMED) & (lineage != TRANSFORMED)
+            counters[C_REPLICATIVE] += fate == SENESCENT
+            if state[i] != fate:
+                move(order, pos, seg, state, i, fate)
 
 
 @njit(cache=True)
