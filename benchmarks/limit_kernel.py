@@ -41,10 +41,11 @@ competent cell left, vacancies stay empty. Founders: telomeres ``max(0, Normal(m
 sd))`` as float32, SENESCENT below the threshold; epigenetic origin ``start_day -
 start_age_days`` (the engine's ``CellPopulation.founded``).
 
-The draws are the engine's, one for one, except the two telomere losses of a TRANSFORMED
-parent, which the engine draws and never reads: so the comparison measures the memory
-layout and bookkeeping, not a cleverer use of the random stream. Every kernel takes a
-``numpy.random.Generator``.
+The draws are the engine's, one for one, except those that pick which SENESCENT cell is
+cleared or which TRANSFORMED cell dies (they are only counted here) and the two telomere
+losses of a TRANSFORMED parent, which the engine draws and never reads: so the comparison
+measures the memory layout and bookkeeping, not a cleverer use of the random stream.
+Every kernel takes a ``numpy.random.Generator``.
 """
 
 from __future__ import annotations
