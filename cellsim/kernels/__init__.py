@@ -1,1 +1,2 @@
-"""Numba kernels over a tissue's numpy arrays: they import only numpy, numba and math."""
+"""Numba kernels over a tissue's numpy arrays: they import only numpy, numba and math
+(and the standard library in jit.py, which names their cache folder)."""

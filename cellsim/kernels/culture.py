@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from .events import stress_bound_per_day
+from .jit import njit
 from .layout import (
     C_DEATHS,
     C_STRESS,

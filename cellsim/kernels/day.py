@@ -40,11 +40,10 @@ branches are pruned), so a model without lattices or supply does not compile the
 
 from __future__ import annotations
 
-from numba import njit
-
 from . import lattice, processes
 from .events import continuous_events
 from .interventions import redifferentiate
+from .jit import njit
 from .layout import CYCLING, EMPTY, TRANSFORMED
 from .segments import count
 

@@ -35,9 +35,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from .grid import MAX_NEIGHBOURS, senescent_neighbours
+from .jit import njit
 from .lattice import neighbour_parent, neighbour_weights
 from .layout import (
     C_CLEARED_IMMUNE,
@@ -240,6 +240,13 @@ def fill_vacancy(tissues, links, k, child, nb, w, rng):
 
 @njit(cache=True)
 def wellmixed_events(cells, p, counters, t0, t1, rng):
+    """``wellmixed_loop`` on a tissue's cell tuple."""
+    state, tel, div, epi, clone, order, pos, seg = cells
+    wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0, t1, rng)
+
+
+@njit(cache=True)
+def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0, t1, rng):
     """``tissue_events`` for a well-mixed tissue, as one flat loop over arrays held in
     local variables (the fast path: issue 14, benchmarks/README.md).
 
@@ -251,7 +258,6 @@ def wellmixed_events(cells, p, counters, t0, t1, rng):
     dead cell itself, exact), as when the dead cell had left its segment first. With no
     other competent cell the slot becomes EMPTY, a vacancy that stays.
     """
-    state, tel, div, epi, clone, order, pos, seg = cells
     n_slots = state.shape[0]
     bound = stress_bound_per_day(p, t0, t1, False)
     death = p[P_DEATH_RATE_PER_DAY]

@@ -9,8 +9,8 @@ edge have 5 neighbours and the corners 3.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .layout import SENESCENT
 
 MAX_NEIGHBOURS = 8

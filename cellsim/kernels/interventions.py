@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
+from .jit import njit
 from .layout import (
     C_DEDIFFERENTIATED,
     C_INSULT,

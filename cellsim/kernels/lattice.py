@@ -32,9 +32,9 @@ competent cell is left in the tissue.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from .grid import MAX_NEIGHBOURS, neighbour
+from .jit import njit
 from .layout import (
     CYCLING,
     EMPTY,

@@ -38,8 +38,8 @@ per-event helpers are written so that the pruning succeeds (``inspect_llvm()`` s
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .layout import (
     C_DIVISIONS,
     C_REPLICATIVE,

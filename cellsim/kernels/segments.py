@@ -10,8 +10,8 @@ another state costs at most ``N_STATES - 1`` swaps, so sampling a cell of a give
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .layout import EMPTY
 
 

@@ -7,8 +7,8 @@ cheap pass however many cells there are; the percentile error is at most one bin
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .layout import CYCLING, EMPTY, STEM
 
 HIST_BIN_BP = 10.0
