@@ -137,8 +137,10 @@ class CellPopulation:
         return bool(segments.check(self.order, self.pos, self.seg, self.state))
 
     def nbytes(self) -> int:
-        """Memory held by the arrays."""
-        return sum(a.nbytes for a in self.arrays())
+        """Memory held by the arrays (the records, counted once, and the state index)."""
+        if self.records is None:
+            return sum(a.nbytes for a in self.arrays())
+        return self.records.nbytes + self.order.nbytes + self.seg.nbytes
 
     def image(self, width: int, field: str = "state", day: float = 0.0) -> np.ndarray:
         """One per-slot field as a 2-D array of ``n_slots // width`` rows: slot ``i`` at row
