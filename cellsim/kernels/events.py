@@ -53,16 +53,14 @@ from .layout import (
     P_CLEARANCE_RATE_PER_DAY,
     P_DEATH_RATE_PER_DAY,
     P_EPI_ORIGIN_FLOOR_DAY,
-    P_THRESHOLD_BP,
-    P_TRANSFORMATION_PROBABILITY,
     P_TRANSFORMED_DEATH_RATE_PER_DAY,
-    P_TRANSFORMED_FITNESS,
     PLURIPOTENT,
     SENESCENT,
     STEM,
     TRANSFORMED,
 )
 from .processes import (
+    daughter_fate,
     divide_into,
     division_loss_bp,
     draw_parent_place,
@@ -264,9 +262,6 @@ def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0
     death_tr = p[P_TRANSFORMED_DEATH_RATE_PER_DAY]
     r0 = p[P_CLEARANCE_RATE_PER_DAY]
     half = p[P_CLEARANCE_HALF_SATURATION]
-    threshold = p[P_THRESHOLD_BP]
-    q = p[P_TRANSFORMATION_PROBABILITY]
-    fitness = p[P_TRANSFORMED_FITNESS]
     t = t0
     while True:
         n_pluri = seg[PLURIPOTENT + 1] - seg[PLURIPOTENT]
@@ -310,12 +305,7 @@ def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0
             continue
         parent = child
         while parent == child:
-            w = rng.random() * (n_norm + fitness * n_tr)
-            if w < n_norm:
-                parent = order[seg[CYCLING] + min(np.int64(w), n_norm - 1)]
-            else:
-                k = min(np.int64((w - n_norm) / fitness), n_tr - 1)
-                parent = order[seg[TRANSFORMED] + k]
+            parent = order[draw_parent_place(seg, p, rng)]
         lineage = np.int64(state[parent])
         base = tel[parent]
         tel[parent] = base - division_loss_bp(p, lineage, rng)
@@ -325,15 +315,9 @@ def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0
         epi[child] = epi[parent]
         clone[child] = clone[parent]
         counters[C_DIVISIONS] += 1
-        # each daughter's fate (processes.daughter_fate); only a change of state moves it
+        # each daughter's fate; only a change of state moves it (settle_daughter's counts)
         for i in (parent, child):
-            transforms = rng.random() < q if lineage == CYCLING else False
-            if lineage == TRANSFORMED or transforms:
-                fate = TRANSFORMED
-            elif tel[i] < threshold:
-                fate = SENESCENT
-            else:
-                fate = lineage
+            fate = daughter_fate(p, lineage, tel[i], rng)
             counters[C_TRANSFORMATIONS] += (fate == TRANSFORMED) & (lineage != TRANSFORMED)
             counters[C_REPLICATIVE] += fate == SENESCENT
             if state[i] != fate:
