@@ -291,6 +291,44 @@ def test_trajectory_subsampling_keeps_one_record_per_interval_and_the_last():
     assert dask_mod.subsample_trajectories(traj, None).equals(traj)
 
 
+def test_task_sizer_starts_with_single_runs_then_fills_tasks_to_the_target_time():
+    sizer = dask_mod.TaskSizer(target_task_seconds=2.0, balance=4, max_runs=50)
+    assert sizer.size(remaining=1000, threads=2) == 1  # nothing measured yet
+    sizer.observe(n_runs=1, seconds=0.05)
+    sizer.observe(n_runs=3, seconds=0.15)
+    assert sizer.seconds_per_run == pytest.approx(0.05)
+    assert sizer.size(remaining=10_000, threads=2) == 40  # 2 s / 0.05 s
+    assert sizer.size(remaining=160, threads=2) == 20  # a 1/(4 x 2) share of what is left
+    assert sizer.size(remaining=5, threads=2) == 1  # the tail goes one run per task
+    sizer.observe(n_runs=4, seconds=0.0)
+    assert sizer.size(remaining=10**6, threads=2) == 50  # 80 by time, capped at max_runs
+    sizer.observe(n_runs=0, seconds=9.0)  # an empty task changes nothing
+    assert sizer.seconds_per_run == pytest.approx(0.025)
+
+
+def test_a_failing_run_in_a_batch_is_an_error_record_and_its_neighbours_run(tmp_path, monkeypatch):
+    plan = load_sweep(_write(tmp_path, SWEEP.replace("1500.0", "30.0")))
+    specs = [plan.spec(point, 0) for point in (4, 5, 6)]
+    real = dask_mod.run_one
+
+    def flaky(spec):
+        if spec.extra["point"] == 5:
+            raise RuntimeError("injected")
+        return real(spec)
+
+    monkeypatch.setattr(dask_mod, "run_one", flaky)
+    out = dask_mod.execute_batch(specs, 60.0, True)
+    assert [o["ok"] for o in out["outcomes"]] == [True, False, True]
+    assert out["outcomes"][1]["error"] == "RuntimeError: injected"
+    assert [o["run_id"] for o in out["outcomes"]] == [s.run_id for s in specs]
+    # each run of the batch is the run it would be alone (its seed is in its spec)
+    alone = dask_mod.execute_run(specs[2], 60.0, True)
+    row, alone_row = (pd.Series(o["row"]).drop("wall_seconds") for o in (out["outcomes"][2], alone))
+    pd.testing.assert_series_equal(row, alone_row)
+    pd.testing.assert_frame_equal(out["outcomes"][2]["trajectories"], alone["trajectories"])
+    assert out["seconds"] > 0
+
+
 # --------------------------------------------------------------------------------------
 # running sweeps (slow): identical results for any workers, kill/resume, failures, cluster
 # --------------------------------------------------------------------------------------

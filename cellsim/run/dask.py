@@ -3,7 +3,8 @@
 Runs go to a LocalCluster of worker processes (one thread each, Numba/BLAS threads pinned
 to 1 before they start) or to any running scheduler. At most about twice the cluster's
 threads are queued at a time; finished runs are appended to the store
-(``cellsim.run.store``) in batches. A worker runs ``execute_run``: ``run_one`` of
+(``cellsim.run.store``) in batches. A task carries one run or, once runs prove short,
+several (``TaskSizer``); a worker runs each with ``execute_run``: ``run_one`` of
 ``cellsim.run.single``, its trajectories subsampled, and any exception returned as an
 error record, so one failing run never stops the sweep. The local process pool
 (``cellsim.run.local``) is this executor's counterpart for scenarios.
@@ -11,7 +12,6 @@ error record, so one failing run never stops the sweep. The local process pool
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import os
@@ -81,6 +81,58 @@ def execute_run(
     if store_trajectories:
         traj = subsample_trajectories(result.trajectories, trajectory_interval_days)
     return {"run_id": spec.run_id, "ok": True, "row": result.row, "trajectories": traj}
+
+
+def execute_batch(
+    specs: list[RunSpec], trajectory_interval_days: float | None, store_trajectories: bool
+) -> dict[str, Any]:
+    """Run several specs one after the other on a worker (one Dask task); returns
+    ``{"outcomes": [execute_run(...) per spec], "seconds": wall time of the batch}``.
+
+    Small runs last milliseconds; carrying many in one task spreads the scheduler's and the
+    transfer's per-task cost over all of them, and the compiled kernels stay loaded.
+    """
+    t0 = time.perf_counter()
+    outcomes = [execute_run(s, trajectory_interval_days, store_trajectories) for s in specs]
+    return {"outcomes": outcomes, "seconds": time.perf_counter() - t0}
+
+
+class TaskSizer:
+    """How many runs one Dask task carries.
+
+    The first tasks carry one run each; from the worker's measured seconds per run, later
+    tasks carry enough runs to last about ``target_task_seconds`` (so the per-task cost of
+    scheduling and transfer, some milliseconds, is a small fraction of the task), but no
+    more than a ``1 / (balance x threads)`` share of the runs still to submit (so all
+    workers stay busy to the end) and no more than ``max_runs``.
+    """
+
+    def __init__(
+        self, target_task_seconds: float = 2.0, balance: int = 4, max_runs: int = 512
+    ) -> None:
+        self.target_task_seconds = target_task_seconds
+        self.balance = balance
+        self.max_runs = max_runs
+        self.seconds_per_run: float | None = None
+        """Running mean of one run's wall time on a worker (None until a task returns)."""
+        self._runs = 0
+        self._seconds = 0.0
+
+    def observe(self, n_runs: int, seconds: float) -> None:
+        """Account a finished task of ``n_runs`` runs that took ``seconds`` on its worker."""
+        if n_runs <= 0:
+            return
+        self._runs += n_runs
+        self._seconds += max(0.0, seconds)
+        self.seconds_per_run = self._seconds / self._runs
+
+    def size(self, remaining: int, threads: int) -> int:
+        """Runs for the next task, with ``remaining`` runs not yet submitted."""
+        if self.seconds_per_run is None or remaining <= 1:
+            return 1
+        by_time = int(self.target_task_seconds / max(self.seconds_per_run, 1e-6))
+        by_balance = remaining // (self.balance * max(1, threads))
+        return max(1, min(by_time, by_balance, self.max_runs))
 
 
 def worker_info() -> dict[str, Any]:
@@ -275,59 +327,72 @@ def _failure_record(
 
 
 class _Queue:
-    """The plan's runs submitted through a bounded window: about twice the cluster's
-    threads queued at a time, so millions of runs never sit on the scheduler at once."""
+    """The plan's runs submitted as tasks of one or more runs (``TaskSizer``) through a
+    bounded window: about twice the cluster's threads in tasks queued at a time, so
+    millions of runs never sit on the scheduler at once."""
 
-    def __init__(self, client: Any, plan: SweepPlan, todo: list[tuple[int, int]]) -> None:
+    def __init__(
+        self, client: Any, plan: SweepPlan, todo: list[tuple[int, int]], sizer: TaskSizer
+    ) -> None:
         from distributed import as_completed
 
         self.client = client
         self.plan = plan
-        self.pending = iter(todo)
-        self.which: dict[str, tuple[int, int]] = {}
-        """(point, replicate) of each submitted future, by key."""
+        self.pending = list(reversed(todo))
+        """Runs not yet submitted, the next one last."""
+        self.sizer = sizer
+        self.which: dict[str, list[tuple[int, int]]] = {}
+        """(point, replicate) of each submitted task's runs, by key."""
         self.finished = as_completed()
-        self._window = 4
-        self._window_at = -math.inf
+        self._threads = 2
+        self._threads_at = -math.inf
 
-    def window(self) -> int:
-        """Runs kept queued: twice the cluster's threads (rechecked every 5 s)."""
-        if time.monotonic() - self._window_at > 5.0:
-            self._window = max(4, 2 * sum(self.client.nthreads().values()))
-            self._window_at = time.monotonic()
-        return self._window
+    def threads(self) -> int:
+        """The cluster's threads (rechecked every 5 s)."""
+        if time.monotonic() - self._threads_at > 5.0:
+            self._threads = max(1, sum(self.client.nthreads().values()))
+            self._threads_at = time.monotonic()
+        return self._threads
 
     def top_up(self) -> None:
         """Submit pending runs until the window is full (or none are left)."""
-        room = self.window() - self.finished.count()
-        for point, rep in itertools.islice(self.pending, max(0, room)):
+        threads = self.threads()
+        room = max(4, 2 * threads) - self.finished.count()
+        for _ in range(max(0, room)):
+            if not self.pending:
+                return
+            n = self.sizer.size(len(self.pending), threads)
+            runs = [self.pending.pop() for _ in range(min(n, len(self.pending)))]
             fut = self.client.submit(
-                execute_run,
-                self.plan.spec(point, rep),
+                execute_batch,
+                [self.plan.spec(point, rep) for point, rep in runs],
                 self.plan.sweep.trajectory_interval_days,
                 self.plan.sweep.store_trajectories,
                 pure=False,
             )
-            self.which[fut.key] = (point, rep)
+            self.which[fut.key] = runs
             self.finished.add(fut)
 
 
-def _outcome(fut: Any, run_id: str) -> dict[str, Any]:
-    """What ``execute_run`` returned, or an error record when the task itself failed (a
-    worker died running it, ...); a cancelled task (scheduler lost) ends the sweep."""
+def _outcomes(fut: Any, run_ids: list[str]) -> tuple[list[dict[str, Any]], float | None]:
+    """What ``execute_batch`` returned (its outcomes and seconds), or one error record per
+    run when the task itself failed (a worker died running it, ...); a cancelled task
+    (scheduler lost) ends the sweep."""
     if fut.status == "finished":
-        return fut.result()
+        out = fut.result()
+        return out["outcomes"], out["seconds"]
     if fut.status == "cancelled":
         raise RunsFailed(
-            f"Dask cancelled run {run_id} (scheduler lost?); the stored runs are kept: "
+            f"Dask cancelled run {run_ids[0]} (scheduler lost?); the stored runs are kept: "
             "rerun the same command to resume"
         )
     exc = fut.exception()
-    return {
+    error = {
         "ok": False,
         "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
         "traceback": "".join(traceback.format_exception(exc)),
     }
+    return [error] * len(run_ids), None
 
 
 def execute_plan(
@@ -339,25 +404,30 @@ def execute_plan(
     flush_runs: int,
     flush_seconds: float,
     on_done: Callable[[bool, tuple[str, str] | None], None],
+    sizer: TaskSizer | None = None,
 ) -> None:
-    """Run the ``(point, replicate)`` runs of ``todo`` on ``client``'s cluster and append
-    them to ``store`` in batches of ``flush_runs`` runs or every ``flush_seconds``, whichever
+    """Run the ``(point, replicate)`` runs of ``todo`` on ``client``'s cluster, several per
+    task when they are short (``sizer``, a new ``TaskSizer`` by default), and append them
+    to ``store`` in batches of ``flush_runs`` runs or every ``flush_seconds``, whichever
     comes first (and what is left at the end, also after an error). ``on_done(ok, error)``
     is called once per finished run, ``error`` being ``(run_id, message)`` for a failure."""
-    queue = _Queue(client, plan, todo)
+    queue = _Queue(client, plan, todo, sizer or TaskSizer())
     queue.top_up()
     batch = _Batch()
     try:
         for fut in queue.finished:
-            point, rep = queue.which.pop(fut.key)
-            run_id = plan.run_id(point, rep)
-            out = _outcome(fut, run_id)
+            runs = queue.which.pop(fut.key)
+            run_ids = [plan.run_id(point, rep) for point, rep in runs]
+            outs, seconds = _outcomes(fut, run_ids)
             fut.release()
-            batch.add(plan, point, rep, out)
-            on_done(out["ok"], None if out["ok"] else (run_id, out["error"]))
+            if seconds is not None:
+                queue.sizer.observe(len(runs), seconds)
+            queue.top_up()  # keep the workers fed before storing
+            for (point, rep), run_id, out in zip(runs, run_ids, outs, strict=True):
+                batch.add(plan, point, rep, out)
+                on_done(out["ok"], None if out["ok"] else (run_id, out["error"]))
             if batch.due(flush_runs, flush_seconds):
                 batch.flush(store)
-            queue.top_up()
     finally:
         if len(batch):
             batch.flush(store)
