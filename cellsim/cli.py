@@ -119,23 +119,28 @@ def validate(
     )
 
 
+StudyOut = Annotated[
+    str | None,
+    typer.Option("--out", help="Output folder (default: runs/<name>); rerun to resume."),
+]
+DaskWorkers = Annotated[
+    int | None,
+    typer.Option("--workers", help="Local Dask worker processes (default: all CPUs)."),
+]
+DaskScheduler = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."),
+]
+
+
 @app.command()
 def sweep(
     sweep_file: Annotated[
         Path, typer.Argument(help="Sweep TOML file (see cellsim/config/sweep_file.py).")
     ],
-    out: Annotated[
-        str | None,
-        typer.Option("--out", help="Output folder (default: runs/<sweep>); rerun to resume."),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", help="Local Dask worker processes (default: all CPUs)."),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."),
-    ] = None,
+    out: StudyOut = None,
+    workers: DaskWorkers = None,
+    scheduler: DaskScheduler = None,
     flush_runs: Annotated[
         int, typer.Option("--flush-runs", help="Runs per stored part file (at most).")
     ] = 32,
@@ -177,6 +182,48 @@ def sweep(
         console=console,
         report=report,
     )
+
+
+@app.command()
+def sensitivity(
+    study_file: Annotated[
+        Path,
+        typer.Argument(help="Sensitivity TOML file (see cellsim/config/sensitivity_file.py)."),
+    ],
+    out: StudyOut = None,
+    workers: DaskWorkers = None,
+    scheduler: DaskScheduler = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and count the runs; run nothing.")
+    ] = False,
+) -> None:
+    """Global sensitivity (Sobol or Morris, SALib) of outputs to uncertain inputs, run as a
+    resumable sweep on Dask."""
+    from cellsim.config.sensitivity import SensitivityError, load_sensitivity
+
+    _positive("--workers", workers)
+    if workers is not None and scheduler is not None:
+        fail(f"--workers = {workers} and --scheduler = {scheduler!r}: give one of them")
+    try:
+        plan = load_sensitivity(study_file)
+    except SensitivityError as exc:
+        fail(str(exc))
+    study = plan.study
+    console.print(
+        f"{study_file}: ok: {study.method} study {study.name!r} of {len(study.parameters)} "
+        f"inputs, {plan.sweep.n_points} points x {study.replicates} replicate(s) = "
+        f"{plan.sweep.n_runs} runs; outputs: {', '.join(study.outputs)}",
+        markup=False,
+    )
+    if dry_run:
+        return
+    from cellsim.run.sensitivity import run_sensitivity
+
+    out_dir = _out_dir(out, study.name, "sweep")
+    try:
+        run_sensitivity(plan, out_dir, workers=workers, scheduler=scheduler, console=console)
+    except SensitivityError as exc:
+        fail(str(exc))
 
 
 @app.command()

@@ -63,3 +63,26 @@ def cli(capsys):
         return subprocess.CompletedProcess(args, code, out, err)
 
     return call
+
+
+def kill_after_first_part(args: list[str], out, timeout_s: float = 120.0) -> int:
+    """Start the command ``args`` (a sweep or study writing to ``out``) in its own session
+    and SIGKILL it, with its Dask nannies and workers, once its first stored part appears;
+    returns its pid."""
+    import os
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        args, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not list((out / "parts").glob("batch-*")) and proc.poll() is None:
+            assert time.monotonic() < deadline, "no part was written in time"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    return proc.pid

@@ -54,7 +54,12 @@ def _parsed(path: Path) -> dict[str, Any]:
     return data
 
 
-SOURCES = {"scenario": [_parsed(p) for p in SCENARIOS], "sweep": [_parsed(p) for p in SWEEPS]}
+STUDIES = [p for p in sorted(ROOT.glob("scenarios/uq/*.toml")) if "outputs" in _parsed(p)]
+SOURCES = {
+    "scenario": [_parsed(p) for p in SCENARIOS],
+    "sweep": [_parsed(p) for p in SWEEPS],
+    "sensitivity": [_parsed(p) for p in STUDIES],
+}
 
 
 # ---------------------------------------------------------------- writing TOML back
@@ -237,9 +242,11 @@ def _check(command: list[str], text: str) -> None:
             os.chdir(old_cwd)
 
 
-@pytest.mark.parametrize("path", SCENARIOS + SWEEPS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SCENARIOS + SWEEPS + STUDIES, ids=lambda p: p.name)
 def test_the_source_files_are_valid(path):
     command = ["sweep", "--dry-run"] if path in SWEEPS else ["validate"]
+    if path in STUDIES:
+        command = ["sensitivity", "--dry-run"]
     _check(command, to_toml(_parsed(path)))
 
 
@@ -253,3 +260,9 @@ def test_fuzzed_scenarios_are_accepted_or_refused_in_one_line(text):
 @given(text=mutated("sweep"))
 def test_fuzzed_sweeps_are_accepted_or_refused_in_one_line(text):
     _check(["sweep", "--dry-run"], text)
+
+
+@FUZZ
+@given(text=mutated("sensitivity"))
+def test_fuzzed_sensitivity_studies_are_accepted_or_refused_in_one_line(text):
+    _check(["sensitivity", "--dry-run"], text)

@@ -22,6 +22,8 @@ from cellsim.run.dask import THREAD_ENV
 from cellsim.run.store import SweepStore
 from cellsim.run.sweep import mark_interrupted, run_sweep
 
+from .conftest import kill_after_first_part
+
 CELLSIM = [sys.executable, "-m", "cellsim.cli"]
 
 # 8 points x 3 replicates = 24 runs of ~0.1 s each.
@@ -403,24 +405,13 @@ def test_sweep_killed_part_way_then_rerun_gives_the_same_table(reference, two_wo
     path = _write(tmp_path)
     out = tmp_path / "out"
     args = [*CELLSIM, "sweep", str(path), "--out", str(out), "--workers", "2", "--flush-runs", "2"]
-    proc = subprocess.Popen(
-        args, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not list((out / "parts").glob("batch-*")) and proc.poll() is None:
-            assert time.monotonic() < deadline, "no part was written in time"
-            time.sleep(0.02)
-        os.killpg(proc.pid, signal.SIGKILL)  # the CLI, its nannies and workers at once
-    finally:
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    pid = kill_after_first_part(args, out)
     store = SweepStore(out)
     done = store.completed_ids()
     assert 0 < len(done) < N_RUNS, len(done)
     assert not (out / "runs.parquet").exists()  # killed before compaction
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "running" and manifest["pid"] == proc.pid
+    assert manifest["status"] == "running" and manifest["pid"] == pid
     assert mark_interrupted(out)  # as `cellsim report` or a rerun finds it
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
     # the same sweep again (here in-process, on two workers): only the missing runs run

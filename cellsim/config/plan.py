@@ -34,6 +34,9 @@ class RunSpec:
     params: ModelParams
     entropy: int
     extra: dict[str, Any] = field(default_factory=dict)  # columns copied into the runs row
+    stream: str | None = None
+    """The name whose key seeds the run instead of ``arm``: runs that share it (and the
+    replicate number) share their random numbers (common random numbers)."""
 
     @property
     def run_id(self) -> str:
@@ -42,8 +45,9 @@ class RunSpec:
 
     @property
     def spawn_key(self) -> tuple[int, int]:
-        """The SeedSequence spawn key: (key of the arm name, replicate)."""
-        return (stable_key(self.arm), self.replicate)
+        """The SeedSequence spawn key: (key of the stream name, else of the arm name,
+        replicate)."""
+        return (stable_key(self.stream or self.arm), self.replicate)
 
     def seed_sequence(self) -> np.random.SeedSequence:
         """The run's own SeedSequence."""

@@ -17,7 +17,9 @@ Seeds and run ids
 -----------------
 Run ``p00012/r003`` is replicate 3 of point 12; its generator is ``RunSpec``'s
 ``SeedSequence(seed, spawn_key=(stable_key("p00012"), 3))``: it depends on the run's id
-only, so results are identical for any number of workers and any completion order. Every
+only, so results are identical for any number of workers and any completion order. A plan
+may name a stream per point instead (``SweepPlan.streams``, used by sensitivity studies
+for common random numbers); the stream's name then takes the point id's place. Every
 point is validated (``with_overrides``) before anything runs or is written.
 """
 
@@ -57,6 +59,9 @@ class SweepPlan:
     """One row per point: ``point``, ``point_id``, then one column per parameter."""
     grid_parameters: list[str]
     sample_parameters: list[str]
+    streams: list[str] | None = None
+    """Per point, the random-number stream its runs use (``RunSpec.stream``); None: each
+    point its own (its id). Points that share a stream share random numbers."""
 
     @property
     def parameters(self) -> list[str]:
@@ -90,6 +95,7 @@ class SweepPlan:
             params=with_overrides(self.base, ov),
             entropy=self.sweep.seed,
             extra={"point": point, **ov},
+            stream=None if self.streams is None else self.streams[point],
         )
 
     def all_runs(self) -> Iterator[tuple[int, int]]:
@@ -111,6 +117,8 @@ class SweepPlan:
             "store_trajectories": self.sweep.store_trajectories,
             "cellsim_version": __version__,
         }
+        if self.streams is not None:
+            payload["streams"] = self.streams
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -195,7 +203,7 @@ def _check_parameters(sweep: Sweep, base: ModelParams, names: list[str]) -> None
         where = f"{'parameters' if name in sweep.parameters else 'sample.bounds'}.{quote_key(name)}"
         try:
             current = _get_path(dumped, name)
-        except (KeyError, IndexError, ValueError):
+        except (KeyError, IndexError, ValueError, TypeError):  # TypeError: a path into a number
             raise SweepError(
                 f"{where}: unknown parameter {name!r} (a dotted path of "
                 "cellsim.engine.params.with_overrides, e.g. 'tissue.lifespan_days' or "
@@ -230,25 +238,32 @@ def _points(
             f"runs = {n_grid * n_sample} points x {sweep.replicates} replicates = {n_runs}: "
             f"at most {MAX_RUNS} runs per sweep (split the sweep)"
         )
-    rows: list[dict[str, Any]] = []
+    combos: list[dict[str, Any]] = []
     for combo in itertools.product(*grid_values):
         for s in range(n_sample):
             ov = dict(zip(grid_names, combo, strict=True))
             ov.update({n: sample_values[n][s] for n in sample_names})
-            i = len(rows)
-            try:
-                params = with_overrides(base, ov)
-            except ValidationError as exc:
-                desc = ", ".join(f"{k} = {v!r}" for k, v in ov.items())
-                raise SweepError(f"point {point_id(i)} ({desc}): {format_error(exc)}") from None
-            dumped = params.model_dump()
-            rows.append(
-                {
-                    "point": i,
-                    "point_id": point_id(i),
-                    **{n: _get_path(dumped, n) for n in [*grid_names, *sample_names]},
-                }
-            )
+            combos.append(ov)
+    return validated_points(base, [*grid_names, *sample_names], combos)
+
+
+def validated_points(
+    base: ModelParams, names: list[str], overrides: list[dict[str, Any]]
+) -> pd.DataFrame:
+    """One row per point (``point``, ``point_id``, then ``names`` as the validated
+    parameters hold them) of the ``overrides`` of ``base``; the first invalid point raises
+    SweepError naming it and its values."""
+    rows: list[dict[str, Any]] = []
+    for i, ov in enumerate(overrides):
+        try:
+            params = with_overrides(base, ov)
+        except ValidationError as exc:
+            desc = ", ".join(f"{k} = {v!r}" for k, v in ov.items())
+            raise SweepError(f"point {point_id(i)} ({desc}): {format_error(exc)}") from None
+        dumped = params.model_dump()
+        rows.append(
+            {"point": i, "point_id": point_id(i), **{n: _get_path(dumped, n) for n in names}}
+        )
     return pd.DataFrame.from_records(rows)
 
 

@@ -201,6 +201,15 @@ class Sample(_Strict):
         }
 
 
+def check_base_source(scenario: str | None, arm: str | None, base: ModelParams | None) -> None:
+    """The base parameters come from one place: a scenario file (and maybe one of its
+    arms), an inline [base], or the defaults; raise ValueError (one line) otherwise."""
+    if scenario is not None and base is not None:
+        raise ValueError(f"scenario = {scenario!r} and [base] both given: use one of them")
+    if arm is not None and scenario is None:
+        raise ValueError(f'arm = {arm!r} needs scenario = "path/to/scenario.toml"')
+
+
 class Sweep(_Strict):
     """A validated sweep file (see the module doc)."""
 
@@ -226,10 +235,7 @@ class Sweep(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Sweep:
-        if self.scenario is not None and self.base is not None:
-            raise ValueError(f"scenario = {self.scenario!r} and [base] both given: use one of them")
-        if self.arm is not None and self.scenario is None:
-            raise ValueError(f'arm = {self.arm!r} needs scenario = "path/to/scenario.toml"')
+        check_base_source(self.scenario, self.arm, self.base)
         sampled = set(self.sample.bounds) if self.sample else set()
         if not self.parameters and not sampled:
             raise ValueError("nothing to sweep: add [parameters] or a [sample] block")

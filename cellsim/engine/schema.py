@@ -135,7 +135,7 @@ RUN_IDENTITY: dict[str, str] = {
     "arm": "the scenario arm (in a sweep: ``p000042``, the point's id)",
     "replicate": "replicate number within the arm",
     "seed_entropy": "root entropy of the scenario's SeedSequence",
-    "spawn_key": "the run's spawn key: ``key(arm),replicate``",
+    "spawn_key": "the run's spawn key: ``key(stream or arm),replicate``",
 }
 """Columns that identify a run and its seed; a sweep adds its own between these and the
 rest (point and parameter values)."""

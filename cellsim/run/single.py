@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cellsim import __version__
-from cellsim.config.plan import RunSpec, stable_key
+from cellsim.config.plan import RunSpec
 from cellsim.engine.model import AgingModel
 from cellsim.engine.params import TissueParams
 from cellsim.engine.schema import EVENTS
@@ -56,7 +56,7 @@ def runs_row(spec: RunSpec, model: AgingModel, wall_seconds: float) -> dict[str,
         "arm": spec.arm,
         "replicate": spec.replicate,
         "seed_entropy": str(spec.entropy),
-        "spawn_key": f"{stable_key(spec.arm)},{spec.replicate}",
+        "spawn_key": ",".join(str(k) for k in spec.spawn_key),
         **spec.extra,
         "tissue": primary.name,
         "n_cells": primary.params.n_cells,

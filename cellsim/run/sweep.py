@@ -180,6 +180,7 @@ def run_sweep(
     console: Console | None = None,
     progress: bool = True,
     report: bool = True,
+    print_summary: bool = True,
 ) -> dict[str, Any]:
     """Run the sweep's missing runs into ``out_dir``, compact, analyse, report.
 
@@ -187,7 +188,8 @@ def run_sweep(
     are stored in batches of ``flush_runs`` runs or every ``flush_seconds``, whichever
     comes first (a kill loses at most one unflushed batch). ``report=False`` skips the
     figures and report.md (so does a rerun that had nothing to run and finds a report);
-    summary.csv is always written. Returns ``{"runs", "trajectories", "failures",
+    summary.csv is always written; ``print_summary=False`` leaves the per-point table off
+    the console (a sensitivity study prints its own). Returns ``{"runs", "trajectories", "failures",
     "summary", "out_dir", "ran", "skipped"}``.
     """
     console = console or Console()
@@ -234,7 +236,8 @@ def run_sweep(
         raise RunsFailed(f"all {len(failures)} runs failed; first error: {first}")
     figures = report and (bool(todo) or not (out_dir / "report.md").is_file())
     summary = analyse_sweep(out_dir, runs, failures, figures=figures)
-    print_sweep_summary(console, summary, plan.parameters, out_dir)
+    if print_summary:
+        print_sweep_summary(console, summary, plan.parameters, out_dir)
     for _, row in failures.iterrows():
         console.print(f"run {row['run_id']} failed: {row['error']}", markup=False, style="red")
     return {
