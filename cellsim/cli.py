@@ -55,6 +55,13 @@ def _positive(name: str, value: int | None, most: int | None = None) -> None:
         fail(f"{name} = {value}: must be a whole number <= {most} (the file field's bound)")
 
 
+def _dask_options(workers: int | None, scheduler: str | None) -> None:
+    """``--workers`` (>= 1) or ``--scheduler``, not both."""
+    _positive("--workers", workers)
+    if workers is not None and scheduler is not None:
+        fail(f"--workers = {workers} and --scheduler = {scheduler!r}: give one of them")
+
+
 def _out_dir(out: str | None, name: str, what: str) -> Path:
     """``--out`` as given (an empty string is refused), else ``runs/<name>``; then the
     preflight of ``cellsim.io.preflight_output`` runs where the kind and size are known."""
@@ -154,10 +161,8 @@ def sweep(
     """Run a parameter sweep on Dask (resumable; failed runs are recorded and retried)."""
     from cellsim.config.sweep import SweepError, load_sweep
 
-    _positive("--workers", workers)
+    _dask_options(workers, scheduler)
     _positive("--flush-runs", flush_runs)
-    if workers is not None and scheduler is not None:
-        fail(f"--workers = {workers} and --scheduler = {scheduler!r}: give one of them")
     try:
         plan = load_sweep(sweep_file)
     except SweepError as exc:
@@ -201,9 +206,7 @@ def sensitivity(
     resumable sweep on Dask."""
     from cellsim.config.sensitivity import SensitivityError, load_sensitivity
 
-    _positive("--workers", workers)
-    if workers is not None and scheduler is not None:
-        fail(f"--workers = {workers} and --scheduler = {scheduler!r}: give one of them")
+    _dask_options(workers, scheduler)
     try:
         plan = load_sensitivity(study_file)
     except SensitivityError as exc:
@@ -223,6 +226,49 @@ def sensitivity(
     try:
         run_sensitivity(plan, out_dir, workers=workers, scheduler=scheduler, console=console)
     except SensitivityError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def calibrate(
+    calibration_file: Annotated[
+        Path,
+        typer.Argument(help="Calibration TOML file (see cellsim/config/calibration_file.py)."),
+    ],
+    out: StudyOut = None,
+    workers: DaskWorkers = None,
+    scheduler: DaskScheduler = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and the data; run nothing.")
+    ] = False,
+) -> None:
+    """Bayesian calibration by ABC-SMC (pyabc) of model parameters to observed data, on
+    Dask; rerun to continue after a kill."""
+    from cellsim.config.calibration import CalibrationError, load_calibration
+
+    _dask_options(workers, scheduler)
+    try:
+        plan = load_calibration(calibration_file)
+    except CalibrationError as exc:
+        fail(str(exc))
+    study = plan.study
+    console.print(
+        f"{calibration_file}: ok: calibration {study.name!r} of {len(study.parameters)} "
+        f"parameter(s) to {len(plan.ages_years)} people ({len(plan.observed)} statistics)",
+        markup=False,
+    )
+    if dry_run:
+        return
+    try:
+        import pyabc  # noqa: F401
+    except ImportError:
+        fail('cellsim calibrate needs pyabc: pip install -e ".[calibrate]" (or pip install pyabc)')
+    from cellsim.run.calibration import run_calibration
+
+    out_dir = _out_dir(out, study.name, "calibration")
+    try:
+        run_calibration(plan, out_dir, workers=workers, scheduler=scheduler, console=console)
+    except CalibrationError as exc:
         fail(str(exc))
 
 

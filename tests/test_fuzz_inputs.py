@@ -3,7 +3,8 @@
 The valid scenario and sweep files (scenarios/, tests/fixtures/) are parsed, mutated (keys
 dropped, duplicated, renamed, retyped; extreme, non-finite and unicode values; lists and
 tables reshaped; raw text cut or spliced) and written back, then checked through the
-in-process CLI (``cellsim validate``, ``cellsim sweep --dry-run``) in an empty working
+in-process CLI (``cellsim validate``, ``sweep --dry-run``, ``sensitivity --dry-run``,
+``calibrate --dry-run``) in an empty working
 folder. Whatever the mutation, the command either accepts the file (exit 0) or refuses it
 with exit 2 and one line on stderr, never a traceback, and the folder holds nothing but the
 input file afterwards.
@@ -55,10 +56,21 @@ def _parsed(path: Path) -> dict[str, Any]:
 
 
 STUDIES = [p for p in sorted(ROOT.glob("scenarios/uq/*.toml")) if "outputs" in _parsed(p)]
+CALIBRATIONS = [p for p in sorted(ROOT.glob("scenarios/uq/*.toml")) if "data" in _parsed(p)]
+
+
+def _calibration(path: Path) -> dict[str, Any]:
+    """A calibration file with its data path made absolute (the fuzzing runs elsewhere)."""
+    data = _parsed(path)
+    data["data"]["file"] = str((path.parent / data["data"]["file"]).resolve())
+    return data
+
+
 SOURCES = {
     "scenario": [_parsed(p) for p in SCENARIOS],
     "sweep": [_parsed(p) for p in SWEEPS],
     "sensitivity": [_parsed(p) for p in STUDIES],
+    "calibration": [_calibration(p) for p in CALIBRATIONS],
 }
 
 
@@ -242,11 +254,14 @@ def _check(command: list[str], text: str) -> None:
             os.chdir(old_cwd)
 
 
-@pytest.mark.parametrize("path", SCENARIOS + SWEEPS + STUDIES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SCENARIOS + SWEEPS + STUDIES + CALIBRATIONS, ids=lambda p: p.name)
 def test_the_source_files_are_valid(path):
     command = ["sweep", "--dry-run"] if path in SWEEPS else ["validate"]
     if path in STUDIES:
         command = ["sensitivity", "--dry-run"]
+    if path in CALIBRATIONS:
+        _check(["calibrate", "--dry-run"], to_toml(_calibration(path)))
+        return
     _check(command, to_toml(_parsed(path)))
 
 
@@ -266,3 +281,9 @@ def test_fuzzed_sweeps_are_accepted_or_refused_in_one_line(text):
 @given(text=mutated("sensitivity"))
 def test_fuzzed_sensitivity_studies_are_accepted_or_refused_in_one_line(text):
     _check(["sensitivity", "--dry-run"], text)
+
+
+@FUZZ
+@given(text=mutated("calibration"))
+def test_fuzzed_calibrations_are_accepted_or_refused_in_one_line(text):
+    _check(["calibrate", "--dry-run"], text)

@@ -11,9 +11,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from cellsim.config.plan import RunSpec
+from cellsim.config.plan import RunSpec, stable_key
 from cellsim.config.toml import format_validation_error, load_toml_model
 from cellsim.engine.params import (
     MAX_REPLICATES,
@@ -70,7 +71,12 @@ class Scenario(_Strict):
     arms: list[Arm] = Field(
         default_factory=lambda: [Arm(name="default")], min_length=1, max_length=1000
     )
+    posterior: str | None = None
+    """A calibration's posterior.parquet (relative to the scenario file): replicate ``r``
+    of every arm draws one parameter set from it, by weight, so that the results carry
+    the parameters' uncertainty (``cohort.*`` columns are not model parameters: unused)."""
     _arms_resolved: dict[str, ModelParams] = PrivateAttr(default_factory=dict)
+    _posterior: Any = PrivateAttr(default=None)
 
     @field_validator("name")
     @classmethod
@@ -144,13 +150,73 @@ class Scenario(_Strict):
         return dict(self._arms_resolved)
 
     def run_specs(self, replicates: int | None = None) -> list[RunSpec]:
-        """Arms x replicates as RunSpecs sharing the scenario's root seed."""
+        """Arms x replicates as RunSpecs sharing the scenario's root seed (with a
+        posterior, replicate ``r`` of every arm takes the same draw, ``posterior_draw``)."""
         n = replicates or self.replicates
-        return [
-            RunSpec(arm=name, replicate=r, params=params, entropy=self.seed)
-            for name, params in self.arms_resolved.items()
-            for r in range(n)
-        ]
+        draws = [self.posterior_draw(r) for r in range(n)] if self._posterior is not None else []
+        specs = []
+        for name, params in self.arms_resolved.items():
+            for r in range(n):
+                extra: dict[str, Any] = {}
+                if draws:
+                    row, ov = draws[r]
+                    params_r = with_overrides(params, ov)
+                    extra = {"posterior_row": row, **ov}
+                else:
+                    params_r = params
+                specs.append(
+                    RunSpec(arm=name, replicate=r, params=params_r, entropy=self.seed, extra=extra)
+                )
+        return specs
+
+    def posterior_draw(self, replicate: int) -> tuple[int, dict[str, float]]:
+        """``(row, overrides)``: replicate ``replicate``'s draw from the posterior, by
+        weight, from its own stream of the scenario seed."""
+        post = self._posterior
+        ss = np.random.SeedSequence(self.seed, spawn_key=(stable_key("posterior"), replicate))
+        w = post["weight"].to_numpy(dtype=float)
+        row = int(np.random.default_rng(ss).choice(len(post), p=w / w.sum()))
+        names = [c for c in post.columns if c != "weight" and not c.startswith("cohort.")]
+        return row, {c: float(post[c].iat[row]) for c in names}
+
+    def attach_posterior(self, folder: Path) -> None:
+        """Read ``posterior`` (relative to ``folder``) and check every row against every
+        arm; raise ScenarioError (one line) when it cannot be used."""
+        if self.posterior is None:
+            return
+        import pandas as pd
+
+        path = Path(self.posterior)
+        path = path if path.is_absolute() else folder / path
+        where = f"posterior = {self.posterior!r}"
+        try:
+            post = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise ScenarioError(
+                f"{where}: cannot read {str(path)!r} ({type(exc).__name__})"
+            ) from None
+        if "weight" not in post.columns or len(post) == 0:
+            raise ScenarioError(f"{where}: not a posterior (needs rows and a 'weight' column)")
+        w = post["weight"].to_numpy(dtype=float)
+        if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
+            raise ScenarioError(f"{where}: weights must be finite, >= 0 and not all 0")
+        self._posterior = post
+        for r in range(len(post)):
+            ov = {
+                c: float(post[c].iat[r])
+                for c in post.columns
+                if c != "weight" and not c.startswith("cohort.")
+            }
+            for arm, params in self._arms_resolved.items():
+                try:
+                    with_overrides(params, ov)
+                except KeyError as exc:
+                    raise ScenarioError(
+                        f"{where}: column {exc.args[0]!r} is not a parameter"
+                    ) from None
+                except ValidationError as exc:
+                    msg = format_validation_error(exc, prefix=f"row {r}, arm {arm}: ")
+                    raise ScenarioError(f"{where}: {msg}") from None
 
 
 def find_scenario(name_or_path: str | Path) -> Path:
@@ -166,5 +232,12 @@ def find_scenario(name_or_path: str | Path) -> Path:
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Read, parse and validate a scenario file (every arm resolved) or raise ScenarioError."""
-    return load_toml_model(find_scenario(name_or_path), Scenario, ScenarioError)
+    """Read, parse and validate a scenario file (every arm resolved, a posterior read and
+    checked) or raise ScenarioError."""
+    path = find_scenario(name_or_path)
+    scenario = load_toml_model(path, Scenario, ScenarioError)
+    try:
+        scenario.attach_posterior(path.parent)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    return scenario

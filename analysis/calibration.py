@@ -1,0 +1,241 @@
+"""Calibration by ABC: summary statistics of a cohort, posterior tables, figures, report.
+
+Pure functions over data (no simulator imports). ``cohort_summaries`` turns ages and
+values (observed or simulated, the same function for both) into the statistics ABC
+compares; the rest takes pyabc's outputs as plain tables:
+
+- ``posterior``: one row per particle of the last generation, the parameters (dotted
+  paths) and ``weight`` (summing to 1);
+- ``populations``: one row per generation, ``t``, ``epsilon``, ``samples`` (simulations
+  run), ``particles`` (accepted) and ``acceptance_rate``;
+- ``bands``: the posterior-predictive check, per age bin the 10th, 50th and 90th
+  percentiles of simulated people (pooled over posterior draws) beside the data's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+QUANTILES = {"median": 0.5, "p10": 0.1, "p90": 0.9}
+
+
+def summary_names(bins: list[float], statistics: list[str]) -> list[str]:
+    """The statistics' names, ``median_20_30``: statistic, then the bin's edges in years."""
+    return [f"{stat}_{lo:g}_{hi:g}" for lo, hi in itertools.pairwise(bins) for stat in statistics]
+
+
+def cohort_summaries(
+    ages_years: np.ndarray, values: np.ndarray, bins: list[float], statistics: list[str]
+) -> dict[str, float]:
+    """Per age bin ``[lo, hi)``, each statistic (mean, median, sd, p10, p90) of the values
+    of the people in it; NaN for a bin with too few (sd needs 2)."""
+    ages_years = np.asarray(ages_years, dtype=float)
+    values = np.asarray(values, dtype=float)
+    out: dict[str, float] = {}
+    for lo, hi in itertools.pairwise(bins):
+        v = values[(ages_years >= lo) & (ages_years < hi)]
+        for stat in statistics:
+            if stat == "mean":
+                x = float(v.mean()) if len(v) else math.nan
+            elif stat == "sd":
+                x = float(v.std(ddof=1)) if len(v) > 1 else math.nan
+            else:
+                x = float(np.quantile(v, QUANTILES[stat])) if len(v) else math.nan
+            out[f"{stat}_{lo:g}_{hi:g}"] = x
+    return out
+
+
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: list[float]) -> np.ndarray:
+    """Quantiles of a weighted sample (the inverse of its weighted CDF, midpoint rule)."""
+    order = np.argsort(values)
+    v = np.asarray(values, dtype=float)[order]
+    w = np.asarray(weights, dtype=float)[order]
+    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return np.interp(qs, cdf, v)
+
+
+def posterior_summary(
+    posterior: pd.DataFrame, names: list[str], level: float = 0.9
+) -> pd.DataFrame:
+    """Per parameter: weighted mean, median and the central ``level`` credible interval."""
+    w = posterior["weight"].to_numpy(dtype=float)
+    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+    rows = []
+    for name in names:
+        x = posterior[name].to_numpy(dtype=float)
+        lo, med, hi = weighted_quantiles(x, w, [lo_q, 0.5, hi_q])
+        rows.append(
+            {
+                "parameter": name,
+                "mean": float(np.average(x, weights=w)),
+                "median": float(med),
+                f"ci{level * 100:g}_low": float(lo),
+                f"ci{level * 100:g}_high": float(hi),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def predictive_bands(
+    ages_years: np.ndarray, simulated: list[np.ndarray], bins: list[float], observed: np.ndarray
+) -> pd.DataFrame:
+    """Per age bin: the 10th, 50th and 90th percentiles of the simulated people (pooled
+    over the posterior draws, each an array over ``ages_years``) and of the data."""
+    ages_years = np.asarray(ages_years, dtype=float)
+    sim = np.stack(simulated)  # draws x people
+    rows = []
+    for lo, hi in itertools.pairwise(bins):
+        m = (ages_years >= lo) & (ages_years < hi)
+        if not m.any():
+            continue
+        s = sim[:, m].ravel()
+        o = np.asarray(observed, dtype=float)[m]
+        rows.append(
+            {
+                "age_low_years": lo,
+                "age_high_years": hi,
+                "age_mid_years": float(ages_years[m].mean()),
+                "n_people": int(m.sum()),
+                **{f"sim_p{int(q * 100)}": float(np.quantile(s, q)) for q in (0.1, 0.5, 0.9)},
+                **{f"data_p{int(q * 100)}": float(np.quantile(o, q)) for q in (0.1, 0.5, 0.9)},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------
+# figures
+# --------------------------------------------------------------------------------------
+
+
+def _resample(posterior: pd.DataFrame, names: list[str], n: int, seed: int) -> pd.DataFrame:
+    """``n`` draws from the weighted particles (for plots that take plain samples)."""
+    rng = np.random.default_rng(seed)
+    w = posterior["weight"].to_numpy(dtype=float)
+    idx = rng.choice(len(posterior), size=n, p=w / w.sum())
+    return posterior.iloc[idx][names].reset_index(drop=True)
+
+
+def plot_pairs(posterior: pd.DataFrame, names: list[str], path: str | Path, seed: int = 0) -> Path:
+    """Marginals (diagonal, kernel density) and pairs (scatter) of the posterior."""
+    import seaborn as sns
+
+    from analysis.plots import _save
+
+    draws = _resample(posterior, names, 2000, seed)
+    grid = sns.PairGrid(draws, corner=True, height=2.3)
+    grid.map_diag(sns.histplot, kde=True, color="#08519c", stat="density")
+    grid.map_lower(sns.scatterplot, s=6, alpha=0.4, color="#08519c", linewidth=0)
+    grid.figure.suptitle("Posterior: marginals and pairs (weighted particles, resampled)")
+    grid.figure.tight_layout()
+    return _save(grid.figure, path)
+
+
+def plot_predictive_check(
+    ages_years: np.ndarray,
+    observed: np.ndarray,
+    bands: pd.DataFrame,
+    path: str | Path,
+    *,
+    ylabel: str,
+    title: str,
+) -> Path:
+    """The data (points) over the posterior-predictive median and 10th-90th percentile band
+    of simulated people, and the data's own percentiles per age bin."""
+    from matplotlib.figure import Figure
+
+    from analysis.plots import _save
+
+    fig = Figure(figsize=(7.5, 4.8))
+    ax = fig.subplots()
+    ax.scatter(ages_years, observed, s=6, color="0.55", alpha=0.6, label="data (one person)")
+    x = bands["age_mid_years"]
+    ax.fill_between(
+        x, bands["sim_p10"], bands["sim_p90"], color="#6baed6", alpha=0.4, label="simulated 10-90%"
+    )
+    ax.plot(x, bands["sim_p50"], color="#08519c", lw=2, label="simulated median")
+    ax.plot(x, bands["data_p50"], "o", color="black", ms=5, label="data median")
+    ax.plot(x, bands["data_p10"], "v", color="black", ms=4, label="data 10th / 90th")
+    ax.plot(x, bands["data_p90"], "^", color="black", ms=4)
+    ax.set_xlabel("age (years)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_epsilon(populations: pd.DataFrame, path: str | Path) -> Path:
+    """Epsilon and acceptance rate per generation."""
+    from matplotlib.figure import Figure
+
+    from analysis.plots import _save
+
+    fig = Figure(figsize=(7.0, 3.2))
+    ax1, ax2 = fig.subplots(1, 2)
+    ax1.semilogy(populations["t"], populations["epsilon"], "o-")
+    ax1.set_xlabel("generation")
+    ax1.set_ylabel("epsilon")
+    ax2.plot(populations["t"], populations["acceptance_rate"], "o-")
+    ax2.set_xlabel("generation")
+    ax2.set_ylabel("acceptance rate")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------------------
+# the report
+# --------------------------------------------------------------------------------------
+
+
+def format_calibration_report(
+    title: str,
+    settings: dict[str, Any],
+    priors: dict[str, str],
+    summary: pd.DataFrame,
+    populations: pd.DataFrame,
+    bands: pd.DataFrame,
+    figures: list[str],
+    notes: list[str],
+) -> str:
+    """The calibration's report (Markdown)."""
+    lines = [f"# Calibration: {title}", ""]
+    lines.append(
+        f"ABC-SMC (pyabc), {settings['population_size']} particles per generation, "
+        f"{len(populations)} generation(s), {int(populations['samples'].sum())} simulations; "
+        f"simulator: {settings['simulator']}; distance: {settings['distance']}; data: "
+        f"{settings['n_people']} people from {settings['data_file']}."
+    )
+    lines += ["", "| parameter | prior | posterior median | 90% credible interval |"]
+    lines += ["|---|---|---:|---|"]
+    for _, r in summary.iterrows():
+        lines.append(
+            f"| `{r['parameter']}` | {priors[r['parameter']]} | {r['median']:.4g} | "
+            f"[{r['ci90_low']:.4g}, {r['ci90_high']:.4g}] |"
+        )
+    lines += ["", "## Generations", "", "| t | epsilon | simulations | acceptance rate |"]
+    lines += ["|---:|---:|---:|---:|"]
+    for _, r in populations.iterrows():
+        lines.append(
+            f"| {int(r['t'])} | {r['epsilon']:.4g} | {int(r['samples'])} | "
+            f"{r['acceptance_rate']:.3f} |"
+        )
+    lines += ["", "## Posterior-predictive check", ""]
+    lines += ["| ages | people | data p10 / p50 / p90 | simulated p10 / p50 / p90 |"]
+    lines += ["|---|---:|---|---|"]
+    for _, r in bands.iterrows():
+        lines.append(
+            f"| {r['age_low_years']:g}-{r['age_high_years']:g} | {int(r['n_people'])} | "
+            f"{r['data_p10']:.0f} / {r['data_p50']:.0f} / {r['data_p90']:.0f} | "
+            f"{r['sim_p10']:.0f} / {r['sim_p50']:.0f} / {r['sim_p90']:.0f} |"
+        )
+    lines += ["", *notes] if notes else []
+    for fig in figures:
+        lines += ["", f"![{fig}]({fig})"]
+    return "\n".join(lines) + "\n"

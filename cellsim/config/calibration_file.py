@@ -1,0 +1,193 @@
+"""The calibration file (TOML): its format and the models that validate it.
+
+A calibration fits chosen parameters to observed data by approximate Bayesian computation
+(ABC-SMC, pyabc): priors in, posterior samples out. The data are a cross-section of people
+(one value and age per row, e.g. leukocyte telomere length by age); a simulated cohort has
+the same ages. Top-level keys::
+
+    name = "leukocyte_telomeres"
+    seed = 16
+    simulator = "agent"            # "agent": one cellsim run per particle; or
+                                   # "linear_meanfield": the closed form below where it
+                                   # holds, a cellsim run for the particles where it does not
+    scenario = "..." / arm = "..." / [base]   # the model, as in a sweep file
+
+    [data]
+    file = "data/aubert2012_leukocyte_telomeres.csv"   # relative to this file
+    age_column = "age_years"
+    value_column = "lymphocyte_kb"
+    value_to_bp = 1000.0           # data values x this = base pairs
+    min_age_years = 20.0           # rows outside [min, max] are left out
+    max_age_years = 110.0
+
+    [observable]
+    tissue = "hsc_pool"            # default: the first tissue
+    column = "telomere_mean_bp"    # its trajectory column, compared with the data values
+
+    [summary]                      # what is compared: per age bin, these statistics
+    age_bins_years = [20, 30, 40, 50, 60, 70, 80, 90, 110]
+    statistics = ["median", "sd"]  # any of mean, median, sd, p10, p90
+
+    [abc]
+    population_size = 200
+    max_populations = 8            # generations (a rerun continues up to this many)
+    min_acceptance_rate = 0.02     # stop when a generation accepts fewer
+    epsilon_quantile = 0.5         # next epsilon: this quantile of the last distances
+    distance = "adaptive"          # "adaptive" (pyabc's AdaptivePNormDistance, p = 2:
+                                   # each statistic scaled by its spread) or "euclidean"
+    posterior_predictive_draws = 40
+
+    [parameters]                   # priors (the distributions of sensitivity files)
+    "hsc_pool.telomere.initial_mean_bp" = { distribution = "uniform", low = 6000, high = 10000 }
+    "hsc_pool.telomere.loss_mean_bp" = { distribution = "uniform", low = 5, high = 80 }
+    "cohort.between_person_sd_bp" = { distribution = "uniform", low = 200, high = 1500 }
+
+The cohort: person ``i`` of age ``a_i`` has the value ``m(a_i) + d_i``, where ``m`` is the
+simulated observable at that age (one run per particle; its trajectory, interpolated
+between records) and ``d_i ~ Normal(0, cohort.between_person_sd_bp)`` the person's own
+offset (people differ at birth: ~0.7 kb SD, docs/MODEL.md). ``cohort.between_person_sd_bp``
+is the one parameter that is not a model parameter; give it a prior or a fixed value
+(``[cohort] between_person_sd_bp = 700``).
+
+The linear mean field: in a well-mixed tissue of cell lifespan ``L`` whose cells lose
+``l`` bp per division (net of telomerase), the mean telomere falls by ``2 l / L`` per day
+(every death triggers one division, whose two daughters each lose ``l``), as long as no
+cell reaches the critical length. Exact in expectation in that regime (and checked against
+runs in tests/test_calibration.py), and microseconds instead of a run. It holds while no
+cell senesces: no stress senescence, no transformation, and the mean telomere 3 SD (of the
+cells' spread) above the critical length at every age; ``cellsim.run.calibration`` uses it
+for the particles where it holds and a cellsim run for the others.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from cellsim.config.sensitivity_file import Distribution
+from cellsim.config.sweep_file import check_base_source
+from cellsim.engine.params import MAX_SEED, ModelParams, _Strict, safe_name
+from cellsim.engine.schema import TRAJECTORY_COLUMNS
+
+COHORT_SD = "cohort.between_person_sd_bp"
+STATISTICS = ("mean", "median", "sd", "p10", "p90")
+
+
+class DataSpec(_Strict):
+    """Where the observed values are and how to read them."""
+
+    file: str
+    age_column: str = "age_years"
+    value_column: str
+    value_to_bp: float = Field(1.0, gt=0)
+    min_age_years: float = Field(0.0, ge=0)
+    max_age_years: float = Field(200.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ages(self) -> DataSpec:
+        if self.max_age_years <= self.min_age_years:
+            raise ValueError(
+                f"max_age_years = {self.max_age_years} must exceed min_age_years = "
+                f"{self.min_age_years}"
+            )
+        return self
+
+
+class Observable(_Strict):
+    """The simulated quantity compared with the data: a tissue's trajectory column."""
+
+    tissue: str | None = None
+    column: str = "telomere_mean_bp"
+
+    @field_validator("column")
+    @classmethod
+    def _column(cls, value: str) -> str:
+        if value not in TRAJECTORY_COLUMNS or value in ("day", "age_years"):
+            raise ValueError(f"column = {value!r}: not a trajectory column")
+        return value
+
+
+class Summary(_Strict):
+    """The summary statistics: ``statistics`` of the values in each age bin."""
+
+    age_bins_years: list[float] = Field(min_length=2)
+    statistics: list[Literal["mean", "median", "sd", "p10", "p90"]] = Field(
+        default_factory=lambda: ["median", "sd"], min_length=1
+    )
+
+    @field_validator("age_bins_years")
+    @classmethod
+    def _increasing(cls, value: list[float]) -> list[float]:
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError(f"age_bins_years = {value}: must increase")
+        return value
+
+
+class ABCSettings(_Strict):
+    """ABC-SMC settings (pyabc)."""
+
+    population_size: int = Field(200, ge=10, le=100_000)
+    max_populations: int = Field(8, ge=1, le=100)
+    min_acceptance_rate: float = Field(0.02, ge=0.0, lt=1.0)
+    min_epsilon: float = Field(0.0, ge=0.0)
+    epsilon_quantile: float = Field(0.5, gt=0.0, lt=1.0)
+    """Each generation's epsilon: this quantile of the last generation's distances
+    (pyabc's QuantileEpsilon; smaller shrinks faster and costs more simulations)."""
+    distance: Literal["adaptive", "euclidean"] = "adaptive"
+    posterior_predictive_draws: int = Field(40, ge=2, le=10_000)
+
+
+class Cohort(_Strict):
+    """Fixed cohort settings (instead of a prior on ``cohort.between_person_sd_bp``)."""
+
+    between_person_sd_bp: float | None = Field(None, ge=0)
+
+
+class Calibration(_Strict):
+    """A validated calibration file (see the module doc)."""
+
+    name: str = "calibration"
+    description: str = ""
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    simulator: Literal["agent", "linear_meanfield"] = "agent"
+    scenario: str | None = None
+    arm: str | None = None
+    base: ModelParams | None = None
+    data: DataSpec
+    observable: Observable = Field(default_factory=Observable)
+    summary: Summary
+    abc: ABCSettings = Field(default_factory=ABCSettings)
+    cohort: Cohort = Field(default_factory=Cohort)
+    parameters: dict[str, Distribution] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return safe_name(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Calibration:
+        check_base_source(self.scenario, self.arm, self.base)
+        fixed = self.cohort.between_person_sd_bp is not None
+        if fixed and COHORT_SD in self.parameters:
+            raise ValueError(
+                f"{COHORT_SD} has a prior in [parameters] and a value in [cohort]: give one"
+            )
+        if not fixed and COHORT_SD not in self.parameters:
+            raise ValueError(
+                f"give {COHORT_SD!r} a prior in [parameters] or a value in [cohort] "
+                "(between_person_sd_bp)"
+            )
+        others = [n for n in self.parameters if n.startswith("cohort.") and n != COHORT_SD]
+        if others:
+            raise ValueError(f"parameters: {others[0]!r}: the only cohort parameter is {COHORT_SD}")
+        if len(self.parameters) == (0 if fixed else 1):
+            raise ValueError("parameters: no model parameter to calibrate")
+        return self
+
+    @property
+    def model_parameters(self) -> list[str]:
+        """The calibrated parameters of the model (dotted paths), in file order."""
+        return [n for n in self.parameters if n != COHORT_SD]

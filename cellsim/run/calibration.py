@@ -1,0 +1,419 @@
+"""Run a calibration: ABC-SMC (pyabc) over a cellsim model, on Dask, resumable.
+
+``run_calibration`` builds pyabc's ``ABCSMC`` from the plan: the priors (scipy
+distributions through ``pyabc.RV``), the simulator (``CohortSimulator``: one cellsim run
+per particle, or the linear mean field), the distance (``AdaptivePNormDistance``, p = 2, or
+plain Euclidean) and a sampler (pyabc's ``DaskDistributedSampler`` on the cellsim cluster;
+in process for ``workers = 1``). pyabc keeps every generation in ``DIR/abc.db`` (SQLite);
+rerunning the same command after a kill continues from the last complete generation up to
+``abc.max_populations``. Written to ``DIR``::
+
+    posterior.parquet      the last generation: parameters and weight
+    posterior_summary.csv  per parameter: weighted mean, median, 90% credible interval
+    populations.csv        per generation: epsilon, simulations, accepted, acceptance rate
+    predictive.csv         posterior-predictive percentiles per age bin, data beside
+    figures/               pairs.png (marginals and pairs), predictive_check.png, epsilon.png
+    report.md, manifest.json
+
+Seeds: each simulation's generator comes from the study seed and the particle's parameter
+values (``SeedSequence(seed, spawn_key=(key(values),))``), so a simulation is the same on
+any worker; pyabc's own proposals use numpy's global generator, seeded from the study seed
+before a run. With more than one worker the order in which particles finish differs from
+run to run, so posteriors agree in distribution, not bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from analysis.calibration import cohort_summaries
+from cellsim.config.calibration import CalibrationError, CalibrationPlan
+from cellsim.config.calibration_file import COHORT_SD
+from cellsim.config.plan import RunSpec, stable_key
+from cellsim.engine.params import ModelParams, with_overrides
+from cellsim.engine.schema import DAYS_PER_YEAR
+from cellsim.io import preflight_output, write_csv, write_json, write_parquet, write_text
+
+MANIFEST = "manifest.json"
+THRESHOLD_MARGIN_SD = 3.0
+"""The linear mean field stands in for a run only while the mean telomere stays this many
+SDs above the critical length (closer, cells start to senesce and the closed form fails)."""
+
+
+class CohortSimulator:
+    """pyabc's model: parameters in, the simulated cohort's summary statistics out.
+
+    Picklable (module-level class, plain attributes), so Dask workers can run it. Person
+    ``i`` (the data's ages) gets ``m(age_i) + Normal(0, sd)``, ``m`` the observable of one
+    run (agent) or of the closed form (linear mean field).
+    """
+
+    def __init__(self, plan: CalibrationPlan) -> None:
+        s = plan.study
+        self.base = plan.base
+        self.seed = s.seed
+        self.simulator = s.simulator
+        self.tissue = plan.tissue
+        self.column = s.observable.column
+        self.ages = plan.ages_years
+        self.bins = list(s.summary.age_bins_years)
+        self.statistics = list(s.summary.statistics)
+        self.fixed_sd = s.cohort.between_person_sd_bp
+        self.model_parameters = s.model_parameters
+
+    def rng(self, pars: dict[str, float]) -> np.random.Generator:
+        """The simulation's generator: from the study seed and the parameter values."""
+        key = stable_key(json.dumps({k: float(pars[k]) for k in sorted(pars)}))
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(key,)))
+
+    def curve(self, pars: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """``(ages_years, observable)`` of the model at ``pars``: the run's records, or the
+        closed form on a yearly grid."""
+        ov = {k: float(pars[k]) for k in self.model_parameters}
+        params = with_overrides(self.base, ov)
+        if self.simulator == "linear_meanfield":
+            ages, mean = linear_meanfield_curve(params, self.tissue)
+            if meanfield_holds(params, self.tissue, mean):
+                return ages, mean
+            # near the threshold the closed form fails: this particle gets a real run
+        key = stable_key(json.dumps({k: ov[k] for k in sorted(ov)}))
+        spec = RunSpec(
+            arm="calibration",
+            replicate=0,
+            params=params,
+            entropy=self.seed,
+            stream=f"particle-{key}",
+        )
+        from cellsim.run.single import run_one
+
+        traj = run_one(spec).trajectories
+        t = traj[traj["tissue"] == self.tissue]
+        # an emptied tissue has no telomere (NaN): it counts as 0, as far from the data as
+        # it is, rather than a NaN that would poison the distance's scales
+        values = np.nan_to_num(t[self.column].to_numpy(float), nan=0.0)
+        return t["day"].to_numpy(dtype=float) / DAYS_PER_YEAR, values
+
+    def people(self, pars: dict[str, float]) -> np.ndarray:
+        """The simulated value of every person of the data (their ages)."""
+        ages, m = self.curve(pars)
+        sd = self.fixed_sd if self.fixed_sd is not None else float(pars[COHORT_SD])
+        mean = np.interp(self.ages, ages, m)
+        return mean + self.rng(pars).normal(0.0, sd, size=len(self.ages))
+
+    def __call__(self, pars: dict[str, float]) -> dict[str, float]:
+        """The summary statistics of one simulated cohort."""
+        return cohort_summaries(self.ages, self.people(pars), self.bins, self.statistics)
+
+
+def linear_meanfield_curve(params: ModelParams, tissue: str) -> tuple[np.ndarray, np.ndarray]:
+    """The mean telomere (bp) of a well-mixed tissue, yearly from the run's start to its
+    end, by the closed form ``T0 - 2 l t / L`` (l: loss per division net of telomerase for
+    the founders' kind; L: cell lifespan); calibration_file.py says when it holds."""
+    t = next(x for x in params.tissues if x.name == tissue)
+    tel = t.telomere
+    telomerase = tel.telomerase_stem if t.kind == "stem" else 0.0
+    loss = tel.loss_mean_bp * (1.0 - telomerase)
+    run = params.run
+    days = np.arange(0.0, run.horizon_days + DAYS_PER_YEAR, DAYS_PER_YEAR)
+    mean = tel.initial_mean_bp - 2.0 * loss * days / t.lifespan_days
+    ages = (run.start_age_days + days) / DAYS_PER_YEAR
+    return ages, mean
+
+
+def check_linear_meanfield(plan: CalibrationPlan) -> None:
+    """Refuse the linear mean field where it never holds: a lattice or a supplied tissue."""
+    t = next(x for x in plan.base.tissues if x.name == plan.tissue)
+    if t.lattice is not None or t.supply_from is not None:
+        raise CalibrationError(
+            f"simulator = 'linear_meanfield': tissue {t.name!r} is on a lattice or supplied; "
+            "the closed form is for a well-mixed tissue on its own (use 'agent')"
+        )
+
+
+def meanfield_holds(params: ModelParams, tissue: str, mean: np.ndarray) -> bool:
+    """Whether the closed form holds along ``mean``: it stays ``THRESHOLD_MARGIN_SD`` SDs
+    (initial SD of the cells, widened by the loss SD over ~10 divisions) above the
+    threshold, no cell senesces by stress and none transforms."""
+    t = next(x for x in params.tissues if x.name == tissue)
+    tel = t.telomere
+    sd = math.hypot(tel.initial_sd_bp, tel.loss_sd_bp * math.sqrt(10.0))
+    quiet = (
+        t.stress.rate_per_day == 0.0
+        and t.stress.age_slope_per_day_per_year == 0.0
+        and t.stress.epigenetic_slope_per_day_per_year == 0.0
+        and t.transformation.probability_per_division == 0.0
+    )
+    return quiet and float(mean.min()) - THRESHOLD_MARGIN_SD * sd > tel.senescence_threshold_bp
+
+
+def _priors(plan: CalibrationPlan) -> Any:
+    import pyabc
+
+    rvs = {}
+    for name, d in plan.study.parameters.items():
+        if d.distribution == "uniform":
+            rvs[name] = pyabc.RV("uniform", d.low, d.high - d.low)
+        elif d.distribution == "loguniform":
+            rvs[name] = pyabc.RV("loguniform", d.low, d.high)
+        elif d.distribution == "normal":
+            rvs[name] = pyabc.RV("norm", d.mean, d.sd)
+        else:
+            a, b = (d.low - d.mean) / d.sd, (d.high - d.mean) / d.sd
+            rvs[name] = pyabc.RV("truncnorm", a, b, d.mean, d.sd)
+    return pyabc.Distribution(**rvs)
+
+
+def _check_folder(plan: CalibrationPlan, out_dir: Path) -> bool:
+    """Refuse a folder of another calibration; True when resuming this one."""
+    preflight_output(out_dir, "calibration")
+    manifest = out_dir / MANIFEST
+    if not manifest.is_file():
+        return False
+    try:
+        old = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        raise CalibrationError(f"--out = {str(out_dir)!r}: unreadable {MANIFEST}") from None
+    if old.get("fingerprint") != plan.fingerprint:
+        raise CalibrationError(
+            f"--out = {str(out_dir)!r} holds a different calibration (fingerprint "
+            f"{old.get('fingerprint')} != {plan.fingerprint}): choose another folder"
+        )
+    return (out_dir / "abc.db").is_file()
+
+
+def run_calibration(
+    plan: CalibrationPlan,
+    out_dir: str | Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Run (or continue) the calibration into ``out_dir`` and write its outputs (module
+    doc). Returns ``{"posterior", "summary", "populations", "bands", "out_dir"}``."""
+    console = console or Console()
+    out_dir = Path(out_dir)
+    study = plan.study
+    if study.simulator == "linear_meanfield":
+        check_linear_meanfield(plan)
+    resuming = _check_folder(plan, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / MANIFEST, _manifest(plan, "running"))
+    t0 = time.monotonic()
+    history = run_abc(plan, out_dir / "abc.db", resuming, workers, scheduler, client, console)
+    result = write_outputs(plan, out_dir, history, console)
+    write_json(
+        out_dir / MANIFEST,
+        {**_manifest(plan, "complete"), "wall_seconds_last_invocation": time.monotonic() - t0},
+    )
+    return result
+
+
+def _manifest(plan: CalibrationPlan, status: str) -> dict[str, Any]:
+    from cellsim import __version__
+
+    return {
+        "kind": "calibration",
+        "status": status,
+        "name": plan.study.name,
+        "fingerprint": plan.fingerprint,
+        "calibration": plan.study.model_dump(mode="json"),
+        "cellsim_version": __version__,
+        "pid": os.getpid(),
+    }
+
+
+def run_abc(
+    plan: CalibrationPlan,
+    db_path: Path | None,
+    resuming: bool = False,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+    client: Any = None,
+    console: Console | None = None,
+) -> Any:
+    """Run ABC-SMC generations into the SQLite file ``db_path`` (new, or continued when
+    ``resuming``; None: in memory, nothing kept) until ``abc.max_populations``
+    generations exist or pyabc's stopping rules end it; returns pyabc's History."""
+    import pyabc
+
+    console = console or Console(quiet=True)
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    logging.getLogger("Sampler").setLevel(logging.WARNING)
+    s = plan.study
+    distance = (
+        pyabc.distance.AdaptivePNormDistance(p=2)
+        if s.abc.distance == "adaptive"
+        else pyabc.distance.PNormDistance(p=2)
+    )
+    db = "sqlite://" if db_path is None else f"sqlite:///{db_path}"
+    np.random.seed(s.seed)  # noqa: NPY002 - pyabc draws its proposals from the global generator
+    local = workers == 1 and client is None and scheduler is None
+    with _sampler(local, client, workers, scheduler) as sampler:
+        abc = pyabc.ABCSMC(
+            CohortSimulator(plan),
+            _priors(plan),
+            distance,
+            population_size=s.abc.population_size,
+            eps=pyabc.epsilon.QuantileEpsilon(alpha=s.abc.epsilon_quantile),
+            sampler=sampler,
+        )
+        if resuming:
+            history = abc.load(db, 1)
+            done = history.max_t + 1
+            console.print(
+                f"{s.name}: resuming after {done} generation(s) of {s.abc.max_populations}",
+                markup=False,
+            )
+        else:
+            history = abc.new(db, plan.observed)
+            done = 0
+            console.print(
+                f"{s.name}: ABC-SMC of {len(s.parameters)} parameter(s) on {len(plan.ages_years)} "
+                f"people, {s.abc.population_size} particles, up to {s.abc.max_populations} "
+                f"generations ({s.simulator} simulator)",
+                markup=False,
+            )
+        remaining = s.abc.max_populations - done
+        if remaining > 0:
+            history = abc.run(
+                minimum_epsilon=s.abc.min_epsilon,
+                max_nr_populations=remaining,
+                min_acceptance_rate=s.abc.min_acceptance_rate,
+            )
+    return history
+
+
+class _sampler:
+    """pyabc's sampler: in process, or Dask on cellsim's cluster (``client_for``)."""
+
+    def __init__(self, local: bool, client: Any, workers: int | None, scheduler: str | None):
+        self.local, self.client, self.workers, self.scheduler = local, client, workers, scheduler
+        self._ctx: Any = None
+
+    def __enter__(self) -> Any:
+        from pyabc.sampler import DaskDistributedSampler, SingleCoreSampler
+
+        if self.local:
+            return SingleCoreSampler()
+        from cellsim.run.dask import client_for
+
+        self._ctx = client_for(self.client, self.workers, self.scheduler)
+        cl, _ = self._ctx.__enter__()
+        return DaskDistributedSampler(dask_client=cl, batch_size=4)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._ctx is not None:
+            self._ctx.__exit__(*exc)
+
+
+def posterior_table(history: Any, names: list[str]) -> pd.DataFrame:
+    """The last generation of a pyabc History: ``names`` and ``weight`` (summing to 1)."""
+    df, w = history.get_distribution(m=0, t=history.max_t)
+    return df.reset_index(drop=True)[names].assign(weight=np.asarray(w) / np.sum(w))
+
+
+def write_outputs(
+    plan: CalibrationPlan, out_dir: Path, history: Any, console: Console
+) -> dict[str, Any]:
+    """Posterior, generations, posterior-predictive check, figures and report."""
+    from analysis.calibration import (
+        format_calibration_report,
+        plot_epsilon,
+        plot_pairs,
+        plot_predictive_check,
+        posterior_summary,
+        predictive_bands,
+    )
+
+    s = plan.study
+    names = list(s.parameters)
+    posterior = posterior_table(history, names)
+    pops = history.get_all_populations()
+    pops = pops[pops["t"] >= 0].reset_index(drop=True)
+    populations = pd.DataFrame(
+        {
+            "t": pops["t"].astype(int),
+            "epsilon": pops["epsilon"].astype(float),
+            "samples": pops["samples"].astype(int),
+            "particles": pops["particles"].astype(int),
+        }
+    )
+    populations["acceptance_rate"] = populations["particles"] / populations["samples"]
+    summary = posterior_summary(posterior, names)
+    sim = CohortSimulator(plan)
+    rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(stable_key("ppc"),)))
+    idx = rng.choice(len(posterior), size=s.abc.posterior_predictive_draws, p=posterior["weight"])
+    draws = [sim.people(posterior.iloc[i][names].to_dict()) for i in idx]
+    bands = predictive_bands(plan.ages_years, draws, s.summary.age_bins_years, plan.values_bp)
+    figs = out_dir / "figures"
+    made = [
+        plot_pairs(posterior, names, figs / "pairs.png", seed=s.seed),
+        plot_predictive_check(
+            plan.ages_years,
+            plan.values_bp,
+            bands,
+            figs / "predictive_check.png",
+            ylabel=f"{s.data.value_column}, in bp",
+            title=f"{s.name}: data and posterior-predictive bands",
+        ),
+        plot_epsilon(populations, figs / "epsilon.png"),
+    ]
+    write_parquet(out_dir / "posterior.parquet", posterior)
+    write_csv(out_dir / "posterior_summary.csv", summary)
+    write_csv(out_dir / "populations.csv", populations)
+    write_csv(out_dir / "predictive.csv", bands)
+    priors = {n: d.describe() for n, d in s.parameters.items()}
+    settings = {
+        "population_size": s.abc.population_size,
+        "simulator": s.simulator,
+        "distance": s.abc.distance,
+        "n_people": len(plan.ages_years),
+        "data_file": s.data.file,
+    }
+    notes = _notes(plan)
+    text = format_calibration_report(
+        s.name,
+        settings,
+        priors,
+        summary,
+        populations,
+        bands,
+        [str(p.relative_to(out_dir)) for p in made],
+        notes,
+    )
+    write_text(out_dir / "report.md", text)
+    for _, r in summary.iterrows():
+        console.print(
+            f"  {r['parameter']:<40} median {r['median']:10.4g}   90% CI "
+            f"[{r['ci90_low']:.4g}, {r['ci90_high']:.4g}]",
+            markup=False,
+            highlight=False,
+        )
+    console.print(f"wrote {out_dir}", markup=False)
+    return {
+        "posterior": posterior,
+        "summary": summary,
+        "populations": populations,
+        "bands": bands,
+        "out_dir": out_dir,
+    }
+
+
+def _notes(plan: CalibrationPlan) -> list[str]:
+    return [
+        'Use the posterior in a scenario: `posterior = "path/to/posterior.parquet"` '
+        "(each replicate draws a parameter set by weight; docs in "
+        "cellsim/config/scenario.py)."
+    ]
