@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from cellsim.config.distributions import Distribution
 from cellsim.config.plan import RunSpec, stable_key
 from cellsim.config.toml import format_validation_error, load_toml_model
 from cellsim.engine.params import (
@@ -53,6 +54,14 @@ class Arm(_Strict):
         return safe_name(value)
 
 
+class Population(_Strict):
+    """People differ: each replicate is one person, who draws their own value of every
+    parameter listed here (the same person in every arm)."""
+
+    parameters: dict[str, Distribution] = Field(min_length=1)
+    """Dotted parameter paths and their person-level distributions."""
+
+
 class Scenario(_Strict):
     """A validated scenario: base parameters, arms, replicates, seed.
 
@@ -71,6 +80,8 @@ class Scenario(_Strict):
     arms: list[Arm] = Field(
         default_factory=lambda: [Arm(name="default")], min_length=1, max_length=1000
     )
+    population: Population | None = None
+    """Person-level variation: replicate ``r`` is person ``r``, with their own draws."""
     posterior: str | None = None
     """A calibration's posterior.parquet (relative to the scenario file): replicate ``r``
     of every arm draws one parameter set from it, by weight, so that the results carry
@@ -126,6 +137,30 @@ class Scenario(_Strict):
         self._arms_resolved = resolved
         return self
 
+    @model_validator(mode="after")
+    def _population_valid(self) -> Scenario:
+        """Every arm accepts the population's distributions at their edges (the 0.001 and
+        0.999 quantiles, all parameters together)."""
+        if self.population is None:
+            return self
+        dists = self.population.parameters
+        for q in (0.001, 0.5, 0.999):
+            ov = {name: float(d.ppf(np.array(q))) for name, d in dists.items()}
+            for arm, params in self._arms_resolved.items():
+                try:
+                    with_overrides(params, ov)
+                except KeyError as exc:
+                    raise ValueError(
+                        f"population.parameters: unknown parameter {exc.args[0]!r}"
+                    ) from None
+                except ValidationError as exc:
+                    raise ValueError(
+                        format_validation_error(
+                            exc, prefix=f"population.parameters at quantile {q:g} ({arm}): "
+                        )
+                    ) from None
+        return self
+
     @property
     def control_arm(self) -> str:
         """Name of the control arm."""
@@ -150,24 +185,41 @@ class Scenario(_Strict):
         return dict(self._arms_resolved)
 
     def run_specs(self, replicates: int | None = None) -> list[RunSpec]:
-        """Arms x replicates as RunSpecs sharing the scenario's root seed (with a
-        posterior, replicate ``r`` of every arm takes the same draw, ``posterior_draw``)."""
+        """Arms x replicates as RunSpecs sharing the scenario's root seed. With a posterior
+        (``posterior_draw``) and/or a population (``person_draw``), replicate ``r`` of every
+        arm takes the same draws, recorded in its runs row."""
         n = replicates or self.replicates
-        draws = [self.posterior_draw(r) for r in range(n)] if self._posterior is not None else []
+        draws: list[dict[str, Any]] = []
+        for r in range(n):
+            extra: dict[str, Any] = {}
+            if self._posterior is not None:
+                row, ov = self.posterior_draw(r)
+                extra.update({"posterior_row": row, **ov})
+            if self.population is not None:
+                extra.update(self.person_draw(r))
+            draws.append(extra)
         specs = []
         for name, params in self.arms_resolved.items():
             for r in range(n):
-                extra: dict[str, Any] = {}
-                if draws:
-                    row, ov = draws[r]
-                    params_r = with_overrides(params, ov)
-                    extra = {"posterior_row": row, **ov}
-                else:
-                    params_r = params
+                ov = {k: v for k, v in draws[r].items() if k != "posterior_row"}
                 specs.append(
-                    RunSpec(arm=name, replicate=r, params=params_r, entropy=self.seed, extra=extra)
+                    RunSpec(
+                        arm=name,
+                        replicate=r,
+                        params=with_overrides(params, ov) if ov else params,
+                        entropy=self.seed,
+                        extra=draws[r],
+                    )
                 )
         return specs
+
+    def person_draw(self, replicate: int) -> dict[str, float]:
+        """Person ``replicate``'s values of the population parameters: each the inverse CDF
+        of a uniform from the person's own stream of the scenario seed."""
+        dists = self.population.parameters
+        ss = np.random.SeedSequence(self.seed, spawn_key=(stable_key("person"), replicate))
+        u = np.random.default_rng(ss).random(len(dists))
+        return {name: float(d.ppf(u[j])) for j, (name, d) in enumerate(dists.items())}
 
     def posterior_draw(self, replicate: int) -> tuple[int, dict[str, float]]:
         """``(row, overrides)``: replicate ``replicate``'s draw from the posterior, by
@@ -200,6 +252,13 @@ class Scenario(_Strict):
         w = post["weight"].to_numpy(dtype=float)
         if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
             raise ScenarioError(f"{where}: weights must be finite, >= 0 and not all 0")
+        both = sorted(
+            set(post.columns) & set(self.population.parameters if self.population else {})
+        )
+        if both:
+            raise ScenarioError(
+                f"{where}: {both[0]!r} is both in the posterior and in population.parameters"
+            )
         self._posterior = post
         for r in range(len(post)):
             ov = {
