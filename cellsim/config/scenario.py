@@ -146,20 +146,21 @@ class Scenario(_Strict):
         dists = self.population.parameters
         for q in (0.001, 0.5, 0.999):
             ov = {name: float(d.ppf(np.array(q))) for name, d in dists.items()}
-            for arm, params in self._arms_resolved.items():
-                try:
-                    with_overrides(params, ov)
-                except KeyError as exc:
-                    raise ValueError(
-                        f"population.parameters: unknown parameter {exc.args[0]!r}"
-                    ) from None
-                except ValidationError as exc:
-                    raise ValueError(
-                        format_validation_error(
-                            exc, prefix=f"population.parameters at quantile {q:g} ({arm}): "
-                        )
-                    ) from None
+            problem = self._refused(ov, f"at quantile {q:g}")
+            if problem:
+                raise ValueError(f"population.parameters: {problem}")
         return self
+
+    def _refused(self, overrides: dict[str, float], what: str) -> str | None:
+        """Why some arm refuses ``overrides`` (one line), or None when every arm takes them."""
+        for arm, params in self._arms_resolved.items():
+            try:
+                with_overrides(params, overrides)
+            except KeyError as exc:
+                return f"unknown parameter {exc.args[0]!r}"
+            except ValidationError as exc:
+                return format_validation_error(exc, prefix=f"{what}, arm {arm}: ")
+        return None
 
     @property
     def control_arm(self) -> str:
@@ -266,16 +267,9 @@ class Scenario(_Strict):
                 for c in post.columns
                 if c != "weight" and not c.startswith("cohort.")
             }
-            for arm, params in self._arms_resolved.items():
-                try:
-                    with_overrides(params, ov)
-                except KeyError as exc:
-                    raise ScenarioError(
-                        f"{where}: column {exc.args[0]!r} is not a parameter"
-                    ) from None
-                except ValidationError as exc:
-                    msg = format_validation_error(exc, prefix=f"row {r}, arm {arm}: ")
-                    raise ScenarioError(f"{where}: {msg}") from None
+            problem = self._refused(ov, f"row {r}")
+            if problem:
+                raise ScenarioError(f"{where}: {problem}")
 
 
 def find_scenario(name_or_path: str | Path) -> Path:
