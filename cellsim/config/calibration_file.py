@@ -69,7 +69,7 @@ from pydantic import Field, field_validator, model_validator
 from cellsim.config.sensitivity_file import Distribution
 from cellsim.config.sweep_file import check_base_source
 from cellsim.engine.params import MAX_SEED, ModelParams, _Strict, safe_name
-from cellsim.engine.schema import TRAJECTORY_COLUMNS
+from cellsim.engine.schema import check_trajectory_column
 
 COHORT_SD = "cohort.between_person_sd_bp"
 STATISTICS = ("mean", "median", "sd", "p10", "p90")
@@ -104,9 +104,7 @@ class Observable(_Strict):
     @field_validator("column")
     @classmethod
     def _column(cls, value: str) -> str:
-        if value not in TRAJECTORY_COLUMNS or value in ("day", "age_years"):
-            raise ValueError(f"column = {value!r}: not a trajectory column")
-        return value
+        return check_trajectory_column(value)
 
 
 class Summary(_Strict):

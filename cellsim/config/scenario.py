@@ -27,6 +27,7 @@ from cellsim.engine.params import (
     safe_name,
     with_overrides,
 )
+from cellsim.engine.schema import check_trajectory_column
 
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 """Scenarios shipped in the wheel (a copy of the repository's scenarios/ folder)."""
@@ -54,12 +55,39 @@ class Arm(_Strict):
         return safe_name(value)
 
 
+class PopulationReport(_Strict):
+    """What the report says about the people, per age (analysis/population.py)."""
+
+    column: str = "telomere_mean_bp"
+    """A trajectory column, summarised across people at each of ``ages_years``."""
+    tissue: str | None = None
+    """Its tissue (default: the primary tissue)."""
+    ages_years: list[float] = Field(default_factory=lambda: [20.0, 40.0, 60.0, 80.0, 100.0])
+    below: float | None = None
+    """Report the fraction of people whose value is below this (in the column's units)."""
+    event_ages_years: list[float] = Field(default_factory=lambda: [80.0, 100.0, 120.0, 150.0])
+    """Ages at which the fraction of people past exhaustion and failure is reported."""
+
+    @field_validator("column")
+    @classmethod
+    def _trajectory_column(cls, value: str) -> str:
+        return check_trajectory_column(value)
+
+    @field_validator("ages_years", "event_ages_years")
+    @classmethod
+    def _ages(cls, value: list[float]) -> list[float]:
+        if not value or any(a < 0 or a > 200 for a in value):
+            raise ValueError(f"{value}: give one or more ages between 0 and 200 years")
+        return value
+
+
 class Population(_Strict):
     """People differ: each replicate is one person, who draws their own value of every
     parameter listed here (the same person in every arm)."""
 
-    parameters: dict[str, Distribution] = Field(min_length=1)
+    parameters: dict[str, Distribution] = Field(default_factory=dict)
     """Dotted parameter paths and their person-level distributions."""
+    report: PopulationReport = Field(default_factory=PopulationReport)
 
 
 class Scenario(_Strict):
@@ -143,6 +171,12 @@ class Scenario(_Strict):
         0.999 quantiles, all parameters together)."""
         if self.population is None:
             return self
+        tissue = self.population.report.tissue
+        names = [t.name for t in self.base.tissues]
+        if tissue is not None and tissue not in names:
+            raise ValueError(
+                f"population.report.tissue = {tissue!r}: not a tissue (tissues: {', '.join(names)})"
+            )
         dists = self.population.parameters
         for q in (0.001, 0.5, 0.999):
             ov = {name: float(d.ppf(np.array(q))) for name, d in dists.items()}

@@ -26,6 +26,7 @@ __all__ = [
     "STOP_REASONS",
     "TRAJECTORY_COLUMNS",
     "TRAJECTORY_IDENTITY",
+    "check_trajectory_column",
     "run_columns",
     "trajectory_columns",
 ]
@@ -183,3 +184,11 @@ RESERVED_RUN_COLUMNS: frozenset[str] = frozenset(
     - {f"{name}_total" for name in COUNTER_NAMES}
 )
 """Names a sweep's parameter columns may not take (they would overwrite a run column)."""
+
+
+def check_trajectory_column(name: str) -> str:
+    """``name`` if it is a trajectory column that a value can be read from (not ``day`` or
+    ``age_years``); else ValueError (one line)."""
+    if name not in TRAJECTORY_COLUMNS or name in ("day", "age_years"):
+        raise ValueError(f"column = {name!r}: not a trajectory column")
+    return name

@@ -174,8 +174,46 @@ def analyse(folder: Path, name: str, description: str, control: str) -> pd.DataF
     summary = summary_table(runs, control=control)
     write_csv(folder / "summary.csv", summary)
     figures = make_standard_figures(runs, traj, folder / "figures")
-    write_report(folder, runs, summary, figures, title=f"cellsim: {name}", description=description)
+    extra = population_section(folder, runs, traj)
+    write_report(
+        folder,
+        runs,
+        summary,
+        figures,
+        title=f"cellsim: {name}",
+        description=description,
+        extra_lines=extra or None,
+    )
     return summary
+
+
+def population_section(folder: Path, runs: pd.DataFrame, traj: pd.DataFrame) -> list[str]:
+    """For a scenario with ``[population]``: population.csv and population_events.csv (per
+    arm and age, analysis/population.py) and the report's lines; else nothing."""
+    from analysis.population import (
+        event_fractions,
+        format_population,
+        population_by_age,
+        values_at_ages,
+    )
+
+    resolved = folder / "scenario.resolved.json"
+    if not resolved.is_file():
+        return []
+    population = json.loads(resolved.read_text())["scenario"].get("population")
+    if not population:
+        return []
+    rep = population["report"]
+    values = values_at_ages(runs, traj, rep["column"], rep["ages_years"], rep["tissue"])
+    by_age = population_by_age(values, rep["below"])
+    events = event_fractions(runs, rep["event_ages_years"], ("exhaustion", "failure"))
+    write_csv(folder / "population.csv", by_age)
+    write_csv(folder / "population_events.csv", events)
+    return [
+        "### The population (replicates are people)",
+        "",
+        *format_population(by_age, events, rep["column"], rep["below"]),
+    ]
 
 
 def rewrite_report(folder: Path, console: Console | None = None) -> Path:

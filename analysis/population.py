@@ -1,0 +1,158 @@
+"""A population of people: per age, the spread of a trajectory value across people, the
+fraction below a threshold, and the fraction who reached an event.
+
+Pure functions over the result tables of a scenario whose replicates are people (a
+scenario with ``[population]``; ``analysis.exhaustion`` for the time-to-event machinery):
+
+- ``values_at_ages``: each person's value of a trajectory column at each age (the last
+  record at or before it; people whose run ended earlier are not observed at that age);
+- ``population_by_age``: per arm and age, the number observed, the 10th, 50th and 90th
+  percentiles, and the fraction below a threshold with its 95% Clopper-Pearson interval;
+- ``event_fractions``: per arm, event and age, the fraction of people who reached the
+  event by that age, 1 - S(age) of the Kaplan-Meier estimate (runs that stopped before
+  the event are censored at their end), with its pointwise 95% interval; NaN past the
+  last follow-up.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.exhaustion import arms_in_order, event_times, kaplan_meier
+
+DAYS_PER_YEAR = 365.25
+
+
+def values_at_ages(
+    runs: pd.DataFrame,
+    traj: pd.DataFrame,
+    column: str,
+    ages_years: list[float],
+    tissue: str | None = None,
+) -> pd.DataFrame:
+    """One row per (run, age): ``arm``, ``run_id``, ``age_years``, ``value`` (the tissue's
+    ``column`` at the last record at or before that age; NaN when the run ended before
+    it). ``tissue`` defaults to each run's primary tissue."""
+    who = runs[["run_id", "arm", "tissue"]].copy()
+    if tissue is not None:
+        who["tissue"] = tissue
+    t = traj.merge(who[["run_id", "tissue"]], on=["run_id", "tissue"], how="inner")
+    t = t.sort_values(["run_id", "day"])
+    end = runs.set_index("run_id")["end_day"]
+    rows = []
+    for run_id, g in t.groupby("run_id", sort=False):
+        days = g["day"].to_numpy(dtype=float)
+        vals = g[column].to_numpy(dtype=float)
+        for age in ages_years:
+            limit = age * DAYS_PER_YEAR + 1e-6
+            i = np.searchsorted(days, limit, side="right") - 1
+            seen = i >= 0 and end[run_id] + 1e-6 >= age * DAYS_PER_YEAR
+            rows.append({"run_id": run_id, "age_years": age, "value": vals[i] if seen else np.nan})
+    out = pd.DataFrame(rows, columns=["run_id", "age_years", "value"])
+    return who[["run_id", "arm"]].merge(out, on="run_id", how="inner")
+
+
+def population_by_age(values: pd.DataFrame, below: float | None = None) -> pd.DataFrame:
+    """Per arm and age: ``n_people`` observed, ``p10``, ``p50``, ``p90`` and, with
+    ``below``, ``fraction_below`` with ``fraction_below_ci_low``/``_high`` (95%,
+    Clopper-Pearson)."""
+    rows = []
+    for arm in pd.unique(values["arm"]):
+        for age in sorted(pd.unique(values["age_years"])):
+            v = values[(values["arm"] == arm) & (values["age_years"] == age)]["value"]
+            v = v.to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            row: dict[str, float | str | int] = {"arm": arm, "age_years": float(age)}
+            row["n_people"] = len(v)
+            for q in (10, 50, 90):
+                row[f"p{q}"] = float(np.percentile(v, q)) if len(v) else math.nan
+            if below is not None:
+                k = int((v < below).sum())
+                row["fraction_below"] = k / len(v) if len(v) else math.nan
+                lo, hi = (math.nan, math.nan)
+                if len(v):
+                    ci = stats.binomtest(k, len(v)).proportion_ci(0.95, method="exact")
+                    lo, hi = float(ci.low), float(ci.high)
+                row["fraction_below_ci_low"], row["fraction_below_ci_high"] = lo, hi
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def event_fractions(
+    runs: pd.DataFrame, ages_years: list[float], events: tuple[str, ...] = ("exhaustion",)
+) -> pd.DataFrame:
+    """Per arm, event and age: ``n_people``, ``fraction`` who reached the event by that age
+    (1 - Kaplan-Meier survival) and its pointwise 95% interval; NaN beyond follow-up."""
+    rows = []
+    for event in events:
+        times = event_times(runs, event)
+        for arm in arms_in_order(runs):
+            d = times[times["arm"] == arm]
+            km = kaplan_meier(d["time_years"], d["observed"])
+            last = float(np.nanmax(d["time_years"])) if len(d) else math.nan
+            for age in ages_years:
+                frac = lo = hi = math.nan
+                if len(d) and age <= last + 1e-9:
+                    i = np.searchsorted(km.times_years, age, side="right") - 1
+                    if i < 0:
+                        frac, lo, hi = 0.0, 0.0, 0.0
+                    else:
+                        frac = 1.0 - float(km.survival[i])
+                        lo = 1.0 - float(km.ci_high[i])  # NaN where S = 0
+                        hi = 1.0 - float(km.ci_low[i])
+                rows.append(
+                    {
+                        "arm": arm,
+                        "event": event,
+                        "age_years": float(age),
+                        "n_people": len(d),
+                        "fraction": frac,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _pct(x: float) -> str:
+    return "n/a" if not np.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def format_population(
+    by_age: pd.DataFrame, events: pd.DataFrame, column: str, below: float | None
+) -> list[str]:
+    """The report's population section (Markdown lines)."""
+    lines = [f"Per age, across people: `{column}` (10th / 50th / 90th percentile)"]
+    if below is not None:
+        lines[0] += f" and the fraction below {below:g} (95% Clopper-Pearson interval)"
+    head = "| arm | age | people | p10 | p50 | p90 |" + (" below |" if below is not None else "")
+    lines += ["", head, "|---|---:|---:|---:|---:|---:|" + ("---|" if below is not None else "")]
+    for _, r in by_age.iterrows():
+        line = (
+            f"| {r['arm']} | {r['age_years']:g} | {int(r['n_people'])} | {r['p10']:.4g} | "
+            f"{r['p50']:.4g} | {r['p90']:.4g} |"
+        )
+        if below is not None:
+            line += (
+                f" {_pct(r['fraction_below'])} [{_pct(r['fraction_below_ci_low'])}, "
+                f"{_pct(r['fraction_below_ci_high'])}] |"
+            )
+        lines.append(line)
+    lines += [
+        "",
+        "People who reached each event by each age (1 - Kaplan-Meier survival, 95% interval; "
+        "n/a past the last follow-up):",
+        "",
+        "| arm | event | age | fraction | 95% interval |",
+        "|---|---|---:|---:|---|",
+    ]
+    for _, r in events.iterrows():
+        lines.append(
+            f"| {r['arm']} | {r['event']} | {r['age_years']:g} | {_pct(r['fraction'])} | "
+            f"[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}] |"
+        )
+    return lines
