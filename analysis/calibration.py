@@ -25,11 +25,6 @@ import pandas as pd
 QUANTILES = {"median": 0.5, "p10": 0.1, "p90": 0.9}
 
 
-def summary_names(bins: list[float], statistics: list[str]) -> list[str]:
-    """The statistics' names, ``median_20_30``: statistic, then the bin's edges in years."""
-    return [f"{stat}_{lo:g}_{hi:g}" for lo, hi in itertools.pairwise(bins) for stat in statistics]
-
-
 def cohort_summaries(
     ages_years: np.ndarray, values: np.ndarray, bins: list[float], statistics: list[str]
 ) -> dict[str, float]:

@@ -95,7 +95,7 @@ def point_outputs(
         cens = _censored_column(name)
         total_var = float(np.nanvar(values, ddof=1)) if len(values) > 1 else math.nan
         noise = math.nan
-        if per_run.groupby("point").size().min() > 1 and total_var > 0:
+        if grouped.size().min() > 1 and total_var > 0:
             within = grouped[name].var(ddof=1).mean()
             noise = float(within / total_var)
         rows.append(

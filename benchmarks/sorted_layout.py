@@ -70,22 +70,26 @@ def swap_rec(state, tel, div, epi, clone, a, b):
 
 
 @njit(inline="always")
-def move_rec(state, tel, div, epi, clone, seg, i, t):
+def move_rec(state, tel, div, epi, clone, seg, i, t, watch=-1):
+    """Move the record at place ``i`` to state ``t``'s segment by swaps at the segment
+    boundaries; returns where the record at place ``watch`` is afterwards."""
     s = np.int64(state[i])
     while s < t:
         last = seg[s + 1] - 1
         swap_rec(state, tel, div, epi, clone, i, last)
+        watch = i if watch == last else watch
         i = last
         seg[s + 1] -= 1
         s += 1
     while s > t:
         first = seg[s]
         swap_rec(state, tel, div, epi, clone, i, first)
+        watch = i if watch == first else watch
         i = first
         seg[s] += 1
         s -= 1
     state[i] = t
-    return i
+    return watch
 
 
 @njit
@@ -151,28 +155,8 @@ def sorted_loop(state, tel, div, epi, clone, seg, p, counters, t0, t1, rng):  # 
         fate = daughter_fate(p, lineage, tel[parent], rng)
         counters[C_TRANSFORMATIONS] += (fate == TRANSFORMED) & (lineage != TRANSFORMED)
         counters[C_REPLICATIVE] += fate == SENESCENT
-        if state[parent] != fate:
-            # track the child's place through the swaps
-            s = np.int64(state[parent])
-            tt = np.int64(fate)
-            i = parent
-            while s < tt:
-                last = seg[s + 1] - 1
-                swap_rec(state, tel, div, epi, clone, i, last)
-                if child == last:
-                    child = i
-                i = last
-                seg[s + 1] -= 1
-                s += 1
-            while s > tt:
-                first = seg[s]
-                swap_rec(state, tel, div, epi, clone, i, first)
-                if child == first:
-                    child = i
-                i = first
-                seg[s] += 1
-                s -= 1
-            state[i] = fate
+        if state[parent] != fate:  # the swaps may move the child's record: follow it
+            child = move_rec(state, tel, div, epi, clone, seg, parent, fate, child)
         fate = daughter_fate(p, lineage, tel[child], rng)
         counters[C_TRANSFORMATIONS] += (fate == TRANSFORMED) & (lineage != TRANSFORMED)
         counters[C_REPLICATIVE] += fate == SENESCENT

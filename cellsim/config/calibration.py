@@ -24,8 +24,8 @@ from analysis.calibration import cohort_summaries
 from cellsim import __version__
 from cellsim.config.calibration_file import COHORT_SD, Calibration
 from cellsim.config.scenario import ScenarioError
-from cellsim.config.sweep import _base_params, _check_parameters, format_error
-from cellsim.config.sweep_file import Sweep, SweepError
+from cellsim.config.sweep import base_params, check_parameter_paths, format_error
+from cellsim.config.sweep_file import SweepError
 from cellsim.config.toml import load_toml_model
 from cellsim.engine.params import ModelParams, with_overrides
 from cellsim.engine.schema import DAYS_PER_YEAR
@@ -88,13 +88,8 @@ def plan_calibration(
     study: Calibration, folder: Path = Path("."), path: Path | None = None
 ) -> CalibrationPlan:
     """Resolve the base and the data (paths relative to ``folder``) and check both."""
-    sweep = Sweep.model_construct(scenario=study.scenario, arm=study.arm, base=study.base)
-    base = _base_params(sweep, folder)
-    names = study.model_parameters
-    try:
-        _check_parameters(Sweep.model_construct(parameters={}), base, names)
-    except SweepError as exc:
-        raise CalibrationError(str(exc).replace("sample.bounds.", "parameters.", 1)) from None
+    base = base_params(study.scenario, study.arm, study.base, folder)
+    check_parameter_paths(base, study.model_parameters)
     ages, values = read_data(study, folder)
     tissue = _observed_tissue(study, base)
     _check_horizon(study, base, float(ages.max()))

@@ -72,7 +72,6 @@ from cellsim.engine.params import MAX_SEED, ModelParams, _Strict, safe_name
 from cellsim.engine.schema import check_trajectory_column
 
 COHORT_SD = "cohort.between_person_sd_bp"
-STATISTICS = ("mean", "median", "sd", "p10", "p90")
 
 
 class DataSpec(_Strict):

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from cellsim.config.scenario import ScenarioError
 from cellsim.config.sensitivity_file import Sensitivity, trajectory_output
-from cellsim.config.sweep import SweepPlan, _base_params, _check_parameters, validated_points
+from cellsim.config.sweep import SweepPlan, base_params, check_parameter_paths, validated_points
 from cellsim.config.sweep_file import RESERVED_COLUMNS, Sweep, SweepError
 from cellsim.config.toml import load_toml_model
 from cellsim.engine.params import MAX_RUNS, ModelParams
@@ -63,15 +62,6 @@ class Design:
         if self.method == "morris":
             return d + 1
         return 2 * d + 2 if self.second_order else d + 2
-
-    @property
-    def problem(self) -> dict[str, Any]:
-        """SALib's problem on the unit cube."""
-        return {
-            "num_vars": len(self.names),
-            "names": self.names,
-            "bounds": [[0.0, 1.0]] * len(self.names),
-        }
 
 
 def make_design(study: Sensitivity) -> Design:
@@ -133,7 +123,7 @@ def plan_sensitivity(
         trajectory_interval_days=study.trajectory_interval_days,
         store_trajectories=study.needs_trajectories,
     )
-    base = _base_params(sweep, folder)
+    base = base_params(study.scenario, study.arm, study.base, folder)
     names = list(study.parameters)
     for name in names:
         if name in RESERVED_COLUMNS:
@@ -141,10 +131,7 @@ def plan_sensitivity(
                 f"parameters: {name!r} would clash with the result column of that name: use "
                 "its dotted path (e.g. 'tissue.n_cells')"
             )
-    try:
-        _check_parameters(sweep, base, names)
-    except SweepError as exc:
-        raise SensitivityError(str(exc).replace("sample.bounds.", "parameters.", 1)) from None
+    check_parameter_paths(base, names)
     _check_trajectory_outputs(study, base)
     design = make_design(study)
     n_runs = len(design.values) * study.replicates

@@ -29,7 +29,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,7 +182,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
 def plan_sweep(sweep: Sweep, folder: Path = Path("."), path: Path | None = None) -> SweepPlan:
     """Resolve the base (a scenario path is relative to ``folder``), expand the grid and
     sample, validate every point."""
-    base = _base_params(sweep, folder)
+    base = base_params(sweep.scenario, sweep.arm, sweep.base, folder)
     grid_names = list(sweep.parameters)
     sample_names = list(sweep.sample.bounds) if sweep.sample else []
     _check_parameters(sweep, base, [*grid_names, *sample_names])
@@ -197,10 +197,28 @@ def plan_sweep(sweep: Sweep, folder: Path = Path("."), path: Path | None = None)
 
 
 def _check_parameters(sweep: Sweep, base: ModelParams, names: list[str]) -> None:
-    """Every swept name is the dotted path of one parameter of ``base``."""
+    """Every swept name is the dotted path of one parameter of ``base``; a range or bound
+    needs a numeric one."""
+    check_parameter_paths(
+        base,
+        names,
+        section=lambda n: "parameters" if n in sweep.parameters else "sample.bounds",
+        numeric=lambda n: n not in sweep.parameters or sweep.parameters[n].values is None,
+    )
+
+
+def check_parameter_paths(
+    base: ModelParams,
+    names: list[str],
+    section: Callable[[str], str] = lambda _: "parameters",
+    numeric: Callable[[str], bool] = lambda _: True,
+) -> None:
+    """Every name is the dotted path of one parameter of ``base`` (numeric where
+    ``numeric(name)``); else SweepError naming ``section(name).name``. Sweeps, sensitivity
+    studies and calibrations check their parameters here."""
     dumped = base.model_dump()
     for name in names:
-        where = f"{'parameters' if name in sweep.parameters else 'sample.bounds'}.{quote_key(name)}"
+        where = f"{section(name)}.{quote_key(name)}"
         try:
             current = _get_path(dumped, name)
         except (KeyError, IndexError, ValueError, TypeError):  # TypeError: a path into a number
@@ -211,9 +229,7 @@ def _check_parameters(sweep: Sweep, base: ModelParams, names: list[str]) -> None
             ) from None
         if isinstance(current, dict | list):
             raise SweepError(f"{where}: {name!r} is a group, not a single parameter")
-        axis = sweep.parameters.get(name)
-        ranged = axis is None or axis.values is None  # a start/stop/num range or a bound
-        if ranged and (isinstance(current, bool | str)):
+        if numeric(name) and isinstance(current, bool | str):
             raise SweepError(
                 f"{where}: {name!r} is {type(current).__name__} ({current!r}), not a number: "
                 "a numeric range needs a numeric parameter (give values = [...] instead)"
@@ -267,26 +283,28 @@ def validated_points(
     return pd.DataFrame.from_records(rows)
 
 
-def _base_params(sweep: Sweep, folder: Path) -> ModelParams:
-    """The swept base: inline, a scenario's base or one of its (already resolved) arms."""
-    if sweep.base is not None:
-        return sweep.base
-    if sweep.scenario is None:
+def base_params(
+    scenario: str | None, arm: str | None, base: ModelParams | None, folder: Path
+) -> ModelParams:
+    """The base of a sweep, study or calibration: ``base`` (inline), a scenario file's
+    base (path relative to ``folder``) or one of its (already resolved) arms, else the
+    defaults."""
+    if base is not None:
+        return base
+    if scenario is None:
         return ModelParams()
-    scenario_path = Path(sweep.scenario)
+    scenario_path = Path(scenario)
     if not scenario_path.is_absolute():
         scenario_path = folder / scenario_path
     if not scenario_path.is_file():
-        raise SweepError(f"scenario = {sweep.scenario!r}: file {str(scenario_path)!r} not found")
+        raise SweepError(f"scenario = {scenario!r}: file {str(scenario_path)!r} not found")
     try:
-        scenario = load_scenario(scenario_path)
+        loaded = load_scenario(scenario_path)
     except ScenarioError as exc:
-        raise SweepError(f"scenario = {sweep.scenario!r}: {exc}") from None
-    if sweep.arm is None:
-        return scenario.base
-    arms = scenario.arms_resolved
-    if sweep.arm not in arms:
-        raise SweepError(
-            f"arm = {sweep.arm!r}: not an arm of {sweep.scenario!r} (arms: {', '.join(arms)})"
-        )
-    return arms[sweep.arm]
+        raise SweepError(f"scenario = {scenario!r}: {exc}") from None
+    if arm is None:
+        return loaded.base
+    arms = loaded.arms_resolved
+    if arm not in arms:
+        raise SweepError(f"arm = {arm!r}: not an arm of {scenario!r} (arms: {', '.join(arms)})")
+    return arms[arm]

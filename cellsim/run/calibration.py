@@ -29,6 +29,8 @@ import logging
 import math
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,10 @@ from cellsim.engine.schema import DAYS_PER_YEAR
 from cellsim.io import preflight_output, write_csv, write_json, write_parquet, write_text
 
 MANIFEST = "manifest.json"
+POSTERIOR_NOTE = (
+    'Use the posterior in a scenario: `posterior = "path/to/posterior.parquet"` (each '
+    "replicate draws a parameter set by weight; docs in cellsim/config/scenario.py)."
+)
 THRESHOLD_MARGIN_SD = 3.0
 """The linear mean field stands in for a run only while the mean telomere stays this many
 SDs above the critical length (closer, cells start to senesce and the closed form fails)."""
@@ -295,27 +301,18 @@ def run_abc(
     return history
 
 
-class _sampler:
+@contextmanager
+def _sampler(local: bool, client: Any, workers: int | None, scheduler: str | None) -> Iterator[Any]:
     """pyabc's sampler: in process, or Dask on cellsim's cluster (``client_for``)."""
+    from pyabc.sampler import DaskDistributedSampler, SingleCoreSampler
 
-    def __init__(self, local: bool, client: Any, workers: int | None, scheduler: str | None):
-        self.local, self.client, self.workers, self.scheduler = local, client, workers, scheduler
-        self._ctx: Any = None
+    if local:
+        yield SingleCoreSampler()
+        return
+    from cellsim.run.dask import client_for
 
-    def __enter__(self) -> Any:
-        from pyabc.sampler import DaskDistributedSampler, SingleCoreSampler
-
-        if self.local:
-            return SingleCoreSampler()
-        from cellsim.run.dask import client_for
-
-        self._ctx = client_for(self.client, self.workers, self.scheduler)
-        cl, _ = self._ctx.__enter__()
-        return DaskDistributedSampler(dask_client=cl, batch_size=4)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._ctx is not None:
-            self._ctx.__exit__(*exc)
+    with client_for(client, workers, scheduler) as (cl, _):
+        yield DaskDistributedSampler(dask_client=cl, batch_size=4)
 
 
 def posterior_table(history: Any, names: list[str]) -> pd.DataFrame:
@@ -382,7 +379,6 @@ def write_outputs(
         "n_people": len(plan.ages_years),
         "data_file": s.data.file,
     }
-    notes = _notes(plan)
     text = format_calibration_report(
         s.name,
         settings,
@@ -391,7 +387,7 @@ def write_outputs(
         populations,
         bands,
         [str(p.relative_to(out_dir)) for p in made],
-        notes,
+        [POSTERIOR_NOTE],
     )
     write_text(out_dir / "report.md", text)
     for _, r in summary.iterrows():
@@ -409,11 +405,3 @@ def write_outputs(
         "bands": bands,
         "out_dir": out_dir,
     }
-
-
-def _notes(plan: CalibrationPlan) -> list[str]:
-    return [
-        'Use the posterior in a scenario: `posterior = "path/to/posterior.parquet"` '
-        "(each replicate draws a parameter set by weight; docs in "
-        "cellsim/config/scenario.py)."
-    ]
