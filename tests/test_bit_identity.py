@@ -29,9 +29,13 @@ from cellsim.run.workflow import run_scenario
 FIXTURES = Path(__file__).parent / "fixtures" / "bit_identity"
 VOLATILE = ["wall_seconds"]  # the only column that may differ between two runs
 # Parameters added after the fixture was made, at defaults that keep the old behaviour:
-# they would appear in a run's params_json and are dropped before comparing (none since
-# the 2026-12 regeneration; kept for the next field added at a neutral default).
-ADDED_AT_DEFAULT: dict[tuple[str, str], object] = {}
+# they would appear in a run's params_json and are dropped before comparing. Keys are
+# (group, field) of a tissue's parameters; group None: the tissue's own field.
+ADDED_AT_DEFAULT: dict[tuple[str | None, str], object] = {
+    (None, "amplification_divisions"): 0,  # issue 16: the blood hierarchy
+    (None, "initial_from_supply"): False,
+    (None, "stem_divisions"): None,
+}
 
 
 def _without_columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -51,8 +55,9 @@ def _without_added(params_json: str) -> str:
     params = json.loads(params_json)
     for t in params["tissues"]:
         for (group, key), default in ADDED_AT_DEFAULT.items():
-            if t[group].get(key, default) == default:
-                t[group].pop(key, None)
+            fields = t if group is None else t[group]
+            if fields.get(key, default) == default:
+                fields.pop(key, None)
     return json.dumps(params, sort_keys=True)
 
 

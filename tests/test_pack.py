@@ -31,6 +31,11 @@ LAYOUT_OF = {
     "teratoma_probability": layout.P_TERATOMA_PROBABILITY,
     "embryonic_telomere_bp": layout.P_EMBRYONIC_TELOMERE_BP,
     "telomere_reset_fraction": layout.P_TELOMERE_RESET_FRACTION,
+    "stem_division_rate_per_day": layout.P_STEM_DIVISION_RATE_PER_DAY,
+    "childhood_factor": layout.P_CHILDHOOD_FACTOR,
+    "childhood_timescale_days": layout.P_CHILDHOOD_TIMESCALE_DAYS,
+    "pool_growth_per_day": layout.P_POOL_GROWTH_PER_DAY,
+    "amplification_divisions": layout.P_AMPLIFICATION_DIVISIONS,
 }
 
 

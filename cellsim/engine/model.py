@@ -109,7 +109,12 @@ class AgingModel(mesa.Model):
             if t.params.supply_from is not None:
                 t.source = self.by_name[t.params.supply_from]
                 t.clone_offset = t.cells.n_slots
-        self.has_supply = any(t.source is not None for t in self.tissues)
+                if t.params.initial_from_supply:
+                    t.found_from_supply(self.rng)
+        # a stem division clock's events run in the linked loop (kernels/events.py)
+        self.has_supply = any(
+            t.source is not None or t.params.stem_divisions is not None for t in self.tissues
+        )
         # kernels/day.py: tissues in one call share a geometry form; supply links or None
         if any(t.lattice is not None for t in self.tissues):
             for t in self.tissues:
@@ -252,10 +257,10 @@ class AgingModel(mesa.Model):
         """Step until ``running`` is False (a failure, or the horizon), or until the clock
         reaches organism age ``until_day`` (the model can then be run on).
 
-        Same result as calling ``step()`` in a loop, faster: a model of one tissue, or of
-        one tissue and the stem compartment supplying it, runs the quiet stretches between
-        scheduled events, records and the horizon as one kernel call each (the same
-        per-step kernels in the same order with the same Generator, so the output is
+        Same result as calling ``step()`` in a loop, faster: the quiet stretches between
+        scheduled events, records and the horizon run as one kernel call each (the same
+        per-step kernels in the same order with the same Generator, stopping after a step
+        on which any tissue reaches a failure not yet recorded, so the output is
         bit-identical), and Mesa's clock is advanced over the stretch.
 
         With ``checkpoint`` (a file path) and ``checkpoint_every_days``, the whole model is
@@ -270,10 +275,8 @@ class AgingModel(mesa.Model):
         stop = math.inf if until_day is None else until_day
         every = checkpoint_every_days or math.inf
         next_save = self.age_days + every
-        n = len(self.tissues)
-        fast = (n == 1 and not self.has_supply) or (n == 2 and self._fast_pair() is not None)
         while self.running and self.age_days < stop - 1e-9:
-            if not (fast and self._fast_forward(limit_day=min(stop, next_save))):
+            if not self._fast_forward(limit_day=min(stop, next_save)):
                 self.step()
             if checkpoint is not None and self.age_days >= next_save - 1e-9:
                 self.save_checkpoint(checkpoint)
@@ -423,14 +426,6 @@ class AgingModel(mesa.Model):
             action.fired = int(saved["fired"])
             if saved["consecutive"] is not None:
                 action._consecutive = int(saved["consecutive"])
-
-    def _fast_pair(self) -> Tissue | None:
-        """Of two tissues, the one supplied by the other (None if that is not the setup)."""
-        a, b = self.tissues
-        for t, other in ((a, b), (b, a)):
-            if t.source is other and other.source is None and t.lattice is other.lattice is None:
-                return t
-        return None
 
     def _steps_until(self, day: float) -> int:
         """Whole steps from now until the clock reaches ``day`` (at least 0): the first step

@@ -234,6 +234,39 @@ class LatticeParams(_Strict):
         return self
 
 
+class StemDivisionParams(_Strict):
+    """A stem compartment's own division clock (docs/MODEL.md, "The blood system").
+
+    With it, the compartment is a sample of a larger stem pool that divides on its own
+    clock, not once per cell it supplies: each STEM cell divides asymmetrically at
+    ``1 / interval_days`` in adults (the daughter leaves for the progenitors), faster in
+    childhood by ``childhood_factor`` at birth, the excess decaying as
+    ``exp(-age / childhood_timescale_years)``; and the pool grows after birth from
+    ``pool_at_birth_fraction`` of its adult size along ``N(age) = N_adult *
+    f ** exp(-age / tau)`` (a Gompertz curve), each growth division replacing another
+    sampled cell. A tissue it supplies draws its new cells' ancestry from the sample
+    (``kernels/processes.supply_division``).
+    """
+
+    interval_days: float = Field(280.0, ge=MIN_LIFESPAN_DAYS, le=MAX_LIFESPAN_DAYS)
+    """Days between an adult stem cell's divisions: human HSCs about once per 40 weeks
+    (range 25-50; Catlin 2011)."""
+    childhood_factor: float = Field(1.0, ge=0, le=MAX_FACTOR)
+    """Division rate at birth relative to adults' (chosen or calibrated: telomeres of
+    leukocytes fall fastest in the first years, Aubert 2012's data)."""
+    childhood_timescale_years: float = Field(1.0, gt=0, le=MAX_DAYS / DAYS_PER_YEAR)
+    """e-folding time of the childhood excess and of the pool's growth (chosen or
+    calibrated)."""
+    pool_at_birth_fraction: float = Field(1.0, gt=0, le=1)
+    """Pool size at birth relative to adults' (1: no growth; chosen or calibrated)."""
+
+    def pool_growth_per_day(self) -> float:
+        """The per-cell growth rate at birth, ``ln(1 / f) / tau`` per day."""
+        return math.log(1.0 / self.pool_at_birth_fraction) / (
+            self.childhood_timescale_years * DAYS_PER_YEAR
+        )
+
+
 class TissueParams(_Strict):
     """One compartment: its size, turnover and the cell-level processes within it."""
 
@@ -255,6 +288,17 @@ class TissueParams(_Strict):
     """Name of a stem compartment (a tissue of kind "stem") that supplies this tissue."""
     supply_share: float = Field(0.0, ge=0, le=1)
     """Share of this tissue's vacancies filled by asymmetric divisions of that compartment."""
+    amplification_divisions: int = Field(0, ge=0, le=100)
+    """Progenitor (transit-amplifying) divisions between the stem cell's differentiating
+    daughter and a supplied cell of this tissue, each costing this tissue's loss per
+    division without telomerase (0: none; a parameter where no count is published)."""
+    initial_from_supply: bool = False
+    """Found this tissue's cells as supplied cells (telomeres drawn from the stem
+    compartment at the start, less a supply division and the amplification) instead of
+    from ``telomere.initial_mean_bp``: a person's pools start from their stem cells."""
+    stem_divisions: StemDivisionParams | None = None
+    """A stem compartment's own division clock (kind "stem" only); None: it divides only
+    when it supplies a cell or replaces one of its own."""
     lattice: LatticeParams | None = None
     """None: well-mixed (any competent cell refills any vacancy); else a spatial grid.
     ``n_cells`` defaults to ``width * height`` and must equal it."""
@@ -290,6 +334,17 @@ class TissueParams(_Strict):
     def _supply_needs_a_source(self) -> TissueParams:
         if self.supply_share > 0 and self.supply_from is None:
             raise ValueError(f"supply_share={self.supply_share:g} needs supply_from")
+        needs_source = [
+            f"{f}={getattr(self, f)!r}"
+            for f in ("amplification_divisions", "initial_from_supply")
+            if getattr(self, f)
+        ]
+        if self.supply_from is None and needs_source:
+            raise ValueError(f"tissue {self.name!r}: {needs_source[0]} needs supply_from")
+        if self.stem_divisions is not None and self.kind != "stem":
+            raise ValueError(
+                f"tissue {self.name!r}: stem_divisions needs kind = 'stem' (got {self.kind!r})"
+            )
         if self.supply_from is not None and self.supply_from == self.name:
             raise ValueError(
                 f"tissue {self.name!r}: supply_from must name another tissue, not itself"

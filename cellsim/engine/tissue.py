@@ -37,6 +37,17 @@ def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
     stress, clr, tr = params.stress, params.clearance, params.transformation
     plu = params.pluripotency
     age_slope, epigenetic_slope = stress.slopes_per_day_per_year()
+    clock = params.stem_divisions
+    clock_args = (
+        {
+            "stem_division_rate_per_day": 1.0 / clock.interval_days,
+            "childhood_factor": clock.childhood_factor,
+            "childhood_timescale_days": clock.childhood_timescale_years * DAYS_PER_YEAR,
+            "pool_growth_per_day": clock.pool_growth_per_day(),
+        }
+        if clock is not None
+        else {}
+    )
     return pack_parameters(
         dt_days=run.dt_days,
         death_rate_per_day=1.0 / params.lifespan_days,
@@ -55,6 +66,8 @@ def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
         embryonic_telomere_bp=plu.embryonic_telomere_bp,
         telomere_reset_fraction=plu.telomere_reset_fraction,
         bystander_per_day=params.lattice.bystander_per_day if params.lattice else 0.0,
+        amplification_divisions=params.amplification_divisions,
+        **clock_args,
     )
 
 
@@ -104,6 +117,40 @@ class Tissue(mesa.Agent):
         if self.geometry is None:
             empty_mark = np.zeros(0, dtype=np.int32)
             self.geometry = (0, 0, False, empty_mark, np.zeros(1, dtype=np.int64))
+
+    def found_from_supply(self, rng: np.random.Generator) -> None:
+        """Refound every slot as a cell supplied by ``self.source`` (``initial_from_supply``):
+        a random STEM cell's telomere less one stem-rate division loss and this tissue's
+        amplification losses (the laws of ``kernels.processes.supply_division`` and
+        ``amplify``, without changing the stem cells), its divisions plus those, its
+        epigenetic clock and its clone plus ``clone_offset``; SENESCENT below the
+        threshold. Without a STEM cell in the source, the founders stay as they are."""
+        if self.source is None:
+            return
+        src = self.source.cells
+        stem = src.slots_of(CellState.STEM)
+        if stem.size == 0:
+            return
+        cells, n = self.cells, self.cells.n_slots
+        s_tel, tel = self.source.params.telomere, self.params.telomere
+
+        def losses_bp(t: TelomereParams, telomerase: float) -> np.ndarray:
+            draw = rng.normal(t.loss_mean_bp, t.loss_sd_bp, size=n)
+            return np.maximum(draw, 0.0) * (1.0 - telomerase)
+
+        parent = stem[rng.integers(stem.size, size=n)]
+        telomere_bp = src.telomere_bp[parent] - losses_bp(s_tel, s_tel.telomerase_stem)
+        k = self.params.amplification_divisions
+        for _ in range(k):
+            telomere_bp -= losses_bp(tel, 0.0)
+        cells.telomere_bp[:] = telomere_bp
+        cells.divisions[:] = src.divisions[parent] + 1 + k
+        cells.epi_origin_day[:] = src.epi_origin_day[parent]
+        cells.clone[:] = self.clone_offset + src.clone[parent]
+        cells.state[:] = np.where(
+            telomere_bp < tel.senescence_threshold_bp, CellState.SENESCENT, CellState.CYCLING
+        )
+        cells.rebuild_index()
 
     # --- daily processes (the order of a day: kernels/day.py) ------------------------
     def kernel_view(self) -> tuple:

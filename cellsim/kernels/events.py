@@ -16,6 +16,12 @@ in proportion to its rate, applied, and the rates updated. The processes (docs/M
 - immune clearance (4): each SENESCENT cell is removed at ``r0 / (1 + s / K)``, ``s`` the
   senescent fraction of the slots *at that instant* (updated after every event), or at
   ``r0`` when clearance does not saturate (``K`` infinite);
+- a stem compartment's own divisions (``P_STEM_DIVISION_RATE_PER_DAY`` > 0): each STEM
+  cell divides asymmetrically at ``r * (1 + (F - 1) * exp(-age / tau))`` (its daughter
+  leaves the sample for the progenitors) and, while the pool grows after birth,
+  symmetrically at ``g * exp(-age / tau)``, the daughter taking the place of another
+  random STEM cell (a fixed-size sample of a growing pool: ``stem_division_event``);
+  both hazards vary within the step, so they are thinned like stress;
 - replacement (6): the vacancy a death or a clearance leaves is filled at the same instant
   (``fill_vacancy``): with the probability ``share`` of a supplied tissue by an asymmetric
   division of a random STEM cell of its stem compartment, else by the division of a
@@ -45,14 +51,19 @@ from .layout import (
     C_DIVISIONS,
     C_REPLICATIVE,
     C_STRESS,
+    C_SUPPLIED_OUT,
     C_TRANSFORMATIONS,
     CYCLING,
     EMPTY,
     P_BYSTANDER_PER_DAY,
+    P_CHILDHOOD_FACTOR,
+    P_CHILDHOOD_TIMESCALE_DAYS,
     P_CLEARANCE_HALF_SATURATION,
     P_CLEARANCE_RATE_PER_DAY,
     P_DEATH_RATE_PER_DAY,
     P_EPI_ORIGIN_FLOOR_DAY,
+    P_POOL_GROWTH_PER_DAY,
+    P_STEM_DIVISION_RATE_PER_DAY,
     P_TRANSFORMED_DEATH_RATE_PER_DAY,
     PLURIPOTENT,
     SENESCENT,
@@ -64,6 +75,7 @@ from .processes import (
     divide_into,
     division_loss_bp,
     draw_parent_place,
+    settle_daughter,
     stress_hazard_per_day,
     supply_division,
 )
@@ -94,8 +106,31 @@ def stress_bound_per_day(p, t0, t1, lattice):
 
 
 @njit(cache=True, inline="always")
-def tissue_rate_per_day(seg, p, n_slots, stress_bound):
-    """Total rate of the next event of one tissue: deaths, stress candidates, clearances."""
+def stem_division_hazards_per_day(p, t):
+    """(asymmetric, pool-growth) division hazards of one STEM cell of a compartment with
+    a division clock at organism age ``t`` days: ``r * (1 + (F - 1) * e)`` and ``g * e``,
+    ``e = exp(-t / tau)`` (both 0 without a clock)."""
+    e = math.exp(-t / p[P_CHILDHOOD_TIMESCALE_DAYS])
+    r = p[P_STEM_DIVISION_RATE_PER_DAY]
+    return r * (1.0 + (p[P_CHILDHOOD_FACTOR] - 1.0) * e), p[P_POOL_GROWTH_PER_DAY] * e
+
+
+@njit(cache=True)
+def stem_bound_per_day(p, t0, t1):
+    """An upper bound of a STEM cell's division hazard from day ``t0`` to ``t1``: the sum
+    of ``stem_division_hazards_per_day`` is ``r + c * exp(-t / tau)``, monotone in ``t``,
+    so its maximum sits at an end of the step (0 without a clock)."""
+    if p[P_STEM_DIVISION_RATE_PER_DAY] <= 0.0:
+        return 0.0
+    a0, g0 = stem_division_hazards_per_day(p, t0)
+    a1, g1 = stem_division_hazards_per_day(p, t1)
+    return max(a0 + g0, a1 + g1)
+
+
+@njit(cache=True, inline="always")
+def tissue_rate_per_day(seg, p, n_slots, stress_bound, stem_bound):
+    """Total rate of the next event of one tissue: deaths, stress candidates, clearances,
+    stem-division candidates (last)."""
     n_mortal = count(seg, PLURIPOTENT) + count(seg, CYCLING) + count(seg, STEM)
     n_sen = count(seg, SENESCENT)
     return (
@@ -103,7 +138,36 @@ def tissue_rate_per_day(seg, p, n_slots, stress_bound):
         + p[P_TRANSFORMED_DEATH_RATE_PER_DAY] * count(seg, TRANSFORMED)
         + stress_bound * count(seg, CYCLING)
         + clearance_hazard_per_day(p, n_sen, n_slots) * n_sen
+        + stem_bound * count(seg, STEM)
     )
+
+
+@njit(cache=True)
+def stem_division_event(cells, p, counters, bound, t, rng):
+    """A stem-division candidate of a compartment with a clock at day ``t``, proposed at
+    ``bound`` per STEM cell: a random STEM cell divides asymmetrically with probability
+    ``asymmetric(t) / bound`` (it loses a stem-rate division loss and counts a division;
+    the other daughter leaves the sample: ``supplied_out``), or symmetrically with
+    probability ``growth(t) / bound``, its daughter replacing another random STEM cell
+    (``divide_into``); else nothing happens (thinning)."""
+    state, tel, div, _, _, order, pos, seg = cells
+    n_stem = count(seg, STEM)
+    if n_stem == 0:
+        return
+    asymmetric, growth = stem_division_hazards_per_day(p, t)
+    v = rng.random() * bound
+    i = pick(order, seg, STEM, rng)
+    if v < asymmetric:
+        tel[i] -= division_loss_bp(p, STEM, rng)
+        div[i] += 1
+        counters[C_DIVISIONS] += 1
+        counters[C_SUPPLIED_OUT] += 1
+        settle_daughter(state, tel, order, pos, seg, p, i, STEM, rng, counters)
+    elif v < asymmetric + growth and n_stem >= 2:
+        j = i
+        while j == i:
+            j = pick(order, seg, STEM, rng)
+        divide_into(cells, p, i, j, rng, counters)
 
 
 @njit(cache=True, inline="always")
@@ -343,7 +407,7 @@ def tissue_events(cells, p, counters, geometry, t0, t1, rng):
     mark = lattice_mark(geometry, np.empty(0, dtype=np.int32))
     t = t0
     while True:
-        total = tissue_rate_per_day(seg, p, n_slots, bound)
+        total = tissue_rate_per_day(seg, p, n_slots, bound, 0.0)
         if total <= 0.0:
             break
         t += -math.log(1.0 - rng.random()) / total
@@ -368,7 +432,8 @@ def tissue_events(cells, p, counters, geometry, t0, t1, rng):
 def continuous_events(tissues, links, t0, t1, rng):
     """Every event of every tissue from day ``t0`` to day ``t1`` (see the module text).
     Tissues that no stem compartment links are independent processes: each runs its own
-    loop (``tissue_events``), which is the same chain."""
+    loop (``tissue_events``), which is the same chain. (A model with a stem division clock
+    always has ``links``: the clock's events are this loop's.)"""
     n = len(tissues)
     if links is None:
         for k in range(n):
@@ -376,12 +441,14 @@ def continuous_events(tissues, links, t0, t1, rng):
             tissue_events(cells, p, counters, geometry, t0, t1, rng)
         return
     bound = np.empty(n)
+    sbound = np.empty(n)
     rate = np.empty(n)
     for k in range(n):
         cells, p, _, geometry = tissues[k]
         width, _, _ = geometry_of(geometry)
         bound[k] = stress_bound_per_day(p, t0, t1, width > 0)
-        rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k])
+        sbound[k] = stem_bound_per_day(p, t0, t1)
+        rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k], sbound[k])
     nb = np.empty(MAX_NEIGHBOURS, dtype=np.int64)
     w = np.empty(MAX_NEIGHBOURS)
     t = t0
@@ -401,16 +468,22 @@ def continuous_events(tissues, links, t0, t1, rng):
             k += 1
         cells, p, counters, geometry = tissues[k]
         state, _, _, epi_origin_day, _, order, pos, seg = cells
-        width, height, torus = geometry_of(geometry)
-        child = event(
-            state, epi_origin_day, order, pos, seg, p, width, height, torus, bound[k], t, u, rng,
-            counters,
-        )  # fmt: skip
-        if child >= 0:
-            fill_vacancy(tissues, links, k, child, nb, w, rng)
-        rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k])
+        r_stem = sbound[k] * count(seg, STEM)
+        if r_stem > 0.0 and u >= rate[k] - r_stem:
+            stem_division_event(cells, p, counters, sbound[k], t, rng)
+        else:
+            width, height, torus = geometry_of(geometry)
+            child = event(
+                state, epi_origin_day, order, pos, seg, p, width, height, torus, bound[k], t, u,
+                rng, counters,
+            )  # fmt: skip
+            if child >= 0:
+                fill_vacancy(tissues, links, k, child, nb, w, rng)
+        rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k], sbound[k])
         if links is not None:
             src = links[0][k]
             if src >= 0:
                 s_cells, s_p, _, _ = tissues[src]
-                rate[src] = tissue_rate_per_day(s_cells[7], s_p, s_cells[0].shape[0], bound[src])
+                rate[src] = tissue_rate_per_day(
+                    s_cells[7], s_p, s_cells[0].shape[0], bound[src], sbound[src]
+                )

@@ -42,7 +42,12 @@ P_REDIFFERENTIATION_DELAY_DAYS = 18
 P_TERATOMA_PROBABILITY = 19
 P_EMBRYONIC_TELOMERE_BP = 20
 P_TELOMERE_RESET_FRACTION = 21
-N_PARAMS = 22
+P_STEM_DIVISION_RATE_PER_DAY = 22  # a stem compartment's own asymmetric divisions (0: none)
+P_CHILDHOOD_FACTOR = 23  # that rate at birth relative to adults'
+P_CHILDHOOD_TIMESCALE_DAYS = 24  # e-folding of the childhood excess and of pool growth
+P_POOL_GROWTH_PER_DAY = 25  # per-cell pool growth rate at birth (symmetric divisions)
+P_AMPLIFICATION_DIVISIONS = 26  # progenitor divisions between a stem cell and this tissue
+N_PARAMS = 27
 
 # Cumulative event counters (int64), one array per tissue; these names reach the tables.
 COUNTER_NAMES = (

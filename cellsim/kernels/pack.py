@@ -36,6 +36,11 @@ def parameter_vector(
     teratoma_probability: float,
     embryonic_telomere_bp: float,
     telomere_reset_fraction: float,
+    stem_division_rate_per_day: float = 0.0,
+    childhood_factor: float = 1.0,
+    childhood_timescale_days: float = 365.25,
+    pool_growth_per_day: float = 0.0,
+    amplification_divisions: int = 0,
 ) -> np.ndarray:
     """The float64 vector of ``N_PARAMS`` entries the kernels read (``layout.P_*``).
 
@@ -43,7 +48,11 @@ def parameter_vector(
     epigenetic) age, telomerase activities the fraction of the loss they prevent,
     ``bystander_per_day`` the extra stress hazard of a lattice cell with 8 senescent
     neighbours, ``epi_origin_floor_day`` the earliest day an epigenetic clock started.
-    Every entry is given: a process whose rates are 0 does not act.
+    A stem compartment's own division clock (``stem_division_rate_per_day`` in adults,
+    ``childhood_factor`` times that at birth, the excess and the pool growth rate
+    ``pool_growth_per_day`` both decaying as ``exp(-age / childhood_timescale_days)``)
+    and a supplied tissue's ``amplification_divisions`` default to "absent": a
+    process whose rates are 0 does not act.
     """
     p = np.array(
         [
@@ -69,6 +78,11 @@ def parameter_vector(
             teratoma_probability,
             embryonic_telomere_bp,
             telomere_reset_fraction,
+            stem_division_rate_per_day,
+            childhood_factor,
+            childhood_timescale_days,
+            pool_growth_per_day,
+            float(amplification_divisions),
         ],
         dtype=np.float64,
     )

@@ -49,8 +49,10 @@ from .layout import (
     CYCLING,
     DAYS_PER_YEAR,
     EMPTY,
+    P_AMPLIFICATION_DIVISIONS,
     P_LOSS_MEAN_BP,
     P_LOSS_SD_BP,
+    P_STEM_DIVISION_RATE_PER_DAY,
     P_STRESS_AGE_SLOPE,
     P_STRESS_EPI_SLOPE,
     P_STRESS_RATE_PER_DAY,
@@ -192,33 +194,58 @@ def replacement(cells, p, n_fill, rng, counters):
 
 
 @njit(cache=True, inline="always")
+def amplify(tel, div, p, child, rng):
+    """The ``P_AMPLIFICATION_DIVISIONS`` progenitor divisions between a stem cell's
+    differentiating daughter and cell ``child`` of a supplied tissue (parameters ``p``):
+    each costs a fresh ``division_loss_bp`` at the tissue's loss, without telomerase, and
+    counts one division of the cell's lineage."""
+    k = np.int64(p[P_AMPLIFICATION_DIVISIONS])
+    lost = 0.0
+    for _ in range(k):
+        lost += division_loss_bp(p, CYCLING, rng)
+    tel[child] -= lost
+    div[child] += k
+
+
+@njit(cache=True, inline="always")
 def supply_division(
     source, s_p, target, t_p, parent, child, clone_offset, rng, s_counters, t_counters
 ):
-    """STEM cell ``parent`` of the ``source`` compartment divides asymmetrically into
-    vacancy ``child`` of the ``target`` tissue: the stem cell stays STEM, the other
-    daughter enters as CYCLING (clone ``clone_offset + stem clone``); both lose telomere at
-    the stem cells' rate (``split_telomere``) and settle (``settle_daughter``)."""
-    s_state, s_tel, _, _, _, s_order, s_pos, s_seg = source
-    t_state, t_tel, _, _, _, t_order, t_pos, t_seg = target
-    split_telomere(source, target, s_p, STEM, parent, child, clone_offset, rng)
-    s_counters[C_DIVISIONS] += 1
-    s_counters[C_SUPPLIED_OUT] += 1
+    """STEM cell ``parent`` of the ``source`` compartment supplies vacancy ``child`` of the
+    ``target`` tissue (clone ``clone_offset + stem clone``), through the target's
+    progenitor amplification (``amplify``), and the new cell settles
+    (``settle_daughter``).
+
+    Without a division clock of its own (``P_STEM_DIVISION_RATE_PER_DAY`` 0), the stem
+    cell divides asymmetrically into the vacancy: it stays STEM, and both daughters lose
+    telomere at the stem cells' rate (``split_telomere``). With a clock, the compartment
+    divides on it (kernels/events.py) and is a sample of a larger pool: the new cell
+    descends from a division of a cell like ``parent``, so it takes ``parent``'s fields
+    less one stem-rate loss, and ``parent`` is not changed (sampled ancestry).
+    """
+    s_state, s_tel, s_div, s_epi, s_clone, s_order, s_pos, s_seg = source
+    t_state, t_tel, t_div, t_epi, t_clone, t_order, t_pos, t_seg = target
+    if s_p[P_STEM_DIVISION_RATE_PER_DAY] > 0.0:
+        t_tel[child] = s_tel[parent] - division_loss_bp(s_p, STEM, rng)
+        t_div[child] = s_div[parent] + 1
+        t_epi[child] = s_epi[parent]
+        t_clone[child] = clone_offset + s_clone[parent]
+    else:
+        split_telomere(source, target, s_p, STEM, parent, child, clone_offset, rng)
+        s_counters[C_DIVISIONS] += 1
+        s_counters[C_SUPPLIED_OUT] += 1
+        settle_daughter(s_state, s_tel, s_order, s_pos, s_seg, s_p, parent, STEM, rng, s_counters)
+    amplify(t_tel, t_div, t_p, child, rng)
     t_counters[C_SUPPLIED_IN] += 1
-    settle_daughter(s_state, s_tel, s_order, s_pos, s_seg, s_p, parent, STEM, rng, s_counters)
     settle_daughter(t_state, t_tel, t_order, t_pos, t_seg, t_p, child, CYCLING, rng, t_counters)
 
 
 @njit(cache=True)
 def supply(source, s_p, target, t_p, share, clone_offset, rng, s_counters, t_counters):
     """Stem supply (process 6): each vacancy of the ``target`` tissue's cells is, with
-    probability ``share``, filled by an asymmetric division of a random STEM cell of the
-    ``source`` compartment's cells.
-
-    The stem cell stays STEM; the differentiated daughter enters the vacancy as CYCLING
-    (clone ``clone_offset + stem clone``). Both daughters lose telomere at the stem cells'
-    telomerase-scaled rate; a stem cell below the threshold senesces, and so does a
-    daughter below the target's threshold. Returns the number supplied.
+    probability ``share``, filled from a random STEM cell of the ``source`` compartment's
+    cells (``supply_division``): the new cell enters as CYCLING (clone ``clone_offset +
+    stem clone``), or SENESCENT below the target's threshold. Returns the number supplied.
     """
     s_order, s_seg = source[5], source[7]
     t_order, t_seg = target[5], target[7]

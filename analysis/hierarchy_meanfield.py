@@ -1,0 +1,160 @@
+"""Mean telomere length of a stem-cell hierarchy by age, in closed form (the mean field).
+
+A stem compartment with its own division clock supplies well-mixed pools through a
+progenitor amplification (cellsim's blood system; docs/MODEL.md, "The blood system").
+While no cell reaches the critical length (no senescence, no transformation, no
+interventions), the expected mean telomere of each compartment follows from the laws of
+the model alone:
+
+- stem cells: each asymmetric division costs the dividing cell ``l_s`` (the stem loss per
+  division net of telomerase); each growth division and each turnover replacement (death
+  and a symmetric division in its place) costs the compartment's mean ``2 l_s`` per event
+  (two daughters lose, the cell replaced was a random one). So
+
+      H(t) = H(t0) - l_s * [A(t) - A(t0)] - 2 l_s * [G(t) - G(t0)] - 2 l_s (t - t0) / L_s
+
+  with ``A(t) = r t + r (F - 1) tau (1 - exp(-t / tau))`` the expected asymmetric divisions
+  per cell since birth, ``G(t) = ln(1 / f) (1 - exp(-t / tau))`` the pool's growth in
+  e-folds and ``L_s`` the stem cells' lifespan (turnover);
+- a supplied pool (cell lifespan ``L``, supply share ``s``): a death is refilled with
+  probability ``s`` by a cell carrying a random stem cell's telomere less ``c = l_s + k l``
+  (one supply division, ``k`` amplification divisions at the pool's loss ``l``), else by a
+  local division costing the pool's mean ``2 l``. Its mean ``m`` obeys
+
+      dm/dt = [s (H(t) - c - m) - (1 - s) 2 l] / L
+
+  solved here exactly for ``H`` held constant over each step of a fine grid.
+
+The loss per division is ``max(0, Normal(mean, sd))``, whose mean is the truncated-normal
+mean (``expected_loss_bp``). Pure functions of numbers and arrays; units in the names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import lfilter
+from scipy.stats import norm
+
+DAYS_PER_YEAR = 365.25
+
+__all__ = [
+    "PoolMeanField",
+    "StemMeanField",
+    "asymmetric_divisions_per_cell",
+    "expected_loss_bp",
+    "growth_efolds",
+    "hierarchy_means_bp",
+    "pool_mean_bp",
+    "stem_mean_bp",
+]
+
+
+def expected_loss_bp(loss_mean_bp: float, loss_sd_bp: float, telomerase: float = 0.0) -> float:
+    """Mean telomere lost by one daughter: ``E[max(0, Normal(mean, sd))] * (1 - a)``."""
+    if loss_sd_bp <= 0.0:
+        return max(loss_mean_bp, 0.0) * (1.0 - telomerase)
+    z = loss_mean_bp / loss_sd_bp
+    truncated = loss_mean_bp * norm.cdf(z) + loss_sd_bp * norm.pdf(z)
+    return float(truncated) * (1.0 - telomerase)
+
+
+@dataclass(frozen=True)
+class StemMeanField:
+    """A stem compartment: telomere at the start, loss per division net of telomerase,
+    its division clock (``interval_days`` in adults; ``childhood_factor``,
+    ``childhood_timescale_years``, ``pool_at_birth_fraction``) and its turnover
+    (``lifespan_days``; ``math.inf``: none)."""
+
+    initial_mean_bp: float
+    loss_bp: float
+    interval_days: float
+    childhood_factor: float = 1.0
+    childhood_timescale_years: float = 1.0
+    pool_at_birth_fraction: float = 1.0
+    lifespan_days: float = math.inf
+
+
+@dataclass(frozen=True)
+class PoolMeanField:
+    """A pool the stem compartment supplies: cell lifespan, supply share, the pool's own
+    loss per division (local and amplification divisions), the amplification divisions,
+    and its telomere at the start (None: founded from supply, ``H(t0) - c``)."""
+
+    lifespan_days: float
+    supply_share: float
+    loss_bp: float
+    amplification_divisions: int = 0
+    initial_mean_bp: float | None = None
+
+
+def asymmetric_divisions_per_cell(age_days: np.ndarray, stem: StemMeanField) -> np.ndarray:
+    """``A(t)``: expected asymmetric divisions per stem cell from birth to age ``t`` days."""
+    t = np.asarray(age_days, dtype=float)
+    r = 1.0 / stem.interval_days
+    tau = stem.childhood_timescale_years * DAYS_PER_YEAR
+    return r * t + r * (stem.childhood_factor - 1.0) * tau * (1.0 - np.exp(-t / tau))
+
+
+def growth_efolds(age_days: np.ndarray, stem: StemMeanField) -> np.ndarray:
+    """``G(t)``: the pool's growth from birth to age ``t`` days, in e-folds (``ln N(t)/N(0)``)."""
+    t = np.asarray(age_days, dtype=float)
+    tau = stem.childhood_timescale_years * DAYS_PER_YEAR
+    return math.log(1.0 / stem.pool_at_birth_fraction) * (1.0 - np.exp(-t / tau))
+
+
+def stem_mean_bp(age_days: np.ndarray, start_day: float, stem: StemMeanField) -> np.ndarray:
+    """``H(t)``: the stem cells' expected mean telomere at ages ``age_days`` (>= start)."""
+    t = np.asarray(age_days, dtype=float)
+    divisions = asymmetric_divisions_per_cell(t, stem) - asymmetric_divisions_per_cell(
+        start_day, stem
+    )
+    growth = growth_efolds(t, stem) - growth_efolds(start_day, stem)
+    turnover = (t - start_day) / stem.lifespan_days
+    return stem.initial_mean_bp - stem.loss_bp * (divisions + 2.0 * growth + 2.0 * turnover)
+
+
+def pool_mean_bp(
+    grid_days: np.ndarray, stem_bp: np.ndarray, stem_loss_bp: float, pool: PoolMeanField
+) -> np.ndarray:
+    """``m(t)`` on an evenly spaced grid of days (from the start), given the stem mean
+    ``stem_bp`` on it: the exact solution of the pool's equation for ``H`` constant over
+    each step (its value at the step's start)."""
+    dt = float(grid_days[1] - grid_days[0])
+    s, life, loss = pool.supply_share, pool.lifespan_days, pool.loss_bp
+    offset = stem_loss_bp + pool.amplification_divisions * loss
+    m0 = stem_bp[0] - offset if pool.initial_mean_bp is None else pool.initial_mean_bp
+    drift = -(1.0 - s) * 2.0 * loss / life  # bp/day from local divisions
+    if s <= 0.0:
+        return m0 + drift * (grid_days - grid_days[0])
+    k = s / life
+    a = math.exp(-k * dt)
+    # the step's fixed point: m* = H - c + drift / k; m_{n+1} = a m_n + (1 - a) m*_n
+    target = stem_bp - offset + drift / k
+    out = np.empty_like(stem_bp)
+    out[0] = m0
+    out[1:], _ = lfilter([1.0 - a], [1.0, -a], target[:-1], zi=[a * m0])
+    return out
+
+
+def hierarchy_means_bp(
+    ages_years: np.ndarray,
+    start_age_years: float,
+    stem: StemMeanField,
+    pools: dict[str, PoolMeanField],
+    step_days: float = 0.5,
+) -> dict[str, np.ndarray]:
+    """Expected mean telomere (bp) of the stem compartment (key ``"stem"``) and of each
+    pool at ``ages_years`` (>= the start), from the start age on."""
+    ages = np.asarray(ages_years, dtype=float)
+    start_day = start_age_years * DAYS_PER_YEAR
+    end_day = max(float(ages.max()) * DAYS_PER_YEAR, start_day) + step_days
+    grid = np.arange(start_day, end_day + step_days, step_days)
+    stem_grid = stem_mean_bp(grid, start_day, stem)
+    out = {"stem": np.interp(ages * DAYS_PER_YEAR, grid, stem_grid)}
+    for name, pool in pools.items():
+        m = pool_mean_bp(grid, stem_grid, stem.loss_bp, pool)
+        out[name] = np.interp(ages * DAYS_PER_YEAR, grid, m)
+    return out

@@ -1,0 +1,278 @@
+"""The stem-cell hierarchy (issue 16, item 1): a stem compartment's own division clock with
+childhood and pool growth, progenitor amplification, pools founded from supply.
+
+Checked against the mean field of analysis/hierarchy_meanfield.py (derived from the
+model's laws, not from the engine), an exact deterministic case, conservation and
+telomere monotonicity over random parameters, and run == stepping."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from analysis.hierarchy_meanfield import (
+    PoolMeanField,
+    StemMeanField,
+    asymmetric_divisions_per_cell,
+    expected_loss_bp,
+    growth_efolds,
+    hierarchy_means_bp,
+)
+from cellsim.engine.model import AgingModel
+from cellsim.engine.params import DAYS_PER_YEAR, CellState, ModelParams, TissueParams
+from cellsim.kernels.layout import C_DIVISIONS, C_SUPPLIED_IN, C_SUPPLIED_OUT
+
+QUIET = {"rate_per_day": 0.0, "epigenetic_slope_per_day_per_year": 0.0}
+
+
+def hierarchy(
+    *,
+    years: float = 30.0,
+    n_stem: int = 2000,
+    n_pool: int = 500,
+    clock: dict | None = None,
+    stem_loss: tuple[float, float] = (100.0, 30.0),
+    telomerase: float = 0.77,
+    pool_loss: tuple[float, float] = (50.0, 15.0),
+    k_gran: int = 6,
+    k_lymph: int = 3,
+    lymph_share: float = 0.5,
+    dt_days: float = 1.0,
+    initial_sd_bp: float = 300.0,
+) -> ModelParams:
+    """HSC-like stem compartment with a clock, a short-lived pool supplied entirely
+    (granulocyte-like) and a long-lived one partly dividing locally (lymphocyte-like)."""
+    clock = clock if clock is not None else {}
+    pool_tel = {
+        "initial_mean_bp": 11000.0,
+        "loss_mean_bp": pool_loss[0],
+        "loss_sd_bp": pool_loss[1],
+        "senescence_threshold_bp": 2000.0,
+    }
+    return ModelParams.model_validate(
+        {
+            "run": {
+                "dt_days": dt_days,
+                "horizon_days": years * DAYS_PER_YEAR,
+                "record_interval_days": DAYS_PER_YEAR,
+                "stop_at": "horizon",
+            },
+            "tissues": [
+                {
+                    "name": "hsc",
+                    "kind": "stem",
+                    "n_cells": n_stem,
+                    "lifespan_days": 1e9,
+                    "telomere": {
+                        "initial_mean_bp": 11000.0,
+                        "initial_sd_bp": initial_sd_bp,
+                        "loss_mean_bp": stem_loss[0],
+                        "loss_sd_bp": stem_loss[1],
+                        "telomerase_stem": telomerase,
+                        "senescence_threshold_bp": 2000.0,
+                    },
+                    "stress": QUIET,
+                    "stem_divisions": {"interval_days": 280.0, **clock},
+                },
+                {
+                    "name": "gran",
+                    "n_cells": n_pool,
+                    "lifespan_days": 6.6,
+                    "supply_from": "hsc",
+                    "supply_share": 1.0,
+                    "amplification_divisions": k_gran,
+                    "initial_from_supply": True,
+                    "telomere": pool_tel,
+                    "stress": QUIET,
+                    "transformation": {"probability_per_division": 0.0},
+                },
+                {
+                    "name": "lymph",
+                    "n_cells": n_pool,
+                    "lifespan_days": 200.0,
+                    "supply_from": "hsc",
+                    "supply_share": lymph_share,
+                    "amplification_divisions": k_lymph,
+                    "initial_from_supply": True,
+                    "telomere": pool_tel,
+                    "stress": QUIET,
+                    "transformation": {"probability_per_division": 0.0},
+                },
+            ],
+        }
+    )
+
+
+def meanfield(p: ModelParams) -> tuple[StemMeanField, dict[str, PoolMeanField]]:
+    """The mean-field description of ``hierarchy``'s parameters."""
+    hsc, gran, lymph = p.tissues
+    t, c = hsc.telomere, hsc.stem_divisions
+    stem = StemMeanField(
+        initial_mean_bp=t.initial_mean_bp,
+        loss_bp=expected_loss_bp(t.loss_mean_bp, t.loss_sd_bp, t.telomerase_stem),
+        interval_days=c.interval_days,
+        childhood_factor=c.childhood_factor,
+        childhood_timescale_years=c.childhood_timescale_years,
+        pool_at_birth_fraction=c.pool_at_birth_fraction,
+    )
+    pools = {
+        x.name: PoolMeanField(
+            lifespan_days=x.lifespan_days,
+            supply_share=x.supply_share,
+            loss_bp=expected_loss_bp(x.telomere.loss_mean_bp, x.telomere.loss_sd_bp),
+            amplification_divisions=x.amplification_divisions,
+        )
+        for x in (gran, lymph)
+    }
+    return stem, pools
+
+
+def test_expected_loss_is_the_truncated_normal_mean():
+    """Against a direct Monte Carlo of max(0, Normal) at a fixed seed (10^6 draws)."""
+    rng = np.random.default_rng(3)
+    draws = np.maximum(rng.normal(40.0, 50.0, size=1_000_000), 0.0)
+    assert expected_loss_bp(40.0, 50.0) == pytest.approx(draws.mean(), rel=2e-3)
+    assert expected_loss_bp(100.0, 0.0, telomerase=0.77) == pytest.approx(23.0)
+
+
+def test_amplification_is_exact_with_deterministic_losses():
+    """Exact case: every stem cell at T0 and no stem division in the run (interval of
+    10^9 days): every supplied cell carries T0 - (1 - a) L_s - k L exactly, and 1 + k
+    divisions; its clone is the offset plus a stem clone."""
+    p = hierarchy(years=1.0, stem_loss=(100.0, 0.0), pool_loss=(50.0, 0.0), initial_sd_bp=0.0)
+    p = p.model_copy(deep=True)
+    p.tissues[0].stem_divisions.interval_days = 1e9
+    m = AgingModel(p, rng=5).run()
+    for name, k in (("gran", 6), ("lymph", 3)):
+        t = m.by_name[name]
+        cells = t.cells
+        supplied = cells.slots_of(CellState.CYCLING)
+        local = cells.divisions[supplied] != 1 + k  # lymph's local divisions change these
+        exact = supplied[~local]
+        assert exact.size > 100
+        assert np.all(cells.telomere_bp[exact] == np.float32(11000.0 - 23.0 - k * 50.0))
+        assert np.all(cells.clone[exact] >= t.clone_offset)
+    assert m.by_name["gran"].counters[C_SUPPLIED_IN] > 0
+    assert m.by_name["hsc"].counters[C_DIVISIONS] == 0  # sampled ancestry: no stem division
+
+
+def test_stem_clock_division_count_follows_the_childhood_hazard():
+    """The stem cells' divisions over ages 0-10 (asymmetric, plus growth divisions) are
+    Poisson with mean N * (A(10 y) + G(10 y)) (each growth division is one division):
+    within 4 SDs at a fixed seed."""
+    clock = {
+        "childhood_factor": 15.0,
+        "childhood_timescale_years": 1.5,
+        "pool_at_birth_fraction": 0.2,
+    }
+    p = hierarchy(years=10.0, n_stem=1000, n_pool=20, clock=clock)
+    m = AgingModel(p, rng=11).run()
+    stem, _ = meanfield(p)
+    day = 10.0 * DAYS_PER_YEAR
+    expected = 1000 * (asymmetric_divisions_per_cell(day, stem) + growth_efolds(day, stem))
+    got = m.by_name["hsc"].counters[C_DIVISIONS]
+    assert abs(got - expected) < 4.0 * math.sqrt(expected)
+    asymmetric = 1000 * asymmetric_divisions_per_cell(day, stem)
+    out = m.by_name["hsc"].counters[C_SUPPLIED_OUT]
+    assert abs(out - asymmetric) < 4.0 * math.sqrt(asymmetric)
+
+
+@pytest.mark.parametrize(
+    "clock",
+    [
+        {},
+        {
+            "childhood_factor": 20.0,
+            "childhood_timescale_years": 1.0,
+            "pool_at_birth_fraction": 0.05,
+        },
+    ],
+    ids=["adult", "childhood"],
+)
+def test_hierarchy_means_agree_with_the_mean_field(clock):
+    """Mean telomere of the stem cells and of both pools, yearly over 30 years, against
+    the mean field (analysis/hierarchy_meanfield.py). Tolerance: 60 bp, about 4 standard
+    errors of a 500-cell pool's mean here (cells spread ~250 bp, plus the sampling of
+    ancestors), and far below the effect tested (childhood: ~0.7 kb by age 5)."""
+    p = hierarchy(years=30.0, clock=clock)
+    m = AgingModel(p, rng=2026).run()
+    tr = m.trajectories()
+    stem, pools = meanfield(p)
+    ages = np.sort(tr["age_years"].unique())
+    want = hierarchy_means_bp(ages, 0.0, stem, pools)
+    for name, key in (("hsc", "stem"), ("gran", "gran"), ("lymph", "lymph")):
+        got = tr[tr["tissue"] == name].sort_values("age_years")["telomere_mean_bp"].to_numpy()
+        assert np.max(np.abs(got - want[key])) < 60.0, name
+    if clock:  # childhood: (F - 1) r tau = 24.6 extra divisions plus 2 ln 20 growth
+        # e-folds, at 23.9 bp each: ~0.73 kb more lost by age 5 than at adult rates
+        got5 = tr[(tr["tissue"] == "hsc") & (tr["age_years"].round() == 5)]
+        adult = hierarchy_means_bp(ages, 0.0, meanfield(hierarchy(years=30.0))[0], pools)
+        assert adult["stem"][5] - float(got5["telomere_mean_bp"].iloc[0]) > 650.0
+
+
+def test_run_is_bit_identical_to_stepping_with_a_clock():
+    """Fast-forward over three linked tissues equals stepping one step at a time."""
+    clock = {"childhood_factor": 5.0, "pool_at_birth_fraction": 0.3}
+    p = hierarchy(years=3.0, n_stem=200, n_pool=100, clock=clock)
+    fast = AgingModel(p, rng=8).run()
+    slow = AgingModel(p, rng=8)
+    while slow.running:
+        slow.step()
+    for tf, ts in zip(fast.tissues, slow.tissues, strict=True):
+        for a, b in zip(tf.cells.arrays(), ts.cells.arrays(), strict=True):
+            assert np.array_equal(a, b)
+        assert np.array_equal(tf.counters, ts.counters)
+    pd.testing.assert_frame_equal(fast.trajectories(), slow.trajectories())
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    factor=st.floats(0.0, 30.0),
+    tau=st.floats(0.1, 5.0),
+    f=st.floats(0.01, 1.0),
+    telomerase=st.floats(0.0, 1.0),
+    k=st.integers(0, 8),
+    share=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_slots_conserved_and_stem_telomeres_never_grow(factor, tau, f, telomerase, k, share, seed):
+    """Over random clocks: every slot is in exactly one state, no compartment changes
+    size, and no stem cell's telomere grows (no telomerase > 1, no reprogramming)."""
+    clock = {
+        "childhood_factor": factor,
+        "childhood_timescale_years": tau,
+        "pool_at_birth_fraction": f,
+    }
+    p = hierarchy(
+        years=2.0, n_stem=60, n_pool=40, clock=clock, telomerase=telomerase, k_gran=k,
+        lymph_share=share, dt_days=7.0,
+    )  # fmt: skip
+    m = AgingModel(p, rng=seed)
+    hsc = m.by_name["hsc"].cells
+    for _ in range(10):
+        # a stem cell keeps its slot unless a growth division overwrites it with a
+        # daughter of another, shorter-or-equal cell: the maximum never grows
+        before = float(hsc.telomere_bp.max())
+        m.step()
+        assert float(hsc.telomere_bp.max()) <= before
+        for t in m.tissues:
+            c = t.cells
+            assert sum(c.counts().values()) == c.n_slots == t.params.n_cells
+            assert c.is_consistent()
+
+
+def test_bad_hierarchy_inputs_name_the_field():
+    with pytest.raises(ValidationError, match="stem_divisions needs kind = 'stem'"):
+        TissueParams(name="x", stem_divisions={})
+    with pytest.raises(ValidationError, match="amplification_divisions=3 needs supply_from"):
+        TissueParams(name="x", amplification_divisions=3)
+    with pytest.raises(ValidationError, match="initial_from_supply=True needs supply_from"):
+        TissueParams(name="x", initial_from_supply=True)
+    with pytest.raises(ValidationError, match="pool_at_birth_fraction"):
+        TissueParams(name="x", kind="stem", stem_divisions={"pool_at_birth_fraction": 0.0})
