@@ -205,15 +205,16 @@ def test_hierarchy_means_agree_with_the_mean_field(clock):
     tr = m.trajectories()
     stem, pools = meanfield(p)
     ages = np.sort(tr["age_years"].unique())
-    want = hierarchy_means_bp(ages, 0.0, stem, pools)
-    for name, key in (("hsc", "stem"), ("gran", "gran"), ("lymph", "lymph")):
+    stem_bp, pool_bp = hierarchy_means_bp(ages, 0.0, stem, pools)
+    want = {"hsc": stem_bp, **pool_bp}
+    for name in ("hsc", "gran", "lymph"):
         got = tr[tr["tissue"] == name].sort_values("age_years")["telomere_mean_bp"].to_numpy()
-        assert np.max(np.abs(got - want[key])) < 60.0, name
+        assert np.max(np.abs(got - want[name])) < 60.0, name
     if clock:  # childhood: (F - 1) r tau = 24.6 extra divisions plus 2 ln 20 growth
         # e-folds, at 23.9 bp each: ~0.73 kb more lost by age 5 than at adult rates
         got5 = tr[(tr["tissue"] == "hsc") & (tr["age_years"].round() == 5)]
-        adult = hierarchy_means_bp(ages, 0.0, meanfield(hierarchy(years=30.0))[0], pools)
-        assert adult["stem"][5] - float(got5["telomere_mean_bp"].iloc[0]) > 650.0
+        adult, _ = hierarchy_means_bp(ages, 0.0, meanfield(hierarchy(years=30.0))[0], pools)
+        assert adult[5] - float(got5["telomere_mean_bp"].iloc[0]) > 650.0
 
 
 def test_run_is_bit_identical_to_stepping_with_a_clock():
@@ -276,3 +277,84 @@ def test_bad_hierarchy_inputs_name_the_field():
         TissueParams(name="x", initial_from_supply=True)
     with pytest.raises(ValidationError, match="pool_at_birth_fraction"):
         TissueParams(name="x", kind="stem", stem_divisions={"pool_at_birth_fraction": 0.0})
+
+
+# --- stem-cell therapies: a telomerase activator and a transplant -----------------------
+
+
+def _stem_only(
+    interventions: list[dict], years: float = 4.0, interval_days: float = 100.0
+) -> ModelParams:
+    """One stem compartment with a clock (one division per cell per ``interval_days``),
+    exact losses of 100 bp x (1 - 0.5) per division, founders all at 11 kb."""
+    return ModelParams.model_validate(
+        {
+            "run": {"horizon_days": years * DAYS_PER_YEAR, "stop_at": "horizon", "dt_days": 5.0},
+            "tissues": [
+                {
+                    "name": "hsc",
+                    "kind": "stem",
+                    "n_cells": 300,
+                    "lifespan_days": 1e9,
+                    "telomere": {
+                        "initial_mean_bp": 11000.0,
+                        "initial_sd_bp": 0.0,
+                        "loss_sd_bp": 0.0,
+                        "telomerase_stem": 0.5,
+                        "senescence_threshold_bp": 1000.0,
+                    },
+                    "stress": QUIET,
+                    "stem_divisions": {"interval_days": interval_days},
+                }
+            ],
+            "interventions": interventions,
+        }
+    )
+
+
+def test_telomerase_therapy_halves_the_loss_from_its_start_exactly():
+    """Deterministic losses: 50 bp per division before the therapy, 25 after (a: 0.5 ->
+    0.75), so the telomere lost in the compartment is exactly 50 D1 + 25 D2 with D1 and
+    D2 the divisions before and after (counted), and each cell sits on that lattice."""
+    therapy = {"kind": "telomerase_therapy", "start_age_days": 730.5, "loss_reduction": 0.5,
+               "tissues": ["hsc"]}  # fmt: skip
+    m = AgingModel(_stem_only([therapy]), rng=4)
+    m.run(until_day=730.5)
+    before = int(m.tissues[0].counters[C_DIVISIONS])
+    m.run()
+    after = int(m.tissues[0].counters[C_DIVISIONS]) - before
+    assert before > 1000 and after > 1000
+    lost = 11000.0 * 300 - float(m.tissues[0].cells.telomere_bp.astype(np.float64).sum())
+    assert lost == pytest.approx(50.0 * before + 25.0 * after, abs=1.0)
+    assert np.all(np.isin(np.mod(11000.0 - m.tissues[0].cells.telomere_bp, 25.0), [0.0]))
+
+
+def test_a_checkpoint_after_the_therapy_resumes_with_it(tmp_path):
+    from .test_checkpoint import assert_same
+
+    therapy = {"kind": "telomerase_therapy", "start_age_days": 365.25, "tissues": ["hsc"]}
+    whole = AgingModel(_stem_only([therapy]), rng=9).run()
+    path = tmp_path / "ck.bin"
+    AgingModel(_stem_only([therapy]), rng=9).run(until_day=800.0).save_checkpoint(path)
+    assert_same(AgingModel.load_checkpoint(path).run(), whole)
+
+
+@pytest.mark.parametrize("fraction", [1.0, 0.3])
+def test_a_transplant_puts_young_donor_cells_in_the_engrafted_share(fraction):
+    """At the transplant, each slot holds a donor cell with probability ``fraction``:
+    their count is Binomial(n, fraction) (within 4 SD), their telomeres Normal(12 kb,
+    400) (KS), no divisions, new clones (no stem division in the run: a long interval)."""
+    tx = {"kind": "transplant", "age_days": 365.25, "fraction": fraction,
+          "donor_telomere_mean_bp": 12000.0, "donor_telomere_sd_bp": 400.0,
+          "tissues": ["hsc"]}  # fmt: skip
+    m = AgingModel(_stem_only([tx], years=2.0, interval_days=1e9), rng=21)
+    m.run()
+    cells = m.tissues[0].cells
+    donor = cells.clone >= 2 * cells.n_slots
+    n = cells.n_slots
+    assert abs(donor.sum() - n * fraction) <= 4 * math.sqrt(n * fraction * (1 - fraction)) + 1e-9
+    assert np.all(cells.divisions[donor] == 0)
+    from scipy import stats
+
+    assert stats.kstest(cells.telomere_bp[donor], stats.norm(12000, 400).cdf).pvalue > 0.01
+    assert sum(cells.counts().values()) == n

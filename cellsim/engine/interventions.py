@@ -20,9 +20,17 @@ from typing import TYPE_CHECKING
 
 from mesa.time import Schedule
 
-from cellsim.engine.params import FullReprogramming, Insult, PartialReprogramming, Senolytic
+from cellsim.engine.params import (
+    CellState,
+    FullReprogramming,
+    Insult,
+    PartialReprogramming,
+    Senolytic,
+    StemCellTransplant,
+    TelomeraseTherapy,
+)
 from cellsim.kernels import interventions as intervention_kernels
-from cellsim.kernels.layout import C_CLEARED_GENETIC, C_CLEARED_SENOLYTIC
+from cellsim.kernels.layout import C_CLEARED_GENETIC, C_CLEARED_SENOLYTIC, P_TELOMERASE_STEM
 
 if TYPE_CHECKING:
     from cellsim.engine.model import AgingModel
@@ -51,6 +59,10 @@ class Action:
     def schedule(self) -> None:
         """Register this action's events with the model."""
         raise NotImplementedError
+
+    def restore(self) -> None:
+        """Re-apply what a fired action changed outside the cells (a checkpoint holds the
+        cells, not the tissues' parameter vectors); nothing for most actions."""
 
     def _recurring(
         self, callback, start_day: float, interval_days: float, end_day: float | None
@@ -265,11 +277,68 @@ class PartialReprogrammingAction(Action):
         self.fired += 1
 
 
+class TelomeraseTherapyAction(Action):
+    """From the start age, the targets' STEM cells lose less per division."""
+
+    spec: TelomeraseTherapy
+
+    def schedule(self) -> None:
+        m = self.model
+        m.schedule_event(self.apply, at=m.time_of_day(self.spec.start_age_days))
+
+    def apply(self) -> None:
+        """Scale each target's stem loss per division by ``1 - loss_reduction``."""
+        self._set()
+        self.fired += 1
+
+    def _set(self) -> None:
+        keep = 1.0 - self.spec.loss_reduction
+        for t in self.targets:
+            a = t.params.telomere.telomerase_stem
+            t.kernel_params[P_TELOMERASE_STEM] = 1.0 - (1.0 - a) * keep
+
+    def restore(self) -> None:
+        if self.fired:
+            self._set()
+
+
+class TransplantAction(Action):
+    """A one-off stem-cell transplant."""
+
+    spec: StemCellTransplant
+
+    def schedule(self) -> None:
+        m = self.model
+        m.schedule_event(self.apply, at=m.time_of_day(self.spec.age_days))
+
+    def apply(self) -> None:
+        """Donor cells into the engrafted share of every target's slots; their clone ids
+        start past any id the tissue used (``2 x slots``: founders use 0..n-1 and a
+        supplying compartment's daughters keep its ids)."""
+        s = self.spec
+        for t in self.targets:
+            founder = CellState.STEM if t.params.kind == "stem" else CellState.CYCLING
+            intervention_kernels.transplant(
+                t.cells.arrays(),
+                t.kernel_params,
+                s.fraction,
+                s.donor_telomere_mean_bp,
+                s.donor_telomere_sd_bp,
+                int(founder),
+                self.model.age_days,
+                2 * t.cells.n_slots,
+                self.model.rng,
+            )
+        self.fired += 1
+
+
 ACTIONS: dict[str, type[Action]] = {
     "senolytic": SenolyticAction,
     "insult": InsultAction,
     "full_reprogramming": FullReprogrammingAction,
     "partial_reprogramming": PartialReprogrammingAction,
+    "telomerase_therapy": TelomeraseTherapyAction,
+    "transplant": TransplantAction,
 }
 
 

@@ -426,6 +426,7 @@ class AgingModel(mesa.Model):
             action.fired = int(saved["fired"])
             if saved["consecutive"] is not None:
                 action._consecutive = int(saved["consecutive"])
+            action.restore()
 
     def _steps_until(self, day: float) -> int:
         """Whole steps from now until the clock reaches ``day`` (at least 0): the first step

@@ -477,8 +477,39 @@ class PartialReprogramming(_Intervention):
     death in Parras 2023)."""
 
 
+class TelomeraseTherapy(_Intervention):
+    """A telomerase-activating therapy: from ``start_age_days`` on, the target tissues'
+    STEM cells lose ``1 - loss_reduction`` of what they lost per division before (their
+    telomerase activity a becomes ``1 - (1 - a) (1 - loss_reduction)``). No human
+    telomerase activator has a published effect size on stem-cell attrition: the
+    reduction is chosen per scenario."""
+
+    kind: Literal["telomerase_therapy"] = "telomerase_therapy"
+    start_age_days: float = Field(0.0, ge=0, le=MAX_DAYS)
+    loss_reduction: float = Field(0.5, ge=0, le=1)
+
+
+class StemCellTransplant(_Intervention):
+    """A stem-cell transplant at ``age_days``: each slot of the target tissues, with
+    probability ``fraction`` (the engrafted share after conditioning), holds a donor cell
+    from then on: telomere ``Normal(donor_telomere_mean_bp, donor_telomere_sd_bp)``, no
+    divisions, epigenetic age 0, a new clone; STEM in a stem compartment, else CYCLING."""
+
+    kind: Literal["transplant"] = "transplant"
+    age_days: float = Field(ge=0, le=MAX_DAYS)
+    fraction: float = Field(1.0, gt=0, le=1)
+    donor_telomere_mean_bp: float = Field(gt=0, le=MAX_BP)
+    donor_telomere_sd_bp: float = Field(500.0, ge=0, le=MAX_BP)
+
+
 Intervention = Annotated[
-    Senolytic | Insult | FullReprogramming | PartialReprogramming, Field(discriminator="kind")
+    Senolytic
+    | Insult
+    | FullReprogramming
+    | PartialReprogramming
+    | TelomeraseTherapy
+    | StemCellTransplant,
+    Field(discriminator="kind"),
 ]
 
 
@@ -552,6 +583,20 @@ def with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParam
             raise KeyError(key)
         node[parts[-1]] = value
     return ModelParams.model_validate(data)
+
+
+def value_at_path(data: dict[str, Any], key: str) -> Any:
+    """The value at a dotted path of ``with_overrides`` in a ``ModelParams.model_dump()``."""
+    parts = key.split(".")
+    names = {t["name"]: i for i, t in enumerate(data["tissues"])}
+    if len(parts) > 1 and parts[0] in names:
+        parts = ["tissues", str(names[parts[0]]), *parts[1:]]
+    elif len(parts) == 1:
+        parts = _resolve_bare(data, key)
+    node: Any = data
+    for part in parts:
+        node = node[list_index(part, node)] if isinstance(node, list) else node[part]
+    return node
 
 
 def list_index(part: str, items: list[Any]) -> int:

@@ -24,6 +24,7 @@ from .layout import (
     P_REDIFFERENTIATION_DELAY_DAYS,
     P_TELOMERE_RESET_FRACTION,
     P_TERATOMA_PROBABILITY,
+    P_THRESHOLD_BP,
     PLURIPOTENT,
     SENESCENT,
     STEM,
@@ -134,3 +135,24 @@ def dedifferentiation_probability(p0, consecutive_on_days, identity_loss_days):
     """Per-on-day risk after ``k`` consecutive on-days: p0 * exp((k - 1) / tau), capped at 1."""
     x = p0 * math.exp((consecutive_on_days - 1) / identity_loss_days)
     return x if x < 1.0 else 1.0
+
+
+@njit(cache=True)
+def transplant(cells, p, fraction, donor_mean_bp, donor_sd_bp, founder_state, day, clone_base, rng):
+    """Each slot, with probability ``fraction``, is given to a donor cell: its telomere
+    ``max(0, Normal(donor_mean_bp, donor_sd_bp))``, no divisions, epigenetic age 0 at
+    ``day``, clone ``clone_base + slot``, state ``founder_state`` (SENESCENT below the
+    threshold). Whatever the slot held is gone (conditioning). Returns the count."""
+    state, tel, div, epi, clone, order, pos, seg = cells
+    n = state.shape[0]
+    done = 0
+    for i in range(n):
+        if rng.random() < fraction:
+            t = max(0.0, rng.normal(donor_mean_bp, donor_sd_bp))
+            tel[i] = t
+            div[i] = 0
+            epi[i] = day
+            clone[i] = clone_base + i
+            move(order, pos, seg, state, i, founder_state if t >= p[P_THRESHOLD_BP] else SENESCENT)
+            done += 1
+    return done
