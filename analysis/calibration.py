@@ -8,8 +8,13 @@ compares; the rest takes pyabc's outputs as plain tables:
   paths) and ``weight`` (summing to 1);
 - ``populations``: one row per generation, ``t``, ``epsilon``, ``samples`` (simulations
   run), ``particles`` (accepted) and ``acceptance_rate``;
-- ``bands``: the posterior-predictive check, per age bin the 10th, 50th and 90th
-  percentiles of simulated people (pooled over posterior draws) beside the data's.
+- ``bands``: the posterior-predictive check, per observable and age bin the 10th, 50th
+  and 90th percentiles of simulated people (pooled over posterior draws) beside the
+  data's, with the data's bootstrap confidence intervals and whether each simulated
+  percentile falls within its interval.
+
+Several observables of the same people (e.g. lymphocyte and granulocyte telomeres) are
+columns of a 2-D ``values`` array (people x observables, NaN where a person has none).
 """
 
 from __future__ import annotations
@@ -46,6 +51,38 @@ def cohort_summaries(
     return out
 
 
+def series_summaries(
+    ages_years: np.ndarray,
+    values: np.ndarray,
+    names: list[str],
+    bins: list[float],
+    statistics: list[str],
+) -> dict[str, float]:
+    """``cohort_summaries`` of each observable (a column of ``values``, people without a
+    value left out); with several, each key is prefixed ``<name>:``."""
+    ages_years = np.asarray(ages_years, dtype=float)
+    values = np.asarray(values, dtype=float).reshape(len(ages_years), -1)
+    out: dict[str, float] = {}
+    for j, name in enumerate(names):
+        keep = np.isfinite(values[:, j])
+        stats = cohort_summaries(ages_years[keep], values[keep, j], bins, statistics)
+        prefix = f"{name}:" if len(names) > 1 else ""
+        out.update({f"{prefix}{k}": v for k, v in stats.items()})
+    return out
+
+
+def bootstrap_quantile_ci(
+    values: np.ndarray, q: float, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval of the ``q`` quantile of ``values``
+    (``n_boot`` resamples with replacement, a fixed seed)."""
+    v = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    boots = np.quantile(v[rng.integers(len(v), size=(n_boot, len(v)))], q, axis=1)
+    lo, hi = np.quantile(boots, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: list[float]) -> np.ndarray:
     """Quantiles of a weighted sample (the inverse of its weighted CDF, midpoint rule)."""
     order = np.argsort(values)
@@ -78,29 +115,50 @@ def posterior_summary(
 
 
 def predictive_bands(
-    ages_years: np.ndarray, simulated: list[np.ndarray], bins: list[float], observed: np.ndarray
+    ages_years: np.ndarray,
+    simulated: list[np.ndarray],
+    bins: list[float],
+    observed: np.ndarray,
+    names: list[str] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
 ) -> pd.DataFrame:
-    """Per age bin: the 10th, 50th and 90th percentiles of the simulated people (pooled
-    over the posterior draws, each an array over ``ages_years``) and of the data."""
+    """Per observable and age bin: the 10th, 50th and 90th percentiles of the simulated
+    people (pooled over the posterior draws, each an array over ``ages_years``, people x
+    observables) and of the data, the data's bootstrap interval of each at ``level``
+    (``data_p10_low`` ... ``data_p90_high``) and ``within_ci``: every simulated percentile
+    inside the data's interval."""
     ages_years = np.asarray(ages_years, dtype=float)
-    sim = np.stack(simulated)  # draws x people
+    n = len(ages_years)
+    obs = np.asarray(observed, dtype=float).reshape(n, -1)
+    sim = np.stack([np.asarray(s, dtype=float).reshape(n, -1) for s in simulated])
+    names = names or [f"observable_{j}" for j in range(obs.shape[1])]
     rows = []
-    for lo, hi in itertools.pairwise(bins):
-        m = (ages_years >= lo) & (ages_years < hi)
-        if not m.any():
-            continue
-        s = sim[:, m].ravel()
-        o = np.asarray(observed, dtype=float)[m]
-        rows.append(
-            {
+    for j, name in enumerate(names):
+        for lo, hi in itertools.pairwise(bins):
+            m = (ages_years >= lo) & (ages_years < hi) & np.isfinite(obs[:, j])
+            if not m.any():
+                continue
+            s = sim[:, m, j].ravel()
+            o = obs[m, j]
+            row: dict[str, Any] = {
+                "observable": name,
                 "age_low_years": lo,
                 "age_high_years": hi,
                 "age_mid_years": float(ages_years[m].mean()),
                 "n_people": int(m.sum()),
-                **{f"sim_p{int(q * 100)}": float(np.quantile(s, q)) for q in (0.1, 0.5, 0.9)},
-                **{f"data_p{int(q * 100)}": float(np.quantile(o, q)) for q in (0.1, 0.5, 0.9)},
             }
-        )
+            within = True
+            for q in (0.1, 0.5, 0.9):
+                k = f"p{int(q * 100)}"
+                row[f"sim_{k}"] = float(np.quantile(s, q))
+                row[f"data_{k}"] = float(np.quantile(o, q))
+                lo_ci, hi_ci = bootstrap_quantile_ci(o, q, n_boot, level, seed)
+                row[f"data_{k}_low"], row[f"data_{k}_high"] = lo_ci, hi_ci
+                within &= lo_ci <= row[f"sim_{k}"] <= hi_ci
+            row["within_ci"] = bool(within)
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -141,27 +199,43 @@ def plot_predictive_check(
     ylabel: str,
     title: str,
 ) -> Path:
-    """The data (points) over the posterior-predictive median and 10th-90th percentile band
-    of simulated people, and the data's own percentiles per age bin."""
+    """Per observable (one panel each, in the order of ``observed``'s columns and of
+    ``bands``): the data (points) over the posterior-predictive median and 10th-90th
+    percentile band of simulated people, and the data's own percentiles per age bin with
+    their 95% bootstrap intervals."""
     from matplotlib.figure import Figure
 
     from analysis.plots import _save
 
-    fig = Figure(figsize=(7.5, 4.8))
-    ax = fig.subplots()
-    ax.scatter(ages_years, observed, s=6, color="0.55", alpha=0.6, label="data (one person)")
-    x = bands["age_mid_years"]
-    ax.fill_between(
-        x, bands["sim_p10"], bands["sim_p90"], color="#6baed6", alpha=0.4, label="simulated 10-90%"
-    )
-    ax.plot(x, bands["sim_p50"], color="#08519c", lw=2, label="simulated median")
-    ax.plot(x, bands["data_p50"], "o", color="black", ms=5, label="data median")
-    ax.plot(x, bands["data_p10"], "v", color="black", ms=4, label="data 10th / 90th")
-    ax.plot(x, bands["data_p90"], "^", color="black", ms=4)
-    ax.set_xlabel("age (years)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8)
+    ages_years = np.asarray(ages_years, dtype=float)
+    obs = np.asarray(observed, dtype=float).reshape(len(ages_years), -1)
+    names = list(dict.fromkeys(bands["observable"]))
+    fig = Figure(figsize=(1.0 + 6.5 * len(names), 4.8))
+    axes = np.atleast_1d(fig.subplots(1, len(names), sharey=True))
+    for j, (ax, name) in enumerate(zip(axes, names, strict=True)):
+        b = bands[bands["observable"] == name]
+        ax.scatter(ages_years, obs[:, j], s=6, color="0.6", alpha=0.6, label="data (one person)")
+        x = b["age_mid_years"]
+        ax.fill_between(
+            x, b["sim_p10"], b["sim_p90"], color="#6baed6", alpha=0.4, label="simulated 10-90%"
+        )
+        ax.plot(x, b["sim_p50"], color="#08519c", lw=2, label="simulated median")
+        for k, marker, ms, label in (
+            ("p50", "o", 5, "data median (95% CI)"),
+            ("p10", "v", 4, "data 10th / 90th (95% CI)"),
+            ("p90", "^", 4, None),
+        ):
+            err = [b[f"data_{k}"] - b[f"data_{k}_low"], b[f"data_{k}_high"] - b[f"data_{k}"]]
+            ax.errorbar(
+                x, b[f"data_{k}"], yerr=err, fmt=marker, color="black", ms=ms, lw=0.8,
+                capsize=2, label=label,
+            )  # fmt: skip
+        ax.set_xlabel("age (years)")
+        ax.set_title(name if len(names) > 1 else title, fontsize=10)
+        ax.legend(frameon=False, fontsize=7)
+    axes[0].set_ylabel(ylabel)
+    if len(names) > 1:
+        fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -222,13 +296,21 @@ def format_calibration_report(
             f"{r['acceptance_rate']:.3f} |"
         )
     lines += ["", "## Posterior-predictive check", ""]
-    lines += ["| ages | people | data p10 / p50 / p90 | simulated p10 / p50 / p90 |"]
-    lines += ["|---|---:|---|---|"]
+    lines += [
+        "Simulated percentiles within the data's 95% bootstrap intervals in "
+        f"{int(bands['within_ci'].sum())} of {len(bands)} (observable, age bin) cells.",
+        "",
+        "| observable | ages | people | data p10 / p50 / p90 | simulated p10 / p50 / p90 "
+        "| within CI |",
+        "|---|---|---:|---|---|---|",
+    ]
     for _, r in bands.iterrows():
         lines.append(
-            f"| {r['age_low_years']:g}-{r['age_high_years']:g} | {int(r['n_people'])} | "
+            f"| {r['observable']} | {r['age_low_years']:g}-{r['age_high_years']:g} | "
+            f"{int(r['n_people'])} | "
             f"{r['data_p10']:.0f} / {r['data_p50']:.0f} / {r['data_p90']:.0f} | "
-            f"{r['sim_p10']:.0f} / {r['sim_p50']:.0f} / {r['sim_p90']:.0f} |"
+            f"{r['sim_p10']:.0f} / {r['sim_p50']:.0f} / {r['sim_p90']:.0f} | "
+            f"{'yes' if r['within_ci'] else 'no'} |"
         )
     lines += ["", *notes] if notes else []
     for fig in figures:

@@ -145,16 +145,17 @@ def hierarchy_means_bp(
     stem: StemMeanField,
     pools: dict[str, PoolMeanField],
     step_days: float = 0.5,
-) -> dict[str, np.ndarray]:
-    """Expected mean telomere (bp) of the stem compartment (key ``"stem"``) and of each
-    pool at ``ages_years`` (>= the start), from the start age on."""
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Expected mean telomere (bp) at ``ages_years`` (>= the start) of the stem
+    compartment and of each pool (by name), from the start age on."""
     ages = np.asarray(ages_years, dtype=float)
     start_day = start_age_years * DAYS_PER_YEAR
     end_day = max(float(ages.max()) * DAYS_PER_YEAR, start_day) + step_days
     grid = np.arange(start_day, end_day + step_days, step_days)
     stem_grid = stem_mean_bp(grid, start_day, stem)
-    out = {"stem": np.interp(ages * DAYS_PER_YEAR, grid, stem_grid)}
-    for name, pool in pools.items():
-        m = pool_mean_bp(grid, stem_grid, stem.loss_bp, pool)
-        out[name] = np.interp(ages * DAYS_PER_YEAR, grid, m)
-    return out
+    days = ages * DAYS_PER_YEAR
+    pool_means = {
+        name: np.interp(days, grid, pool_mean_bp(grid, stem_grid, stem.loss_bp, pool))
+        for name, pool in pools.items()
+    }
+    return np.interp(days, grid, stem_grid), pool_means

@@ -129,11 +129,16 @@ def format_population(
     lines = [f"Per age, across people: `{column}` (10th / 50th / 90th percentile)"]
     if below is not None:
         lines[0] += f" and the fraction below {below:g} (95% Clopper-Pearson interval)"
-    head = "| arm | age | people | p10 | p50 | p90 |" + (" below |" if below is not None else "")
-    lines += ["", head, "|---|---:|---:|---:|---:|---:|" + ("---|" if below is not None else "")]
+    has_tissue = "tissue" in by_age.columns
+    head = "| arm |" + (" tissue |" if has_tissue else "") + " age | people | p10 | p50 | p90 |"
+    rule = "|---|" + ("---|" if has_tissue else "") + "---:|---:|---:|---:|---:|"
+    head += " below |" if below is not None else ""
+    lines += ["", head, rule + ("---|" if below is not None else "")]
     for _, r in by_age.iterrows():
         line = (
-            f"| {r['arm']} | {r['age_years']:g} | {int(r['n_people'])} | {r['p10']:.4g} | "
+            f"| {r['arm']} |"
+            + (f" {r['tissue']} |" if has_tissue else "")
+            + f" {r['age_years']:g} | {int(r['n_people'])} | {r['p10']:.4g} | "
             f"{r['p50']:.4g} | {r['p90']:.4g} |"
         )
         if below is not None:

@@ -98,7 +98,7 @@ def _study(folder: Path, text: str = CALIBRATION, seed_data: int = 0):
     plan = load_calibration(path)
     sim = CohortSimulator(plan)
     sim.seed = 10_000 + seed_data  # the data's own noise, not the calibration's
-    _write_data(folder, ages, sim.people(TRUTH))
+    _write_data(folder, ages, sim.people(TRUTH)[:, 0])
     return load_calibration(path)
 
 
@@ -143,7 +143,7 @@ def test_linear_meanfield_follows_the_runs_mean_telomere_where_it_holds(tmp_path
     n = 10_000
     sim.base = with_overrides(plan.base, {"pool.n_cells": n})
     for pars in (TRUTH, {**TRUTH, "pool.telomere.loss_mean_bp": 30.0}):
-        ages, run_mean = sim.curve(pars)
+        ((ages, run_mean),) = sim.curves(pars)
         params = with_overrides(sim.base, {k: pars[k] for k in sim.model_parameters})
         mf_ages, mf = linear_meanfield_curve(params, "pool")
         assert meanfield_holds(params, "pool", mf)
@@ -239,6 +239,20 @@ BAD = [
     ),
     (("age_bins_years = [20, 40, 60, 80, 91]", "age_bins_years = [20, 40, 30]"), ["increase"]),
     (('simulator = "linear_meanfield"', 'simulator = "exact"'), ["simulator", "exact"]),
+    (
+        (
+            'simulator = "linear_meanfield"',
+            'simulator = "linear_meanfield"\nset = { "pool.nope" = 1 }',
+        ),
+        ["set", "pool.nope"],
+    ),
+    (
+        (
+            'simulator = "linear_meanfield"',
+            'simulator = "linear_meanfield"\nset = { "pool.n_cells" = 0 }',
+        ),
+        ["set", "n_cells"],
+    ),
 ]
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from analysis.calibration import cohort_summaries
+from analysis.calibration import series_summaries
 from cellsim import __version__
 from cellsim.config.calibration_file import COHORT_SD, Calibration
 from cellsim.config.scenario import ScenarioError
@@ -42,12 +42,18 @@ class CalibrationError(ScenarioError):
 
 @dataclass
 class CalibrationPlan:
-    """A loaded calibration: the file, its base model, the data and its statistics."""
+    """A loaded calibration: the file, its base model, the data and its statistics.
+
+    ``tissues``, ``columns`` and ``names``: per observable, the simulated tissue, its
+    trajectory column and the data column; ``values_bp``: people x observables (NaN where
+    a person has no value of one)."""
 
     study: Calibration
     path: Path | None
     base: ModelParams
-    tissue: str
+    tissues: list[str]
+    columns: list[str]
+    names: list[str]
     ages_years: np.ndarray
     values_bp: np.ndarray
     observed: dict[str, float]
@@ -89,13 +95,22 @@ def plan_calibration(
 ) -> CalibrationPlan:
     """Resolve the base and the data (paths relative to ``folder``) and check both."""
     base = base_params(study.scenario, study.arm, study.base, folder)
+    if study.set:
+        check_parameter_paths(
+            base, list(study.set), section=lambda _: "set", numeric=lambda _: False
+        )
+        try:
+            base = with_overrides(base, study.set)
+        except ValidationError as exc:
+            raise CalibrationError(format_error(exc, prefix="set: ")) from None
     check_parameter_paths(base, study.model_parameters)
     ages, values = read_data(study, folder)
-    tissue = _observed_tissue(study, base)
+    tissues = _observed_tissues(study, base)
+    names = [o.value_column for o in study.series]
     _check_horizon(study, base, float(ages.max()))
     _check_priors(study, base)
-    observed = cohort_summaries(
-        ages, values, study.summary.age_bins_years, list(study.summary.statistics)
+    observed = series_summaries(
+        ages, values, names, study.summary.age_bins_years, list(study.summary.statistics)
     )
     empty = [k for k, v in observed.items() if not np.isfinite(v)]
     if empty:
@@ -103,11 +118,13 @@ def plan_calibration(
             f"summary.age_bins_years: statistic {empty[0]!r} has too few people in the data "
             "(sd needs 2 per bin): merge or drop that bin"
         )
-    return CalibrationPlan(study, path, base, tissue, ages, values, observed)
+    columns = [o.column for o in study.series]
+    return CalibrationPlan(study, path, base, tissues, columns, names, ages, values, observed)
 
 
 def read_data(study: Calibration, folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Ages (years) and values (bp) of the data rows within the age range, both present."""
+    """Ages (years) and values (bp; people x observables, NaN where missing) of the data
+    rows within the age range that have at least one value."""
     spec = study.data
     file = Path(spec.file)
     if not file.is_absolute():
@@ -119,34 +136,48 @@ def read_data(study: Calibration, folder: Path) -> tuple[np.ndarray, np.ndarray]
     except (ValueError, UnicodeDecodeError, OSError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CalibrationError(f"data.file = {spec.file!r}: not a readable CSV ({msg})") from None
-    for key in ("age_column", "value_column"):
-        col = getattr(spec, key)
+    wanted = [("data.age_column", spec.age_column)]
+    given = study.observables or ([study.observable] if study.observable else [])
+    for j, o in enumerate(study.series):
+        own = j < len(given) and given[j] is not None and given[j].value_column is not None
+        where = (f"observables[{j}]" if study.observables else "observable") if own else "data"
+        wanted.append((f"{where}.value_column", o.value_column))
+    for key, col in wanted:
         if col not in df.columns:
             raise CalibrationError(
-                f"data.{key} = {col!r}: no such column (columns: {', '.join(map(str, df.columns))})"
+                f"{key} = {col!r}: no such column (columns: {', '.join(map(str, df.columns))})"
             )
     ages = pd.to_numeric(df[spec.age_column], errors="coerce").to_numpy(dtype=float)
-    values = pd.to_numeric(df[spec.value_column], errors="coerce").to_numpy(dtype=float)
-    keep = np.isfinite(ages) & np.isfinite(values)
-    keep &= (ages >= spec.min_age_years) & (ages <= spec.max_age_years)
-    if keep.sum() < 10:
-        raise CalibrationError(
-            f"data: {int(keep.sum())} rows with both {spec.age_column!r} and "
-            f"{spec.value_column!r} at ages {spec.min_age_years:g}-{spec.max_age_years:g}; "
-            "need at least 10"
-        )
+    values = np.column_stack(
+        [
+            pd.to_numeric(df[o.value_column], errors="coerce").to_numpy(dtype=float)
+            for o in study.series
+        ]
+    )
+    keep = np.isfinite(ages) & (ages >= spec.min_age_years) & (ages <= spec.max_age_years)
+    keep &= np.isfinite(values).any(axis=1)
+    for j, o in enumerate(study.series):
+        n = int((keep & np.isfinite(values[:, j])).sum())
+        if n < 10:
+            raise CalibrationError(
+                f"data: {n} rows with both {spec.age_column!r} and {o.value_column!r} at "
+                f"ages {spec.min_age_years:g}-{spec.max_age_years:g}; need at least 10"
+            )
     return ages[keep], values[keep] * spec.value_to_bp
 
 
-def _observed_tissue(study: Calibration, base: ModelParams) -> str:
+def _observed_tissues(study: Calibration, base: ModelParams) -> list[str]:
     names = [t.name for t in base.tissues]
-    tissue = study.observable.tissue or names[0]
-    if tissue not in names:
-        raise CalibrationError(
-            f"observable.tissue = {tissue!r}: not a tissue of the model (tissues: "
-            f"{', '.join(names)})"
-        )
-    return tissue
+    tissues = []
+    for o in study.series:
+        tissue = o.tissue or names[0]
+        if tissue not in names:
+            raise CalibrationError(
+                f"observable.tissue = {tissue!r}: not a tissue of the model (tissues: "
+                f"{', '.join(names)})"
+            )
+        tissues.append(tissue)
+    return tissues
 
 
 def _check_horizon(study: Calibration, base: ModelParams, oldest_years: float) -> None:

@@ -9,8 +9,11 @@ the same ages. Top-level keys::
     seed = 16
     simulator = "agent"            # "agent": one cellsim run per particle; or
                                    # "linear_meanfield": the closed form below where it
-                                   # holds, a cellsim run for the particles where it does not
+                                   # holds, a cellsim run for the particles where it does not;
+                                   # "hierarchy_meanfield": the same for a stem compartment
+                                   # with a division clock and the pools it supplies
     scenario = "..." / arm = "..." / [base]   # the model, as in a sweep file
+    set = { "hsc.n_cells" = 200 }  # fixed changes to that model for the calibration only
 
     [data]
     file = "data/aubert2012_leukocyte_telomeres.csv"   # relative to this file
@@ -23,6 +26,11 @@ the same ages. Top-level keys::
     [observable]
     tissue = "hsc_pool"            # default: the first tissue
     column = "telomere_mean_bp"    # its trajectory column, compared with the data values
+
+    # or several, each with its data column (the same people, one row each):
+    # [[observables]]
+    # tissue = "lymphocytes"
+    # value_column = "lymphocyte_kb"   # default: data.value_column
 
     [summary]                      # what is compared: per age bin, these statistics
     age_bins_years = [20, 30, 40, 50, 60, 70, 80, 90, 110]
@@ -45,7 +53,10 @@ the same ages. Top-level keys::
 The cohort: person ``i`` of age ``a_i`` has the value ``m(a_i) + d_i``, where ``m`` is the
 simulated observable at that age (one run per particle; its trajectory, interpolated
 between records) and ``d_i ~ Normal(0, cohort.between_person_sd_bp)`` the person's own
-offset (people differ at birth: ~0.7 kb SD, docs/MODEL.md). ``cohort.between_person_sd_bp``
+offset (people differ at birth: ~0.7 kb SD, docs/MODEL.md), the same offset for every
+observable of that person. With several observables the statistics are named
+``<value_column>:<statistic>_<lo>_<hi>``; a person without a value of one observable
+does not enter its statistics. ``cohort.between_person_sd_bp``
 is the one parameter that is not a model parameter; give it a prior or a fixed value
 (``[cohort] between_person_sd_bp = 700``).
 
@@ -62,7 +73,7 @@ for the particles where it holds and a cellsim run for the others.
 from __future__ import annotations
 
 import itertools
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -79,7 +90,8 @@ class DataSpec(_Strict):
 
     file: str
     age_column: str = "age_years"
-    value_column: str
+    value_column: str | None = None
+    """The data column of the observable (or the default of each of ``[[observables]]``)."""
     value_to_bp: float = Field(1.0, gt=0)
     min_age_years: float = Field(0.0, ge=0)
     max_age_years: float = Field(200.0, gt=0)
@@ -99,6 +111,8 @@ class Observable(_Strict):
 
     tissue: str | None = None
     column: str = "telomere_mean_bp"
+    value_column: str | None = None
+    """Its data column (default: ``data.value_column``)."""
 
     @field_validator("column")
     @classmethod
@@ -148,12 +162,16 @@ class Calibration(_Strict):
     name: str = "calibration"
     description: str = ""
     seed: int = Field(0, ge=0, le=MAX_SEED)
-    simulator: Literal["agent", "linear_meanfield"] = "agent"
+    simulator: Literal["agent", "linear_meanfield", "hierarchy_meanfield"] = "agent"
     scenario: str | None = None
     arm: str | None = None
     base: ModelParams | None = None
+    set: dict[str, Any] = Field(default_factory=dict)
+    """Dotted parameter paths and fixed values applied to the model before calibrating
+    (e.g. smaller samples for the particles that need a run)."""
     data: DataSpec
-    observable: Observable = Field(default_factory=Observable)
+    observable: Observable | None = None
+    observables: list[Observable] | None = Field(None, min_length=1)
     summary: Summary
     abc: ABCSettings = Field(default_factory=ABCSettings)
     cohort: Cohort = Field(default_factory=Cohort)
@@ -167,6 +185,15 @@ class Calibration(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Calibration:
         check_base_source(self.scenario, self.arm, self.base)
+        if self.observable is not None and self.observables is not None:
+            raise ValueError("give [observable] or [[observables]], not both")
+        columns = [o.value_column or self.data.value_column for o in self.series]
+        if None in columns:
+            raise ValueError(
+                "data.value_column: missing (or give each observable its value_column)"
+            )
+        if len(set(columns)) < len(columns):
+            raise ValueError(f"observables: value_column repeats ({', '.join(columns)})")
         fixed = self.cohort.between_person_sd_bp is not None
         if fixed and COHORT_SD in self.parameters:
             raise ValueError(
@@ -183,6 +210,15 @@ class Calibration(_Strict):
         if len(self.parameters) == (0 if fixed else 1):
             raise ValueError("parameters: no model parameter to calibrate")
         return self
+
+    @property
+    def series(self) -> list[Observable]:
+        """The observables, each with its data column filled in."""
+        obs = self.observables or [self.observable or Observable()]
+        return [
+            o.model_copy(update={"value_column": o.value_column or self.data.value_column})
+            for o in obs
+        ]
 
     @property
     def model_parameters(self) -> list[str]:

@@ -25,6 +25,7 @@ from cellsim.engine.params import (
     ModelParams,
     _Strict,
     safe_name,
+    value_at_path,
     with_overrides,
 )
 from cellsim.engine.schema import check_trajectory_column
@@ -60,8 +61,10 @@ class PopulationReport(_Strict):
 
     column: str = "telomere_mean_bp"
     """A trajectory column, summarised across people at each of ``ages_years``."""
-    tissue: str | None = None
-    """Its tissue (default: the primary tissue)."""
+    tissue: str | list[str] | None = None
+    """Its tissue, or several, each reported (default: the primary tissue)."""
+    event_tissue: str | None = None
+    """The tissue whose exhaustion and failure are counted (default: the primary tissue)."""
     ages_years: list[float] = Field(default_factory=lambda: [20.0, 40.0, 60.0, 80.0, 100.0])
     below: float | None = None
     """Report the fraction of people whose value is below this (in the column's units)."""
@@ -81,12 +84,32 @@ class PopulationReport(_Strict):
         return value
 
 
+class PersonOffset(_Strict):
+    """A person's own deviation from a parameter's value: person ``r`` gets the run's
+    value (the arm's, or the posterior draw's) plus ``sd * z_r``, ``z_r ~ Normal(0, 1)``
+    from the person's own stream (the same in every arm). The SD is a number (``sd``) or
+    a column of the scenario's posterior (``sd_from_posterior``, e.g. a calibration's
+    ``cohort.between_person_sd_bp``), read from the same posterior row as the run's
+    other parameters, so that its uncertainty is carried too."""
+
+    sd: float | None = Field(None, ge=0)
+    sd_from_posterior: str | None = None
+
+    @model_validator(mode="after")
+    def _one_sd(self) -> PersonOffset:
+        if (self.sd is None) == (self.sd_from_posterior is None):
+            raise ValueError("give sd or sd_from_posterior (one of them)")
+        return self
+
+
 class Population(_Strict):
     """People differ: each replicate is one person, who draws their own value of every
     parameter listed here (the same person in every arm)."""
 
     parameters: dict[str, Distribution] = Field(default_factory=dict)
     """Dotted parameter paths and their person-level distributions."""
+    offsets: dict[str, PersonOffset] = Field(default_factory=dict)
+    """Dotted parameter paths and each person's normal deviation from the run's value."""
     report: PopulationReport = Field(default_factory=PopulationReport)
 
 
@@ -171,12 +194,24 @@ class Scenario(_Strict):
         0.999 quantiles, all parameters together)."""
         if self.population is None:
             return self
-        tissue = self.population.report.tissue
+        rep = self.population.report
         names = [t.name for t in self.base.tissues]
-        if tissue is not None and tissue not in names:
-            raise ValueError(
-                f"population.report.tissue = {tissue!r}: not a tissue (tissues: {', '.join(names)})"
-            )
+        tissues = [rep.tissue] if isinstance(rep.tissue, str) else rep.tissue or []
+        for key, tissue in [("tissue", t) for t in tissues] + [("event_tissue", rep.event_tissue)]:
+            if tissue is not None and tissue not in names:
+                raise ValueError(
+                    f"population.report.{key} = {tissue!r}: not a tissue (tissues: "
+                    f"{', '.join(names)})"
+                )
+        for path, off in self.population.offsets.items():
+            if path in self.population.parameters:
+                raise ValueError(f"population.offsets: {path!r} is also in population.parameters")
+            if off.sd_from_posterior is not None and self.posterior is None:
+                raise ValueError(f"population.offsets.{path}.sd_from_posterior needs a posterior")
+            try:
+                float(value_at_path(self.base.model_dump(), path))
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise ValueError(f"population.offsets: unknown parameter {path!r}") from None
         dists = self.population.parameters
         for q in (0.001, 0.5, 0.999):
             ov = {name: float(d.ppf(np.array(q))) for name, d in dists.items()}
@@ -237,6 +272,8 @@ class Scenario(_Strict):
         for name, params in self.arms_resolved.items():
             for r in range(n):
                 ov = {k: v for k, v in draws[r].items() if k != "posterior_row"}
+                if self.population is not None and self.population.offsets:
+                    ov.update(self.offset_values(params, ov, r))
                 specs.append(
                     RunSpec(
                         arm=name,
@@ -255,6 +292,31 @@ class Scenario(_Strict):
         ss = np.random.SeedSequence(self.seed, spawn_key=(stable_key("person"), replicate))
         u = np.random.default_rng(ss).random(len(dists))
         return {name: float(d.ppf(u[j])) for j, (name, d) in enumerate(dists.items())}
+
+    def offset_z(self, replicate: int) -> np.ndarray:
+        """Person ``replicate``'s standard normal deviates, one per offset (their own
+        stream of the scenario seed)."""
+        ss = np.random.SeedSequence(self.seed, spawn_key=(stable_key("offset"), replicate))
+        return np.random.default_rng(ss).standard_normal(len(self.population.offsets))
+
+    def offset_values(
+        self, params: ModelParams, overrides: dict[str, float], replicate: int
+    ) -> dict[str, float]:
+        """Person ``replicate``'s values of the offset parameters: the value in
+        ``params`` with ``overrides`` applied, plus the SD (fixed, or from the person's
+        posterior row) times the person's deviate."""
+        dumped = with_overrides(params, overrides).model_dump() if overrides else None
+        dumped = dumped or params.model_dump()
+        z = self.offset_z(replicate)
+        out = {}
+        for j, (path, off) in enumerate(self.population.offsets.items()):
+            if off.sd is not None:
+                sd = off.sd
+            else:
+                row, _ = self.posterior_draw(replicate)
+                sd = float(self._posterior[off.sd_from_posterior].iat[row])
+            out[path] = float(value_at_path(dumped, path)) + sd * float(z[j])
+        return out
 
     def posterior_draw(self, replicate: int) -> tuple[int, dict[str, float]]:
         """``(row, overrides)``: replicate ``replicate``'s draw from the posterior, by
@@ -287,6 +349,14 @@ class Scenario(_Strict):
         w = post["weight"].to_numpy(dtype=float)
         if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
             raise ScenarioError(f"{where}: weights must be finite, >= 0 and not all 0")
+        offsets = self.population.offsets if self.population else {}
+        for path, off in offsets.items():
+            if off.sd_from_posterior is not None and off.sd_from_posterior not in post.columns:
+                raise ScenarioError(
+                    f"population.offsets.{path}.sd_from_posterior = "
+                    f"{off.sd_from_posterior!r}: not a column of the posterior "
+                    f"(columns: {', '.join(map(str, post.columns))})"
+                )
         both = sorted(
             set(post.columns) & set(self.population.parameters if self.population else {})
         )
@@ -318,11 +388,14 @@ def find_scenario(name_or_path: str | Path) -> Path:
     raise ScenarioError(f"scenario: file {str(name_or_path)!r} not found")
 
 
-def load_scenario(name_or_path: str | Path) -> Scenario:
+def load_scenario(name_or_path: str | Path, with_posterior: bool = True) -> Scenario:
     """Read, parse and validate a scenario file (every arm resolved, a posterior read and
-    checked) or raise ScenarioError."""
+    checked) or raise ScenarioError. ``with_posterior=False`` leaves the posterior unread
+    (the base and arms of a sweep or calibration, which do not draw from it)."""
     path = find_scenario(name_or_path)
     scenario = load_toml_model(path, Scenario, ScenarioError)
+    if not with_posterior:
+        return scenario
     try:
         scenario.attach_posterior(path.parent)
     except ScenarioError as exc:

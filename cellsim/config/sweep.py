@@ -43,7 +43,12 @@ from cellsim.config.plan import RunSpec
 from cellsim.config.scenario import ScenarioError, load_scenario
 from cellsim.config.sweep_file import MAX_POINTS, Sweep, SweepError
 from cellsim.config.toml import format_validation_error, load_toml_model, quote_key
-from cellsim.engine.params import MAX_RUNS, ModelParams, _resolve_bare, list_index, with_overrides
+from cellsim.engine.params import (
+    MAX_RUNS,
+    ModelParams,
+    value_at_path,
+    with_overrides,
+)
 
 FORMAT_HINT = "see the format in cellsim/config/sweep_file.py"
 
@@ -148,20 +153,6 @@ def _python(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _get_path(data: dict[str, Any], key: str) -> Any:
-    """The value at a dotted path of ``with_overrides`` in a ``ModelParams.model_dump()``."""
-    parts = key.split(".")
-    names = {t["name"]: i for i, t in enumerate(data["tissues"])}
-    if len(parts) > 1 and parts[0] in names:
-        parts = ["tissues", str(names[parts[0]]), *parts[1:]]
-    elif len(parts) == 1:
-        parts = _resolve_bare(data, key)
-    node: Any = data
-    for part in parts:
-        node = node[list_index(part, node)] if isinstance(node, list) else node[part]
-    return node
-
-
 def format_error(exc: ValidationError, prefix: str = "") -> str:
     """The first error of a ValidationError as one line (see ``format_validation_error``)."""
     return format_validation_error(exc, prefix, unknown_hint=FORMAT_HINT)
@@ -220,7 +211,7 @@ def check_parameter_paths(
     for name in names:
         where = f"{section(name)}.{quote_key(name)}"
         try:
-            current = _get_path(dumped, name)
+            current = value_at_path(dumped, name)
         except (KeyError, IndexError, ValueError, TypeError):  # TypeError: a path into a number
             raise SweepError(
                 f"{where}: unknown parameter {name!r} (a dotted path of "
@@ -278,7 +269,7 @@ def validated_points(
             raise SweepError(f"point {point_id(i)} ({desc}): {format_error(exc)}") from None
         dumped = params.model_dump()
         rows.append(
-            {"point": i, "point_id": point_id(i), **{n: _get_path(dumped, n) for n in names}}
+            {"point": i, "point_id": point_id(i), **{n: value_at_path(dumped, n) for n in names}}
         )
     return pd.DataFrame.from_records(rows)
 
@@ -299,7 +290,7 @@ def base_params(
     if not scenario_path.is_file():
         raise SweepError(f"scenario = {scenario!r}: file {str(scenario_path)!r} not found")
     try:
-        loaded = load_scenario(scenario_path)
+        loaded = load_scenario(scenario_path, with_posterior=False)
     except ScenarioError as exc:
         raise SweepError(f"scenario = {scenario!r}: {exc}") from None
     if arm is None:

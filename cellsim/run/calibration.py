@@ -38,11 +38,17 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from analysis.calibration import cohort_summaries
+from analysis.calibration import series_summaries
+from analysis.hierarchy_meanfield import (
+    PoolMeanField,
+    StemMeanField,
+    expected_loss_bp,
+    hierarchy_means_bp,
+)
 from cellsim.config.calibration import CalibrationError, CalibrationPlan
 from cellsim.config.calibration_file import COHORT_SD
 from cellsim.config.plan import RunSpec, stable_key
-from cellsim.engine.params import ModelParams, with_overrides
+from cellsim.engine.params import ModelParams, TissueParams, with_overrides
 from cellsim.engine.schema import DAYS_PER_YEAR
 from cellsim.io import preflight_output, write_csv, write_json, write_parquet, write_text
 
@@ -60,8 +66,9 @@ class CohortSimulator:
     """pyabc's model: parameters in, the simulated cohort's summary statistics out.
 
     Picklable (module-level class, plain attributes), so Dask workers can run it. Person
-    ``i`` (the data's ages) gets ``m(age_i) + Normal(0, sd)``, ``m`` the observable of one
-    run (agent) or of the closed form (linear mean field).
+    ``i`` (the data's ages) gets ``m_j(age_i) + d_i`` for each observable ``j``, ``m_j``
+    the observable of one run (agent) or of the closed form (mean field), and
+    ``d_i ~ Normal(0, sd)`` the person's own offset, shared by their observables.
     """
 
     def __init__(self, plan: CalibrationPlan) -> None:
@@ -69,9 +76,11 @@ class CohortSimulator:
         self.base = plan.base
         self.seed = s.seed
         self.simulator = s.simulator
-        self.tissue = plan.tissue
-        self.column = s.observable.column
+        self.tissues = list(plan.tissues)
+        self.columns = list(plan.columns)
+        self.names = list(plan.names)
         self.ages = plan.ages_years
+        self.missing = ~np.isfinite(plan.values_bp)
         self.bins = list(s.summary.age_bins_years)
         self.statistics = list(s.summary.statistics)
         self.fixed_sd = s.cohort.between_person_sd_bp
@@ -82,16 +91,20 @@ class CohortSimulator:
         key = stable_key(json.dumps({k: float(pars[k]) for k in sorted(pars)}))
         return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(key,)))
 
-    def curve(self, pars: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-        """``(ages_years, observable)`` of the model at ``pars``: the run's records, or the
-        closed form on a yearly grid."""
+    def curves(self, pars: dict[str, float]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(ages_years, observable)`` of the model at ``pars``, per observable: the
+        run's records, or the closed form where it holds."""
         ov = {k: float(pars[k]) for k in self.model_parameters}
         params = with_overrides(self.base, ov)
         if self.simulator == "linear_meanfield":
-            ages, mean = linear_meanfield_curve(params, self.tissue)
-            if meanfield_holds(params, self.tissue, mean):
-                return ages, mean
-            # near the threshold the closed form fails: this particle gets a real run
+            ages, mean = linear_meanfield_curve(params, self.tissues[0])
+            if meanfield_holds(params, self.tissues[0], mean):
+                return [(ages, mean)]
+        if self.simulator == "hierarchy_meanfield":
+            means = hierarchy_meanfield_curves(params)
+            if hierarchy_meanfield_holds(params, means):
+                return [means[t] for t in self.tissues]
+        # near the threshold the closed form fails: this particle gets a real run
         key = stable_key(json.dumps({k: ov[k] for k in sorted(ov)}))
         spec = RunSpec(
             arm="calibration",
@@ -103,22 +116,30 @@ class CohortSimulator:
         from cellsim.run.single import run_one
 
         traj = run_one(spec).trajectories
-        t = traj[traj["tissue"] == self.tissue]
-        # an emptied tissue has no telomere (NaN): it counts as 0, as far from the data as
-        # it is, rather than a NaN that would poison the distance's scales
-        values = np.nan_to_num(t[self.column].to_numpy(float), nan=0.0)
-        return t["day"].to_numpy(dtype=float) / DAYS_PER_YEAR, values
+        out = []
+        for tissue, column in zip(self.tissues, self.columns, strict=True):
+            t = traj[traj["tissue"] == tissue]
+            # an emptied tissue has no telomere (NaN): it counts as 0, as far from the data
+            # as it is, rather than a NaN that would poison the distance's scales
+            values = np.nan_to_num(t[column].to_numpy(float), nan=0.0)
+            out.append((t["day"].to_numpy(dtype=float) / DAYS_PER_YEAR, values))
+        return out
 
     def people(self, pars: dict[str, float]) -> np.ndarray:
-        """The simulated value of every person of the data (their ages)."""
-        ages, m = self.curve(pars)
+        """The simulated values of every person of the data (their ages), people x
+        observables; NaN where the data have none."""
         sd = self.fixed_sd if self.fixed_sd is not None else float(pars[COHORT_SD])
-        mean = np.interp(self.ages, ages, m)
-        return mean + self.rng(pars).normal(0.0, sd, size=len(self.ages))
+        offsets = self.rng(pars).normal(0.0, sd, size=len(self.ages))
+        cols = [np.interp(self.ages, ages, m) + offsets for ages, m in self.curves(pars)]
+        values = np.column_stack(cols)
+        values[self.missing] = np.nan
+        return values
 
     def __call__(self, pars: dict[str, float]) -> dict[str, float]:
         """The summary statistics of one simulated cohort."""
-        return cohort_summaries(self.ages, self.people(pars), self.bins, self.statistics)
+        return series_summaries(
+            self.ages, self.people(pars), self.names, self.bins, self.statistics
+        )
 
 
 def linear_meanfield_curve(params: ModelParams, tissue: str) -> tuple[np.ndarray, np.ndarray]:
@@ -137,22 +158,101 @@ def linear_meanfield_curve(params: ModelParams, tissue: str) -> tuple[np.ndarray
 
 
 def check_linear_meanfield(plan: CalibrationPlan) -> None:
-    """Refuse the linear mean field where it never holds: a lattice or a supplied tissue."""
-    t = next(x for x in plan.base.tissues if x.name == plan.tissue)
-    if t.lattice is not None or t.supply_from is not None:
+    """Refuse the linear mean field where it never holds: a lattice or a supplied tissue,
+    or more than one observable."""
+    t = next(x for x in plan.base.tissues if x.name == plan.tissues[0])
+    if t.lattice is not None or t.supply_from is not None or len(plan.tissues) > 1:
         raise CalibrationError(
-            f"simulator = 'linear_meanfield': tissue {t.name!r} is on a lattice or supplied; "
-            "the closed form is for a well-mixed tissue on its own (use 'agent')"
+            f"simulator = 'linear_meanfield': tissue {t.name!r} is on a lattice or supplied, "
+            "or there are several observables; the closed form is for one well-mixed tissue "
+            "on its own (use 'agent' or 'hierarchy_meanfield')"
         )
 
 
-def meanfield_holds(params: ModelParams, tissue: str, mean: np.ndarray) -> bool:
+def hierarchy_stem(params: ModelParams) -> TissueParams | None:
+    """The model's one stem compartment with a division clock (None: not exactly one)."""
+    stems = [t for t in params.tissues if t.stem_divisions is not None]
+    return stems[0] if len(stems) == 1 else None
+
+
+def check_hierarchy_meanfield(plan: CalibrationPlan) -> None:
+    """Refuse the hierarchy mean field where it never holds: the model must have one stem
+    compartment with a division clock, the observed tissues must be it or well-mixed
+    tissues it supplies, observed by their mean telomere, and no intervention may act."""
+    base = plan.base
+    stem = hierarchy_stem(base)
+    problem = None
+    if stem is None:
+        problem = "the model needs exactly one stem compartment with stem_divisions"
+    elif base.interventions:
+        problem = "interventions change the closed form"
+    else:
+        for tissue, column in zip(plan.tissues, plan.columns, strict=True):
+            t = next(x for x in base.tissues if x.name == tissue)
+            if column != "telomere_mean_bp":
+                problem = f"observable column {column!r} (only telomere_mean_bp has a closed form)"
+            elif t is not stem and (t.supply_from != stem.name or t.lattice is not None):
+                problem = f"tissue {tissue!r} is not a well-mixed tissue supplied by {stem.name!r}"
+    if problem:
+        raise CalibrationError(f"simulator = 'hierarchy_meanfield': {problem} (use 'agent')")
+
+
+def hierarchy_meanfield_curves(params: ModelParams) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per tissue of the hierarchy (the stem compartment with a clock and the tissues it
+    supplies): ``(ages_years, mean telomere bp)`` monthly over the run, by the mean field
+    of ``analysis.hierarchy_meanfield``."""
+    stem = hierarchy_stem(params)
+    assert stem is not None
+    tel, clock = stem.telomere, stem.stem_divisions
+    stem_mf = StemMeanField(
+        initial_mean_bp=tel.initial_mean_bp,
+        loss_bp=expected_loss_bp(tel.loss_mean_bp, tel.loss_sd_bp, tel.telomerase_stem),
+        interval_days=clock.interval_days,
+        childhood_factor=clock.childhood_factor,
+        childhood_timescale_years=clock.childhood_timescale_years,
+        pool_at_birth_fraction=clock.pool_at_birth_fraction,
+        lifespan_days=stem.lifespan_days,
+    )
+    pools = {
+        t.name: PoolMeanField(
+            lifespan_days=t.lifespan_days,
+            supply_share=t.supply_share,
+            loss_bp=expected_loss_bp(t.telomere.loss_mean_bp, t.telomere.loss_sd_bp),
+            amplification_divisions=t.amplification_divisions,
+            initial_mean_bp=None if t.initial_from_supply else t.telomere.initial_mean_bp,
+        )
+        for t in params.tissues
+        if t.supply_from == stem.name
+    }
+    run = params.run
+    start = run.start_age_days / DAYS_PER_YEAR
+    ages = start + np.arange(0.0, run.horizon_days / DAYS_PER_YEAR + 1 / 12, 1 / 12)
+    stem_bp, pool_bp = hierarchy_means_bp(ages, start, stem_mf, pools, step_days=2.0)
+    return {stem.name: (ages, stem_bp), **{n: (ages, v) for n, v in pool_bp.items()}}
+
+
+def hierarchy_meanfield_holds(
+    params: ModelParams, means: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> bool:
+    """Whether the closed form holds for every tissue of the hierarchy (``means``):
+    ``meanfield_holds`` with the spread of the stem cells (whose telomeres the supplied
+    cells carry)."""
+    stem = hierarchy_stem(params)
+    assert stem is not None
+    sd = stem.telomere.initial_sd_bp
+    return all(meanfield_holds(params, name, mean, sd_bp=sd) for name, (_, mean) in means.items())
+
+
+def meanfield_holds(
+    params: ModelParams, tissue: str, mean: np.ndarray, sd_bp: float | None = None
+) -> bool:
     """Whether the closed form holds along ``mean``: it stays ``THRESHOLD_MARGIN_SD`` SDs
-    (initial SD of the cells, widened by the loss SD over ~10 divisions) above the
-    threshold, no cell senesces by stress and none transforms."""
+    (``sd_bp``, by default the initial SD of the cells, widened by the loss SD over ~10
+    divisions) above the threshold, no cell senesces by stress and none transforms."""
     t = next(x for x in params.tissues if x.name == tissue)
     tel = t.telomere
-    sd = math.hypot(tel.initial_sd_bp, tel.loss_sd_bp * math.sqrt(10.0))
+    spread = tel.initial_sd_bp if sd_bp is None else sd_bp
+    sd = math.hypot(spread, tel.loss_sd_bp * math.sqrt(10.0))
     quiet = (
         t.stress.rate_per_day == 0.0
         and t.stress.age_slope_per_day_per_year == 0.0
@@ -213,6 +313,8 @@ def run_calibration(
     study = plan.study
     if study.simulator == "linear_meanfield":
         check_linear_meanfield(plan)
+    if study.simulator == "hierarchy_meanfield":
+        check_hierarchy_meanfield(plan)
     resuming = _check_folder(plan, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / MANIFEST, _manifest(plan, "running"))
@@ -353,7 +455,9 @@ def write_outputs(
     rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(stable_key("ppc"),)))
     idx = rng.choice(len(posterior), size=s.abc.posterior_predictive_draws, p=posterior["weight"])
     draws = [sim.people(posterior.iloc[i][names].to_dict()) for i in idx]
-    bands = predictive_bands(plan.ages_years, draws, s.summary.age_bins_years, plan.values_bp)
+    bands = predictive_bands(
+        plan.ages_years, draws, s.summary.age_bins_years, plan.values_bp, plan.names, seed=s.seed
+    )
     figs = out_dir / "figures"
     made = [
         plot_pairs(posterior, names, figs / "pairs.png", seed=s.seed),
@@ -362,7 +466,7 @@ def write_outputs(
             plan.values_bp,
             bands,
             figs / "predictive_check.png",
-            ylabel=f"{s.data.value_column}, in bp",
+            ylabel=f"{', '.join(plan.names)}, in bp",
             title=f"{s.name}: data and posterior-predictive bands",
         ),
         plot_epsilon(populations, figs / "epsilon.png"),

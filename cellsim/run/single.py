@@ -72,7 +72,7 @@ def runs_row(spec: RunSpec, model: AgingModel, wall_seconds: float) -> dict[str,
     for i, name in enumerate(COUNTER_NAMES):
         row[f"{name}_total"] = int(primary.counters[i])
     row["divisions_per_cell"] = row["divisions_total"] / primary.params.n_cells
-    for t in model.tissues[1:]:
+    for t in (t for t in model.tissues if t is not primary):
         for name, value in failure_rules(t.params).items():
             row[f"{t.name}.{name}"] = value
         for e in EVENTS:

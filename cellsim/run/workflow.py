@@ -204,9 +204,23 @@ def population_section(folder: Path, runs: pd.DataFrame, traj: pd.DataFrame) -> 
     if not population:
         return []
     rep = population["report"]
-    values = values_at_ages(runs, traj, rep["column"], rep["ages_years"], rep["tissue"])
-    by_age = population_by_age(values, rep["below"])
-    events = event_fractions(runs, rep["event_ages_years"], ("exhaustion", "failure"))
+    tissues = [rep["tissue"]] if isinstance(rep["tissue"], str | None) else rep["tissue"]
+    by_age = pd.concat(
+        [
+            population_by_age(
+                values_at_ages(runs, traj, rep["column"], rep["ages_years"], tissue),
+                rep["below"],
+            ).assign(tissue=tissue or str(runs["tissue"].iloc[0]))
+            for tissue in tissues
+        ],
+        ignore_index=True,
+    )
+    event_tissue = rep.get("event_tissue")
+    primary = str(runs["tissue"].iloc[0])
+    prefix = "" if event_tissue in (None, primary) else f"{event_tissue}."
+    events = event_fractions(
+        runs, rep["event_ages_years"], (f"{prefix}exhaustion", f"{prefix}failure")
+    )
     write_csv(folder / "population.csv", by_age)
     write_csv(folder / "population_events.csv", events)
     return [
