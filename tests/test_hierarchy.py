@@ -27,6 +27,7 @@ from analysis.hierarchy_meanfield import (
 from cellsim.engine.model import AgingModel
 from cellsim.engine.params import DAYS_PER_YEAR, CellState, ModelParams, TissueParams
 from cellsim.kernels.layout import C_DIVISIONS, C_SUPPLIED_IN, C_SUPPLIED_OUT
+from cellsim.run.calibration import hierarchy_meanfield_model
 
 QUIET = {"rate_per_day": 0.0, "epigenetic_slope_per_day_per_year": 0.0}
 
@@ -111,25 +112,7 @@ def hierarchy(
 
 def meanfield(p: ModelParams) -> tuple[StemMeanField, dict[str, PoolMeanField]]:
     """The mean-field description of ``hierarchy``'s parameters."""
-    hsc, gran, lymph = p.tissues
-    t, c = hsc.telomere, hsc.stem_divisions
-    stem = StemMeanField(
-        initial_mean_bp=t.initial_mean_bp,
-        loss_bp=expected_loss_bp(t.loss_mean_bp, t.loss_sd_bp, t.telomerase_stem),
-        interval_days=c.interval_days,
-        childhood_factor=c.childhood_factor,
-        childhood_timescale_years=c.childhood_timescale_years,
-        pool_at_birth_fraction=c.pool_at_birth_fraction,
-    )
-    pools = {
-        x.name: PoolMeanField(
-            lifespan_days=x.lifespan_days,
-            supply_share=x.supply_share,
-            loss_bp=expected_loss_bp(x.telomere.loss_mean_bp, x.telomere.loss_sd_bp),
-            amplification_divisions=x.amplification_divisions,
-        )
-        for x in (gran, lymph)
-    }
+    _, stem, pools = hierarchy_meanfield_model(p)
     return stem, pools
 
 

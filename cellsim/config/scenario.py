@@ -305,16 +305,16 @@ class Scenario(_Strict):
         """Person ``replicate``'s values of the offset parameters: the value in
         ``params`` with ``overrides`` applied, plus the SD (fixed, or from the person's
         posterior row) times the person's deviate."""
-        dumped = with_overrides(params, overrides).model_dump() if overrides else None
-        dumped = dumped or params.model_dump()
+        dumped = (with_overrides(params, overrides) if overrides else params).model_dump()
+        row = self.posterior_draw(replicate)[0] if self._posterior is not None else None
         z = self.offset_z(replicate)
         out = {}
         for j, (path, off) in enumerate(self.population.offsets.items()):
-            if off.sd is not None:
-                sd = off.sd
-            else:
-                row, _ = self.posterior_draw(replicate)
-                sd = float(self._posterior[off.sd_from_posterior].iat[row])
+            sd = (
+                off.sd
+                if off.sd is not None
+                else float(self._posterior[off.sd_from_posterior].iat[row])
+            )
             out[path] = float(value_at_path(dumped, path)) + sd * float(z[j])
         return out
 

@@ -60,6 +60,10 @@ class Action:
         """Register this action's events with the model."""
         raise NotImplementedError
 
+    def _once(self, callback, day: float) -> None:
+        """Schedule ``callback`` once, at organism age ``day`` (the firing rule above)."""
+        self.model.schedule_event(callback, at=self.model.time_of_day(day))
+
     def restore(self) -> None:
         """Re-apply what a fired action changed outside the cells (a checkpoint holds the
         cells, not the tissues' parameter vectors); nothing for most actions."""
@@ -175,8 +179,7 @@ class InsultAction(Action):
     def schedule(self) -> None:
         """At the end of the step containing ``age_days`` (before the first step if that
         age is at or before the run's start)."""
-        m = self.model
-        m.schedule_event(self.apply, at=m.time_of_day(self.spec.age_days))
+        self._once(self.apply, self.spec.age_days)
 
     def apply(self) -> None:
         """Make the fraction of competent cells senescent."""
@@ -283,8 +286,7 @@ class TelomeraseTherapyAction(Action):
     spec: TelomeraseTherapy
 
     def schedule(self) -> None:
-        m = self.model
-        m.schedule_event(self.apply, at=m.time_of_day(self.spec.start_age_days))
+        self._once(self.apply, self.spec.start_age_days)
 
     def apply(self) -> None:
         """Scale each target's stem loss per division by ``1 - loss_reduction``."""
@@ -308,8 +310,7 @@ class TransplantAction(Action):
     spec: StemCellTransplant
 
     def schedule(self) -> None:
-        m = self.model
-        m.schedule_event(self.apply, at=m.time_of_day(self.spec.age_days))
+        self._once(self.apply, self.spec.age_days)
 
     def apply(self) -> None:
         """Donor cells into the engrafted share of every target's slots; their clone ids

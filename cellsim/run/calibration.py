@@ -197,10 +197,12 @@ def check_hierarchy_meanfield(plan: CalibrationPlan) -> None:
         raise CalibrationError(f"simulator = 'hierarchy_meanfield': {problem} (use 'agent')")
 
 
-def hierarchy_meanfield_curves(params: ModelParams) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per tissue of the hierarchy (the stem compartment with a clock and the tissues it
-    supplies): ``(ages_years, mean telomere bp)`` monthly over the run, by the mean field
-    of ``analysis.hierarchy_meanfield``."""
+def hierarchy_meanfield_model(
+    params: ModelParams,
+) -> tuple[str, StemMeanField, dict[str, PoolMeanField]]:
+    """The hierarchy of ``params`` (its stem compartment with a clock and the tissues it
+    supplies) as ``analysis.hierarchy_meanfield`` takes it: the stem compartment's name,
+    its mean-field description and the pools' by name."""
     stem = hierarchy_stem(params)
     assert stem is not None
     tel, clock = stem.telomere, stem.stem_divisions
@@ -224,11 +226,18 @@ def hierarchy_meanfield_curves(params: ModelParams) -> dict[str, tuple[np.ndarra
         for t in params.tissues
         if t.supply_from == stem.name
     }
+    return stem.name, stem_mf, pools
+
+
+def hierarchy_meanfield_curves(params: ModelParams) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per tissue of the hierarchy: ``(ages_years, mean telomere bp)`` monthly over the
+    run, by the mean field of ``analysis.hierarchy_meanfield``."""
+    name, stem_mf, pools = hierarchy_meanfield_model(params)
     run = params.run
     start = run.start_age_days / DAYS_PER_YEAR
     ages = start + np.arange(0.0, run.horizon_days / DAYS_PER_YEAR + 1 / 12, 1 / 12)
     stem_bp, pool_bp = hierarchy_means_bp(ages, start, stem_mf, pools, step_days=2.0)
-    return {stem.name: (ages, stem_bp), **{n: (ages, v) for n, v in pool_bp.items()}}
+    return {name: (ages, stem_bp), **{n: (ages, v) for n, v in pool_bp.items()}}
 
 
 def hierarchy_meanfield_holds(
