@@ -234,6 +234,32 @@ class LatticeParams(_Strict):
         return self
 
 
+class SelectionParams(_Strict):
+    """Clonal selection in a stem compartment with a division clock (docs/MODEL.md,
+    "Clonal drift and selection").
+
+    An asymmetric division on the clock gives the dividing stem cell a fitness-increasing
+    driver with ``driver_probability_per_division``; the cell founds a new clone (its
+    daughters inherit the driver). A driver cell divides symmetrically at
+    ``advantage_per_year / 365.25`` per day on top of the clock, its daughter replacing
+    another random stem cell of the sample, so a driver clone's share f of the compartment
+    grows as ``df/dt = s f (1 - f)`` (mean field). A cell carries at most one driver: a
+    later driver in a driver cell changes nothing.
+    """
+
+    driver_probability_per_division: float = Field(0.0, ge=0, le=1)
+    """Chance that an asymmetric stem division gives the stem cell a driver (0: neutral
+    drift only; chosen per scenario: no per-division rate is published for HSCs)."""
+    advantage_per_year: float = Field(0.05, ge=0, le=MAX_RATE_PER_DAY)
+    """Selective advantage s of a driver cell, per year: the growth rate of a small driver
+    clone. Fabre 2022 measured 5% per year (DNMT3A, TP53) to more than 50% per year
+    (SRSF2 P95H) in blood; 5% (DNMT3A, the commonest driver) is the default."""
+
+    def selection_per_day(self) -> float:
+        """s per day, as the kernels use it."""
+        return self.advantage_per_year / DAYS_PER_YEAR
+
+
 class StemDivisionParams(_Strict):
     """A stem compartment's own division clock (docs/MODEL.md, "The blood system").
 
@@ -259,6 +285,8 @@ class StemDivisionParams(_Strict):
     calibrated)."""
     pool_at_birth_fraction: float = Field(1.0, gt=0, le=1)
     """Pool size at birth relative to adults' (1: no growth; chosen or calibrated)."""
+    selection: SelectionParams | None = None
+    """Driver mutations and their selective advantage (None: no drivers, neutral drift)."""
 
     def pool_growth_per_day(self) -> float:
         """The per-cell growth rate at birth, ``ln(1 / f) / tau`` per day."""

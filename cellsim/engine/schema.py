@@ -15,6 +15,7 @@ from __future__ import annotations
 from cellsim.kernels.layout import COUNTER_NAMES, DAYS_PER_YEAR
 
 __all__ = [
+    "CLONE_COLUMNS",
     "COUNTER_NAMES",
     "DAYS_PER_YEAR",
     "EVENTS",
@@ -123,6 +124,22 @@ def _trajectory_record_columns() -> dict[str, str]:
 
 TRAJECTORY_COLUMNS: dict[str, str] = _trajectory_record_columns()
 """What ``Tissue.record`` returns, in order: column name -> meaning and unit."""
+
+
+CLONE_COLUMNS: dict[str, str] = {
+    "n_clones": "distinct clones (clone ids) among the competent cells (CYCLING + STEM + "
+    "TRANSFORMED), clones",
+    "clones_for_half": "the fewest clones whose cells make up at least half of the competent "
+    "cells, clones (Mitchell 2022: tens of thousands of HSCs under 65; over 75, 12-18 clones "
+    "make up 30-60%)",
+    "largest_clone_share": "the largest clone's fraction of the competent cells (NaN without one)",
+    "driver_clones_cumulative": "driver (fit) clones founded since the run started "
+    "(stem_divisions.selection), clones",
+}
+"""Columns after ``TRAJECTORY_COLUMNS`` in the rows of a stem compartment with a division
+clock (``stem_divisions``) only: the clonal structure of its output (docs/MODEL.md,
+"Clonal drift and selection"; the measures of ``analysis.clones.clone_structure``). Other
+tissues' rows do not have them (NaN where a table mixes both)."""
 
 
 def trajectory_columns() -> list[str]:

@@ -12,8 +12,15 @@ from cellsim.engine.population import CellPopulation
 from cellsim.engine.schema import DAYS_PER_YEAR, EVENTS
 from cellsim.kernels import day as day_kernels
 from cellsim.kernels import summary
-from cellsim.kernels.layout import C_DIVISIONS, COUNTER_NAMES, N_COUNTERS
+from cellsim.kernels.layout import (
+    C_DIVISIONS,
+    C_DRIVER_CLONES,
+    COUNTER_NAMES,
+    DRIVER_CLONE_BASE,
+    N_COUNTER_SLOTS,
+)
 from cellsim.kernels.pack import parameter_vector as pack_parameters
+from cellsim.kernels.pack import set_selection
 
 if TYPE_CHECKING:
     from cellsim.engine.model import AgingModel
@@ -48,7 +55,7 @@ def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
         if clock is not None
         else {}
     )
-    return pack_parameters(
+    p = pack_parameters(
         dt_days=run.dt_days,
         death_rate_per_day=1.0 / params.lifespan_days,
         transformed_death_rate_per_day=1.0 / (params.lifespan_days * tr.lifespan_factor),
@@ -69,6 +76,14 @@ def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
         amplification_divisions=params.amplification_divisions,
         **clock_args,
     )
+    if clock is not None and clock.selection is not None:
+        sel = clock.selection
+        set_selection(
+            p,
+            driver_probability_per_division=sel.driver_probability_per_division,
+            selection_per_day=sel.selection_per_day(),
+        )
+    return p
 
 
 class Tissue(mesa.Agent):
@@ -76,8 +91,9 @@ class Tissue(mesa.Agent):
 
     The cells live in ``self.cells`` (a CellPopulation); the daily processes are the Numba
     kernels, called with the model's Generator. ``counters`` holds cumulative event counts
-    (names in ``kernels.layout.COUNTER_NAMES``); ``event_days`` the first day of each
-    failure of docs/MODEL.md process 8 (None until reached).
+    (names in ``kernels.layout.COUNTER_NAMES``, then ``EXTRA_COUNTER_NAMES``);
+    ``event_days`` the first day of each failure of docs/MODEL.md process 8 (None until
+    reached).
     """
 
     def __init__(self, model: AgingModel, params: TissueParams) -> None:
@@ -90,7 +106,7 @@ class Tissue(mesa.Agent):
         self.cells = CellPopulation.founded(
             params, model.rng, start_day=run.start_age_days, start_age_days=run.start_age_days
         )
-        self.counters = np.zeros(N_COUNTERS, dtype=np.int64)
+        self.counters = np.zeros(N_COUNTER_SLOTS, dtype=np.int64)
         self.event_days: dict[str, float | None] = dict.fromkeys(EVENTS)
         self.last_record: dict[str, float] = {}
         self._divisions_at_last_record = 0
@@ -152,6 +168,29 @@ class Tissue(mesa.Agent):
         )
         cells.rebuild_index()
 
+    @property
+    def records_clones(self) -> bool:
+        """Whether this tissue's rows carry ``schema.CLONE_COLUMNS``: a stem compartment
+        with a division clock."""
+        return self.params.stem_divisions is not None
+
+    def plant_driver(self, slots: np.ndarray) -> int:
+        """Give the STEM cells in ``slots`` one new driver clone (the next driver id, as an
+        asymmetric division with a driver would), so that they are fit from now on; cells
+        that carry a driver already keep theirs. Returns the clone id. For experiments and
+        tests: a driver clone of a chosen share at a chosen time."""
+        slots = np.asarray(slots, dtype=np.int64)
+        cells = self.cells
+        if np.any(cells.state[slots] != CellState.STEM):
+            raise ValueError("plant_driver: every slot must hold a STEM cell")
+        clone_id = DRIVER_CLONE_BASE + int(self.counters[C_DRIVER_CLONES])
+        if clone_id > np.iinfo(np.int32).max:
+            raise ValueError("plant_driver: no driver clone ids left")
+        unfit = slots[cells.clone[slots] < DRIVER_CLONE_BASE]
+        cells.clone[unfit] = clone_id
+        self.counters[C_DRIVER_CLONES] += 1
+        return clone_id
+
     # --- daily processes (the order of a day: kernels/day.py) ------------------------
     def kernel_view(self) -> tuple:
         """This tissue as the day kernels take it: (cells, parameters, counters, geometry)."""
@@ -211,7 +250,8 @@ class Tissue(mesa.Agent):
         )
 
     def record(self, day: float) -> dict[str, float]:
-        """This tissue's trajectory row now: ``schema.TRAJECTORY_COLUMNS``, in that order."""
+        """This tissue's trajectory row now: ``schema.TRAJECTORY_COLUMNS``, in that order,
+        then, for a stem compartment with a division clock, ``schema.CLONE_COLUMNS``."""
         cells = self.cells
         tel = self.params.telomere
         c = cells.counts()
@@ -249,6 +289,16 @@ class Tissue(mesa.Agent):
                 if name != "divisions"
             },
         }
+        if self.records_clones:
+            k = summary.clone_summary(cells.state, cells.clone)
+            rec.update(
+                {
+                    "n_clones": int(k[summary.K_CLONES]),
+                    "clones_for_half": int(k[summary.K_CLONES_FOR_HALF]),
+                    "largest_clone_share": float(k[summary.K_LARGEST_SHARE]),
+                    "driver_clones_cumulative": int(self.counters[C_DRIVER_CLONES]),
+                }
+            )
         self._divisions_at_last_record = divisions
         self.last_record = rec
         return rec

@@ -21,7 +21,12 @@ in proportion to its rate, applied, and the rates updated. The processes (docs/M
   leaves the sample for the progenitors) and, while the pool grows after birth,
   symmetrically at ``g * exp(-age / tau)``, the daughter taking the place of another
   random STEM cell (a fixed-size sample of a growing pool: ``stem_division_event``);
-  both hazards vary within the step, so they are thinned like stress;
+  both hazards vary within the step, so they are thinned like stress; with selection, an
+  asymmetric division gives the stem cell a driver with ``P_DRIVER_PROBABILITY`` (a new
+  clone id from ``P_DRIVER_CLONE_BASE`` on), and each driver (fit) STEM cell divides
+  symmetrically at ``P_SELECTION_PER_DAY`` more, its daughter replacing another random
+  STEM cell; that rate enters every STEM cell's candidate bound (any may be fit) and a
+  candidate that picks an unfit cell does nothing (thinning: no count of fit cells);
 - replacement (6): the vacancy a death or a clearance leaves is filled at the same instant
   (``fill_vacancy``): with the probability ``share`` of a supplied tissue by an asymmetric
   division of a random STEM cell of its stem compartment, else by the division of a
@@ -49,6 +54,7 @@ from .layout import (
     C_CLEARED_IMMUNE,
     C_DEATHS,
     C_DIVISIONS,
+    C_DRIVER_CLONES,
     C_REPLICATIVE,
     C_STRESS,
     C_SUPPLIED_OUT,
@@ -61,8 +67,11 @@ from .layout import (
     P_CLEARANCE_HALF_SATURATION,
     P_CLEARANCE_RATE_PER_DAY,
     P_DEATH_RATE_PER_DAY,
+    P_DRIVER_CLONE_BASE,
+    P_DRIVER_PROBABILITY,
     P_EPI_ORIGIN_FLOOR_DAY,
     P_POOL_GROWTH_PER_DAY,
+    P_SELECTION_PER_DAY,
     P_STEM_DIVISION_RATE_PER_DAY,
     P_TRANSFORMED_DEATH_RATE_PER_DAY,
     PLURIPOTENT,
@@ -119,12 +128,13 @@ def stem_division_hazards_per_day(p, t):
 def stem_bound_per_day(p, t0, t1):
     """An upper bound of a STEM cell's division hazard from day ``t0`` to ``t1``: the sum
     of ``stem_division_hazards_per_day`` is ``r + c * exp(-t / tau)``, monotone in ``t``,
-    so its maximum sits at an end of the step (0 without a clock)."""
+    so its maximum sits at an end of the step, plus the selective divisions'
+    ``P_SELECTION_PER_DAY`` (every STEM cell counts as possibly fit; 0 without a clock)."""
     if p[P_STEM_DIVISION_RATE_PER_DAY] <= 0.0:
         return 0.0
     a0, g0 = stem_division_hazards_per_day(p, t0)
     a1, g1 = stem_division_hazards_per_day(p, t1)
-    return max(a0 + g0, a1 + g1)
+    return max(a0 + g0, a1 + g1) + p[P_SELECTION_PER_DAY]
 
 
 @njit(cache=True, inline="always")
@@ -149,12 +159,21 @@ def stem_division_event(cells, p, counters, bound, t, rng):
     ``asymmetric(t) / bound`` (it loses a stem-rate division loss and counts a division;
     the other daughter leaves the sample: ``supplied_out``), or symmetrically with
     probability ``growth(t) / bound``, its daughter replacing another random STEM cell
-    (``divide_into``); else nothing happens (thinning)."""
-    state, tel, div, _, _, order, pos, seg = cells
+    (``divide_into``), or, if it is a driver (fit) cell, symmetrically in the same way
+    with probability ``P_SELECTION_PER_DAY / bound``; else nothing happens (thinning).
+
+    An asymmetric division gives the stem cell a driver with ``P_DRIVER_PROBABILITY``
+    (drawn only when that is > 0): unless it carries one already, it takes the next
+    driver clone id, ``P_DRIVER_CLONE_BASE`` + the tissue's ``C_DRIVER_CLONES`` counter,
+    which its daughters inherit; ids from the base on are fit."""
+    state, tel, div, _, clone, order, pos, seg = cells
     n_stem = count(seg, STEM)
     if n_stem == 0:
         return
     asymmetric, growth = stem_division_hazards_per_day(p, t)
+    selection = p[P_SELECTION_PER_DAY]
+    q = p[P_DRIVER_PROBABILITY]
+    base = np.int64(p[P_DRIVER_CLONE_BASE])
     v = rng.random() * bound
     i = pick(order, seg, STEM, rng)
     if v < asymmetric:
@@ -163,7 +182,15 @@ def stem_division_event(cells, p, counters, bound, t, rng):
         counters[C_DIVISIONS] += 1
         counters[C_SUPPLIED_OUT] += 1
         settle_daughter(state, tel, order, pos, seg, p, i, STEM, rng, counters)
+        if q > 0.0 and rng.random() < q and clone[i] < base:
+            clone[i] = base + counters[C_DRIVER_CLONES]
+            counters[C_DRIVER_CLONES] += 1
     elif v < asymmetric + growth and n_stem >= 2:
+        j = i
+        while j == i:
+            j = pick(order, seg, STEM, rng)
+        divide_into(cells, p, i, j, rng, counters)
+    elif v < asymmetric + growth + selection and n_stem >= 2 and clone[i] >= base:
         j = i
         while j == i:
             j = pick(order, seg, STEM, rng)

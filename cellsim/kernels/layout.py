@@ -47,7 +47,18 @@ P_CHILDHOOD_FACTOR = 23  # that rate at birth relative to adults'
 P_CHILDHOOD_TIMESCALE_DAYS = 24  # e-folding of the childhood excess and of pool growth
 P_POOL_GROWTH_PER_DAY = 25  # per-cell pool growth rate at birth (symmetric divisions)
 P_AMPLIFICATION_DIVISIONS = 26  # progenitor divisions between a stem cell and this tissue
-N_PARAMS = 27
+P_DRIVER_PROBABILITY = 27  # per asymmetric stem division: the stem cell gains a driver (0: none)
+P_SELECTION_PER_DAY = 28  # a driver (fit) STEM cell's extra symmetric divisions, per day
+P_DRIVER_CLONE_BASE = 29  # clone ids >= this mark driver (fit) lineages
+N_PARAMS = 30
+
+DRIVER_CLONE_BASE = 2**30
+"""First clone id of a driver lineage (``P_DRIVER_CLONE_BASE``; the engine passes it in the
+parameter vector). A tissue's own ids stay below it: founders ``0 .. n-1``, transplanted
+donors ``2n .. 3n-1``, supplied cells ``clone_offset + stem clone`` with ``clone_offset``
+the supplied tissue's slots (n <= 10^8, so all < 4 x 10^8 < 2^30); driver lineage ``k`` of
+a compartment is ``DRIVER_CLONE_BASE + k`` (int32 holds up to ``2^31 - 1``: 2^30 drivers).
+A driver cell's daughters inherit its id, so a driver clone is marked fit by its id alone."""
 
 # Cumulative event counters (int64), one array per tissue; these names reach the tables.
 COUNTER_NAMES = (
@@ -86,3 +97,9 @@ C_INSULT = C["insult_senescence"]
 C_OFF_TARGET = C["killed_off_target"]
 C_REDIFFERENTIATED = C["redifferentiated"]
 N_COUNTERS = len(COUNTER_NAMES)
+
+# Counters after COUNTER_NAMES in a model tissue's array: they reach only the tables of the
+# tissues whose process uses them (schema.CLONE_COLUMNS), not every runs row.
+EXTRA_COUNTER_NAMES = ("driver_clones",)
+C_DRIVER_CLONES = N_COUNTERS  # driver lineages founded so far (also the next one's index)
+N_COUNTER_SLOTS = N_COUNTERS + len(EXTRA_COUNTER_NAMES)

@@ -1,15 +1,16 @@
-"""The kernels' parameter vector: the one function that fills it.
+"""The kernels' parameter vector: the functions that fill it.
 
 The kernels read a tissue's parameters from a float64 vector indexed by the ``P_*`` names
 of ``layout.py``. Every caller (a tissue of the organism model, a culture dish) builds it
-here; the arguments are the vector's entries in the layout's order, with their units.
+here: ``parameter_vector``'s arguments are the vector's entries in the layout's order,
+with their units; ``set_selection`` then sets a stem compartment's selection entries.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .layout import N_PARAMS
+from .layout import DRIVER_CLONE_BASE, N_PARAMS, P_DRIVER_PROBABILITY, P_SELECTION_PER_DAY
 
 
 def parameter_vector(
@@ -52,7 +53,9 @@ def parameter_vector(
     ``childhood_factor`` times that at birth, the excess and the pool growth rate
     ``pool_growth_per_day`` both decaying as ``exp(-age / childhood_timescale_days)``)
     and a supplied tissue's ``amplification_divisions`` default to "absent": a
-    process whose rates are 0 does not act.
+    process whose rates are 0 does not act. So is selection in such a compartment
+    (``P_DRIVER_PROBABILITY``, ``P_SELECTION_PER_DAY`` 0: set by ``set_selection``);
+    ``P_DRIVER_CLONE_BASE`` is ``layout.DRIVER_CLONE_BASE``, the first driver clone id.
     """
     p = np.array(
         [
@@ -83,8 +86,23 @@ def parameter_vector(
             childhood_timescale_days,
             pool_growth_per_day,
             float(amplification_divisions),
+            0.0,  # P_DRIVER_PROBABILITY: set_selection
+            0.0,  # P_SELECTION_PER_DAY: set_selection
+            float(DRIVER_CLONE_BASE),
         ],
         dtype=np.float64,
     )
     assert p.shape[0] == N_PARAMS
+    return p
+
+
+def set_selection(
+    p: np.ndarray, *, driver_probability_per_division: float, selection_per_day: float
+) -> np.ndarray:
+    """Set the selection entries of a stem compartment's vector ``p`` (with a division
+    clock) in place and return it: ``P_DRIVER_PROBABILITY``, the chance that an asymmetric
+    stem division gives the stem cell a driver, and ``P_SELECTION_PER_DAY``, a driver
+    cell's extra symmetric divisions per day (the selective advantage s / 365.25)."""
+    p[P_DRIVER_PROBABILITY] = driver_probability_per_division
+    p[P_SELECTION_PER_DAY] = selection_per_day
     return p

@@ -1,7 +1,9 @@
 """One pass over a tissue's slots for the recorded trajectory columns.
 
 Percentiles come from a fixed-width histogram (``HIST_BIN_BP`` wide), so a record costs one
-cheap pass however many cells there are; the percentile error is at most one bin.
+cheap pass however many cells there are; the percentile error is at most one bin. The
+clonal structure of a compartment (``clone_summary``) sorts its competent cells' clone ids
+(n log n, at records only).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import njit
-from .layout import CYCLING, EMPTY, STEM
+from .layout import CYCLING, EMPTY, STEM, TRANSFORMED
 
 HIST_BIN_BP = 10.0
 HIST_BINS = 4000  # 0 .. 40 kb; longer telomeres land in the last bin
@@ -24,6 +26,13 @@ S_DIVISIONS_LEFT_MEAN = 5  # over the replicative pool (CYCLING + STEM)
 S_EPI_AGE_MEAN = 6  # over occupied slots, days
 S_DIVISIONS_MEAN = 7  # population doublings per occupied slot
 N_SUMMARY = 8
+
+# Output vector layout of ``clone_summary``.
+K_CELLS = 0  # competent cells (CYCLING + STEM + TRANSFORMED)
+K_CLONES = 1  # distinct clone ids among them
+K_CLONES_FOR_HALF = 2  # the fewest clones whose cells make up at least half of them
+K_LARGEST_SHARE = 3  # the largest clone's fraction of them (NaN without cells)
+N_CLONE_SUMMARY = 4
 
 
 @njit(cache=True)
@@ -91,3 +100,51 @@ def telomere_histogram(state, telomere_bp):
             b = min(max(b, 0), HIST_BINS - 1)
             hist[b] += 1
     return hist
+
+
+@njit(cache=True)
+def clone_summary(state, clone):
+    """The clonal structure of a tissue's competent cells (CYCLING, STEM, TRANSFORMED):
+    their number, the distinct clone ids among them, the fewest clones that make up at
+    least half of them, and the largest clone's share (``K_*``; the same measures as
+    ``analysis.clones.clone_structure``)."""
+    out = np.zeros(N_CLONE_SUMMARY)
+    n = 0
+    for i in range(state.shape[0]):
+        if state[i] >= CYCLING and state[i] <= TRANSFORMED:
+            n += 1
+    out[K_CELLS] = n
+    if n == 0:
+        out[K_LARGEST_SHARE] = np.nan
+        return out
+    ids = np.empty(n, dtype=np.int64)
+    k = 0
+    for i in range(state.shape[0]):
+        if state[i] >= CYCLING and state[i] <= TRANSFORMED:
+            ids[k] = clone[i]
+            k += 1
+    ids.sort()
+    sizes = np.empty(n, dtype=np.int64)
+    m = 0
+    run = 1
+    for k in range(1, n):
+        if ids[k] == ids[k - 1]:
+            run += 1
+        else:
+            sizes[m] = run
+            m += 1
+            run = 1
+    sizes[m] = run
+    m += 1
+    sizes = np.sort(sizes[:m])[::-1]
+    acc = 0
+    half = 0
+    for k in range(m):
+        acc += sizes[k]
+        if acc >= n / 2.0:
+            half = k + 1
+            break
+    out[K_CLONES] = m
+    out[K_CLONES_FOR_HALF] = half
+    out[K_LARGEST_SHARE] = sizes[0] / n
+    return out
