@@ -11,7 +11,12 @@ scenario with ``[population]``; ``analysis.exhaustion`` for the time-to-event ma
 - ``event_fractions``: per arm, event and age, the fraction of people who reached the
   event by that age, 1 - S(age) of the Kaplan-Meier estimate (runs that stopped before
   the event are censored at their end), with its pointwise 95% interval; NaN past the
-  last follow-up.
+  last follow-up;
+- ``draw_fractions``: the same fractions for a population whose people share posterior
+  draws (``people_per_draw`` in the scenario): the fraction over everyone, and a credible
+  interval from the spread of the per-draw fractions, so that it carries the parameters'
+  uncertainty, not only the people's and the seeds' (a conservative one: each draw's
+  fraction also carries the sampling noise of its few people).
 """
 
 from __future__ import annotations
@@ -116,6 +121,118 @@ def event_fractions(
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def person_indicators(
+    runs: pd.DataFrame,
+    ages_years: list[float],
+    events: tuple[str, ...] = (),
+    values: pd.DataFrame | None = None,
+    below: float | None = None,
+    label: str = "below",
+) -> pd.DataFrame:
+    """One row per (run, outcome, age): ``arm``, ``run_id``, ``outcome``, ``age_years``
+    and ``reached`` (1.0 when the person reached the outcome by that age, 0.0 when not,
+    NaN when not observed then). Outcomes: each event of ``events`` (its ``<event>_day``
+    column; a run that stopped before the age without it is not observed), and with
+    ``values`` (``values_at_ages``) and ``below``, ``label``: the value below ``below``."""
+    rows = []
+    for event in events:
+        t = event_times(runs, event)
+        for age in ages_years:
+            reached = np.where(
+                t["observed"] & (t["time_years"] <= age + 1e-9),
+                1.0,
+                np.where(t["time_years"] >= age - 1e-9, 0.0, np.nan),
+            )
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "arm": t["arm"],
+                        "run_id": t["run_id"],
+                        "outcome": event,
+                        "age_years": float(age),
+                        "reached": reached,
+                    }
+                )
+            )
+    if values is not None and below is not None:
+        v = values[values["age_years"].isin(ages_years)]
+        x = v["value"].to_numpy(dtype=float)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "arm": v["arm"].astype(str).to_numpy(),
+                    "run_id": v["run_id"].astype(str).to_numpy(),
+                    "outcome": label,
+                    "age_years": v["age_years"].to_numpy(dtype=float),
+                    "reached": np.where(np.isfinite(x), (x < below).astype(float), np.nan),
+                }
+            )
+        )
+    cols = ["arm", "run_id", "outcome", "age_years", "reached"]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+
+
+def draw_fractions(
+    indicators: pd.DataFrame,
+    draws: pd.DataFrame,
+    level: float = 0.9,
+) -> pd.DataFrame:
+    """Per arm, outcome and age: ``n_people`` observed, ``n_draws``, ``fraction`` (over
+    everyone observed) and ``ci_low``/``ci_high``: the central ``level`` interval of the
+    per-draw fractions (each posterior draw weighs the same: draws are already taken by
+    weight). ``indicators`` come from ``person_indicators``; ``draws`` maps ``run_id`` to
+    ``posterior_draw``."""
+    if not 0 < level < 1:
+        raise ValueError(f"level={level}: must be between 0 and 1")
+    d = indicators.merge(draws[["run_id", "posterior_draw"]], on="run_id", how="inner")
+    d = d[np.isfinite(d["reached"].to_numpy(dtype=float))]
+    q = ((1 - level) / 2, (1 + level) / 2)
+    rows = []
+    keys = ["arm", "outcome", "age_years"]
+    for (arm, outcome, age), g in d.groupby(keys, sort=False):
+        per_draw = g.groupby("posterior_draw")["reached"].mean().to_numpy(dtype=float)
+        rows.append(
+            {
+                "arm": arm,
+                "outcome": outcome,
+                "age_years": float(age),
+                "n_people": len(g),
+                "n_draws": len(per_draw),
+                "fraction": float(g["reached"].mean()),
+                "ci_low": float(np.quantile(per_draw, q[0])),
+                "ci_high": float(np.quantile(per_draw, q[1])),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def format_draw_fractions(table: pd.DataFrame, level: float = 0.9) -> list[str]:
+    """The answer table (Markdown lines): per arm and outcome, the fraction of people by
+    each age with its credible interval across posterior draws."""
+    ages = sorted(pd.unique(table["age_years"]))
+    head = "| arm | outcome |" + "".join(f" by {a:g} |" for a in ages)
+    lines = [
+        f"Fraction of people who reached each outcome by each age, over everyone "
+        f"[{100 * level:g}% credible interval across posterior draws]:",
+        "",
+        head,
+        "|---|---|" + "---|" * len(ages),
+    ]
+    for (arm, outcome), g in table.groupby(["arm", "outcome"], sort=False):
+        by = g.set_index("age_years")
+        cells = []
+        for a in ages:
+            if a in by.index:
+                r = by.loc[a]
+                cells.append(
+                    f" {_pct(r['fraction'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}] |"
+                )
+            else:
+                cells.append(" n/a |")
+        lines.append(f"| {arm} | {outcome} |" + "".join(cells))
+    return lines
 
 
 def _pct(x: float) -> str:

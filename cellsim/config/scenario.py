@@ -6,6 +6,7 @@ one seed; see scenarios/baseline.toml for the annotated format.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -16,8 +17,9 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from cellsim.config.distributions import Distribution
 from cellsim.config.plan import RunSpec, stable_key
-from cellsim.config.toml import format_validation_error, load_toml_model
+from cellsim.config.toml import format_validation_error, load_toml_model, read_toml
 from cellsim.engine.params import (
+    DAYS_PER_YEAR,
     MAX_REPLICATES,
     MAX_RUNS,
     MAX_SEED,
@@ -49,11 +51,23 @@ class Arm(_Strict):
     """Dotted parameter paths and their values (see ``cellsim.engine.params.with_overrides``)."""
     interventions: list[Intervention] = Field(default_factory=list)
     """Interventions added to the base scenario's for this arm."""
+    scale: dict[str, float] = Field(default_factory=dict)
+    """Dotted parameter paths and factors applied to each run's own value, after its
+    posterior and person draws (e.g. a carrier's telomerase activity: 0.5 of the
+    person's calibrated value)."""
 
     @field_validator("name")
     @classmethod
     def _safe_name(cls, value: str) -> str:
         return safe_name(value)
+
+    @field_validator("scale")
+    @classmethod
+    def _finite_factors(cls, value: dict[str, float]) -> dict[str, float]:
+        for path, factor in value.items():
+            if not (np.isfinite(factor) and factor >= 0):
+                raise ValueError(f"{path} = {factor!r}: a factor must be finite and >= 0")
+        return value
 
 
 class PopulationReport(_Strict):
@@ -110,7 +124,44 @@ class Population(_Strict):
     """Dotted parameter paths and their person-level distributions."""
     offsets: dict[str, PersonOffset] = Field(default_factory=dict)
     """Dotted parameter paths and each person's normal deviation from the run's value."""
+    people_per_draw: int = Field(1, ge=1, le=MAX_REPLICATES)
+    """With a posterior: people ``r`` with the same ``r // people_per_draw`` share one
+    posterior draw (a population of that parameter set), so that the spread of the
+    per-draw fractions carries the parameters' uncertainty (analysis/population.py,
+    ``draw_fractions``); 1: every person draws their own."""
     report: PopulationReport = Field(default_factory=PopulationReport)
+
+
+class Generations(_Strict):
+    """A chain of generations (docs/MODEL.md, "Telomere syndromes"): person ``r`` of
+    generation ``g + 1`` is the child of person ``r`` of generation ``g``, born with the
+    telomere the parent's ``tissue`` had at ``conception_age_years`` (its ``column`` at
+    the last record at or before that age, plus ``germline_restoration`` of the length
+    the parent lost by then): that value replaces the child's parameter ``inherit``.
+    Every arm runs its own chain; generation ``g`` of arm ``a`` is reported as the arm
+    ``a_gen<g>``. A parent whose run ended before the conception age has no child."""
+
+    count: int = Field(3, ge=2, le=10)
+    """Generations in each family (the founders are generation 1)."""
+    conception_age_years: float = Field(28.0, gt=0, le=80)
+    """The parent's age at the child's conception (chosen: a typical parental age)."""
+    tissue: str
+    """The parent's tissue whose telomere the child is born with (e.g. the HSCs)."""
+    column: str = "telomere_mean_bp"
+    """Its trajectory column read at the conception age."""
+    inherit: str
+    """The child's parameter set to the inherited value (a dotted path, e.g.
+    ``hsc.telomere.initial_mean_bp``)."""
+    germline_restoration: float = Field(0.0, ge=0, le=1)
+    """Share of the parent's loss since birth that the germline restores before it is
+    passed on: 0, the child starts where the parent's tissue is (the issue's model of a
+    telomerase-haploinsufficient family: anticipation); 1, every generation starts where
+    its parent started (a stable lineage)."""
+
+    @field_validator("column")
+    @classmethod
+    def _trajectory_column(cls, value: str) -> str:
+        return check_trajectory_column(value)
 
 
 class Scenario(_Strict):
@@ -133,6 +184,8 @@ class Scenario(_Strict):
     )
     population: Population | None = None
     """Person-level variation: replicate ``r`` is person ``r``, with their own draws."""
+    generations: Generations | None = None
+    """A chain of generations: children born with their parent's telomeres."""
     posterior: str | None = None
     """A calibration's posterior.parquet (relative to the scenario file): replicate ``r``
     of every arm draws one parameter set from it, by weight, so that the results carry
@@ -185,7 +238,38 @@ class Scenario(_Strict):
                 raise ValueError(
                     format_validation_error(exc, prefix=f"arms.{i}.set ({arm.name}): ")
                 ) from None
+            try:
+                scaled(resolved[arm.name], arm.scale)
+            except (KeyError, IndexError, TypeError, ValueError) as exc:
+                detail = (
+                    format_validation_error(exc)
+                    if isinstance(exc, ValidationError)
+                    else f"unknown parameter {exc.args[0]!r}"
+                )
+                raise ValueError(f"arms.{i}.scale ({arm.name}): {detail}") from None
         self._arms_resolved = resolved
+        return self
+
+    @model_validator(mode="after")
+    def _generations_valid(self) -> Scenario:
+        gen = self.generations
+        if gen is None:
+            return self
+        names = [t.name for t in self.base.tissues]
+        if gen.tissue not in names:
+            raise ValueError(
+                f"generations.tissue = {gen.tissue!r}: not a tissue (tissues: {', '.join(names)})"
+            )
+        try:
+            float(value_at_path(self.base.model_dump(), gen.inherit))
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise ValueError(f"generations.inherit: unknown parameter {gen.inherit!r}") from None
+        horizon_years = self.base.run.horizon_days / DAYS_PER_YEAR
+        if gen.conception_age_years > horizon_years:
+            raise ValueError(
+                f"generations.conception_age_years = {gen.conception_age_years:g}: must not "
+                f"exceed the horizon ({horizon_years:g} years)"
+            )
         return self
 
     @model_validator(mode="after")
@@ -195,6 +279,11 @@ class Scenario(_Strict):
         if self.population is None:
             return self
         rep = self.population.report
+        if self.population.people_per_draw > 1 and self.posterior is None:
+            raise ValueError(
+                f"population.people_per_draw = {self.population.people_per_draw}: needs a "
+                "posterior (people share posterior draws)"
+            )
         names = [t.name for t in self.base.tissues]
         tissues = [rep.tissue] if isinstance(rep.tissue, str) else rep.tissue or []
         for key, tissue in [("tissue", t) for t in tissues] + [("event_tissue", rep.event_tissue)]:
@@ -263,24 +352,37 @@ class Scenario(_Strict):
         for r in range(n):
             extra: dict[str, Any] = {}
             if self._posterior is not None:
-                row, ov = self.posterior_draw(r)
+                row, ov = self.posterior_draw(self.draw_of(r))
                 extra.update({"posterior_row": row, **ov})
+                if self.population is not None and self.population.people_per_draw > 1:
+                    extra["posterior_draw"] = self.draw_of(r)
             if self.population is not None:
                 extra.update(self.person_draw(r))
             draws.append(extra)
         specs = []
+        scales = {a.name: a.scale for a in self.arms}
         for name, params in self.arms_resolved.items():
             for r in range(n):
-                ov = {k: v for k, v in draws[r].items() if k != "posterior_row"}
+                ov = {
+                    k: v
+                    for k, v in draws[r].items()
+                    if k not in ("posterior_row", "posterior_draw")
+                }
                 if self.population is not None and self.population.offsets:
                     ov.update(self.offset_values(params, ov, r))
+                run_params = with_overrides(params, ov) if ov else params
+                extra = draws[r]
+                if scales[name]:
+                    run_params = scaled(run_params, scales[name])
+                    dumped = run_params.model_dump()
+                    extra = {**extra, **{k: value_at_path(dumped, k) for k in scales[name]}}
                 specs.append(
                     RunSpec(
                         arm=name,
                         replicate=r,
-                        params=with_overrides(params, ov) if ov else params,
+                        params=run_params,
                         entropy=self.seed,
-                        extra=draws[r],
+                        extra=extra,
                     )
                 )
         return specs
@@ -306,7 +408,9 @@ class Scenario(_Strict):
         ``params`` with ``overrides`` applied, plus the SD (fixed, or from the person's
         posterior row) times the person's deviate."""
         dumped = (with_overrides(params, overrides) if overrides else params).model_dump()
-        row = self.posterior_draw(replicate)[0] if self._posterior is not None else None
+        row = (
+            self.posterior_draw(self.draw_of(replicate))[0] if self._posterior is not None else None
+        )
         z = self.offset_z(replicate)
         out = {}
         for j, (path, off) in enumerate(self.population.offsets.items()):
@@ -318,11 +422,17 @@ class Scenario(_Strict):
             out[path] = float(value_at_path(dumped, path)) + sd * float(z[j])
         return out
 
-    def posterior_draw(self, replicate: int) -> tuple[int, dict[str, float]]:
-        """``(row, overrides)``: replicate ``replicate``'s draw from the posterior, by
-        weight, from its own stream of the scenario seed."""
+    def draw_of(self, replicate: int) -> int:
+        """The posterior draw of person ``replicate`` (``population.people_per_draw``
+        people share one)."""
+        m = self.population.people_per_draw if self.population is not None else 1
+        return replicate // m
+
+    def posterior_draw(self, draw: int) -> tuple[int, dict[str, float]]:
+        """``(row, overrides)``: draw number ``draw`` from the posterior, by weight, from
+        its own stream of the scenario seed (person ``r`` takes draw ``draw_of(r)``)."""
         post = self._posterior
-        ss = np.random.SeedSequence(self.seed, spawn_key=(stable_key("posterior"), replicate))
+        ss = np.random.SeedSequence(self.seed, spawn_key=(stable_key("posterior"), draw))
         w = post["weight"].to_numpy(dtype=float)
         row = int(np.random.default_rng(ss).choice(len(post), p=w / w.sum()))
         names = [c for c in post.columns if c != "weight" and not c.startswith("cohort.")]
@@ -376,6 +486,14 @@ class Scenario(_Strict):
                 raise ScenarioError(f"{where}: {problem}")
 
 
+def scaled(params: ModelParams, factors: dict[str, float]) -> ModelParams:
+    """``params`` with each dotted path's value multiplied by its factor."""
+    dumped = params.model_dump()
+    return with_overrides(
+        params, {path: float(value_at_path(dumped, path)) * f for path, f in factors.items()}
+    )
+
+
 def find_scenario(name_or_path: str | Path) -> Path:
     """A scenario path: an existing file, or the name of a built-in scenario."""
     path = Path(name_or_path)
@@ -388,12 +506,43 @@ def find_scenario(name_or_path: str | Path) -> Path:
     raise ScenarioError(f"scenario: file {str(name_or_path)!r} not found")
 
 
+BASE_FROM_KEYS = ("seed", "posterior", "base", "population")
+"""What ``base_from`` takes from the other scenario when this file does not set it."""
+
+
+def read_with_base(path: Path) -> dict[str, Any]:
+    """A scenario file's tables; with ``base_from = "other.toml"`` (relative to the
+    file), the other scenario's ``seed``, ``posterior``, ``base`` and ``population``
+    fill the tables this file does not have (one level: the other file has no
+    ``base_from``), so that several studies share one model."""
+    data = read_toml(path, ScenarioError)
+    ref = data.pop("base_from", None)
+    if ref is None:
+        return data
+    where = f"{path}: base_from = {ref!r}"
+    if not isinstance(ref, str) or not ref.endswith(".toml"):
+        raise ScenarioError(f"{where}: give a scenario file (.toml) relative to this one")
+    ref_path = path.parent / ref
+    if not ref_path.is_file():
+        raise ScenarioError(f"{where}: file {str(ref_path)!r} not found")
+    other = read_toml(ref_path, ScenarioError)
+    if "base_from" in other:
+        raise ScenarioError(f"{where}: that file has its own base_from (one level only)")
+    taken = [key for key in BASE_FROM_KEYS if key in other and key not in data]
+    for key in taken:
+        data[key] = other[key]
+    post = other.get("posterior")
+    if "posterior" in taken and isinstance(post, str) and not Path(post).is_absolute():
+        data["posterior"] = os.path.relpath(ref_path.parent / post, path.parent)
+    return data
+
+
 def load_scenario(name_or_path: str | Path, with_posterior: bool = True) -> Scenario:
     """Read, parse and validate a scenario file (every arm resolved, a posterior read and
     checked) or raise ScenarioError. ``with_posterior=False`` leaves the posterior unread
     (the base and arms of a sweep or calibration, which do not draw from it)."""
     path = find_scenario(name_or_path)
-    scenario = load_toml_model(path, Scenario, ScenarioError)
+    scenario = load_toml_model(path, Scenario, ScenarioError, data=read_with_base(path))
     if not with_posterior:
         return scenario
     try:

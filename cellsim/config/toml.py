@@ -65,10 +65,12 @@ def load_toml_model[M: BaseModel](
     model: type[M],
     error: type[ValueError],
     unknown_hint: str = UNKNOWN_KEY_HINT,
+    data: dict[str, Any] | None = None,
 ) -> M:
     """Read a TOML file as a ``model`` (its ``name`` defaults to the file's stem), or raise
-    ``error`` with one line: the path, then the first invalid field and value."""
-    data = read_toml(path, error)
+    ``error`` with one line: the path, then the first invalid field and value. ``data``:
+    the file's tables already read (and completed) by the caller."""
+    data = read_toml(path, error) if data is None else data
     data.setdefault("name", path.stem)
     try:
         return model.model_validate(data)

@@ -33,6 +33,7 @@ from cellsim.io import (
     write_parquet,
 )
 from cellsim.run.errors import RunsFailed
+from cellsim.run.generations import expand, run_chain
 from cellsim.run.local import cap_workers
 from cellsim.run.single import RunResult, collect, run_many
 
@@ -84,13 +85,20 @@ def run_scenario(
     Returns ``{"runs", "trajectories", "summary", "out_dir", "errors"}``.
     """
     console = console or Console()
+    base_arms = [a.name for a in scenario.arms]
+    scenario = expand(scenario)  # a chain of generations: one arm per generation
     specs = scenario.run_specs(replicates)
     preflight_output(out_dir, "scenario", estimate_bytes(specs))  # fail before any work
     workers = cap_workers(workers, len(specs), lambda m: console.print(m, markup=False))
+    outcomes = (
+        run_many(specs, workers=workers)
+        if scenario.generations is None
+        else run_chain(scenario, base_arms, replicates, workers)
+    )
     results: list[RunResult] = []
     errors: list[dict[str, str]] = []
     with progress_task(f"{scenario.name}: runs", len(specs), enabled=progress) as advance:
-        for spec, result, error in run_many(specs, workers=workers):
+        for spec, result, error in outcomes:
             if result is not None:
                 results.append(result)
             else:
@@ -103,6 +111,7 @@ def run_scenario(
         write_outputs(tmp, scenario, runs, traj, errors, replicates=replicates)
         summary = analyse(tmp, scenario.name, scenario.description, scenario.control_arm)
     print_summary(console, summary, scenario.name, out_dir)
+    print_answer(console, out_dir)
     for e in errors:
         console.print(f"[red]run {e['run_id']} failed:[/red] {e['error']}")
     return {
@@ -192,6 +201,7 @@ def population_section(folder: Path, runs: pd.DataFrame, traj: pd.DataFrame) -> 
     arm and age, analysis/population.py) and the report's lines; else nothing."""
     from analysis.population import (
         event_fractions,
+        format_draw_fractions,
         format_population,
         population_by_age,
         values_at_ages,
@@ -223,11 +233,51 @@ def population_section(folder: Path, runs: pd.DataFrame, traj: pd.DataFrame) -> 
     )
     write_csv(folder / "population.csv", by_age)
     write_csv(folder / "population_events.csv", events)
-    return [
+    lines = [
         "### The population (replicates are people)",
         "",
         *format_population(by_age, events, rep["column"], rep["below"]),
     ]
+    if "posterior_draw" in runs.columns:
+        answer = population_answer(runs, traj, rep, tissues, prefix)
+        write_csv(folder / ANSWER_CSV, answer)
+        lines += ["", "### The answer, with the parameters' uncertainty", ""]
+        lines += format_draw_fractions(answer, ANSWER_LEVEL)
+        lines += [
+            "",
+            "Each posterior draw is a population of people who share its parameters "
+            "(`people_per_draw`); the interval is the spread of the per-draw fractions, "
+            "which also carries each draw's sampling noise (conservative).",
+        ]
+    return lines
+
+
+ANSWER_CSV = "population_answer.csv"
+ANSWER_LEVEL = 0.9
+
+
+def population_answer(
+    runs: pd.DataFrame,
+    traj: pd.DataFrame,
+    rep: dict[str, Any],
+    tissues: list[str | None],
+    prefix: str,
+) -> pd.DataFrame:
+    """The population's answer table (analysis/population.py ``draw_fractions``): per arm,
+    the fraction of people past the event tissue's exhaustion and failure, and with
+    ``below``, each report tissue's value below it, by each of ``event_ages_years``."""
+    from analysis.population import draw_fractions, person_indicators, values_at_ages
+
+    ages = rep["event_ages_years"]
+    parts = [person_indicators(runs, ages, (f"{prefix}exhaustion", f"{prefix}failure"))]
+    if rep["below"] is not None:
+        for tissue in tissues:
+            name = tissue or str(runs["tissue"].iloc[0])
+            values = values_at_ages(runs, traj, rep["column"], ages, tissue)
+            label = f"{name}.{rep['column']} < {rep['below']:g}"
+            parts.append(person_indicators(runs, ages, (), values, rep["below"], label))
+    indicators = pd.concat(parts, ignore_index=True)
+    return draw_fractions(indicators, runs[["run_id", "posterior_draw"]], ANSWER_LEVEL)
 
 
 def rewrite_report(folder: Path, console: Console | None = None) -> Path:
@@ -239,6 +289,17 @@ def rewrite_report(folder: Path, console: Console | None = None) -> Path:
     if console is not None:
         print_summary(console, summary, manifest["name"], folder)
     return folder / "report.md"
+
+
+def print_answer(console: Console, out_dir: Path) -> None:
+    """A population's answer table (``population_answer.csv``), when the run made one."""
+    path = out_dir / ANSWER_CSV
+    if not path.is_file():
+        return
+    from analysis.population import format_draw_fractions
+
+    for line in format_draw_fractions(pd.read_csv(path), ANSWER_LEVEL):
+        console.print(line, markup=False, highlight=False)
 
 
 def print_summary(console: Console, summary: pd.DataFrame, name: str, out_dir: Path) -> None:
