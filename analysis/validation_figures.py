@@ -606,3 +606,30 @@ def plot_karin_insult(
     )
     ax2.legend(fontsize=8, loc="lower left")
     return _save(fig, path)
+
+
+@_themed
+def plot_marrow_failure(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    markers: Iterable[tuple[float, str]],
+    path: Path,
+    *,
+    title: str,
+) -> str:
+    """The fraction of people with marrow failure against age, one step curve per group
+    (``label -> (times_years, fraction)``, 1 - Kaplan-Meier survival), and published ages
+    (``(age_years, label)``) as vertical lines."""
+    fig = _figure(7.0, 5.6)
+    ax = fig.add_subplot()
+    for i, (label, (times, fraction)) in enumerate(curves.items()):
+        ax.step(times, fraction, where="post", color=f"C{i}", label=label)
+    for j, (age, label) in enumerate(markers):
+        ax.axvline(age, color=_INK, ls=("--", ":", "-.")[j % 3], lw=0.9, label=label)
+    ax.set(
+        xlabel="age (years)",
+        ylabel="people with marrow failure",
+        ylim=(-0.02, 1.02),
+        title=title,
+    )
+    fig.legend(fontsize=7, loc="outside lower center", ncol=2)
+    return _save(fig, path)

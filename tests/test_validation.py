@@ -23,7 +23,14 @@ EXPECTED_CHECKS = {
     "leukocyte_attrition",
     "karin_step_size",
     "karin_insult_half_life",
+    "blood_population_fit",
+    "telomere_syndrome_anticipation",
+    "normal_marrow_failure",
 }
+
+KNOWN_FAILURES = {"blood_population_fit"}
+"""Checks that fail today, each said in the report and in scenarios/blood/README.md: the
+calibrated blood population is not yet within the data's sampling error (issue 16)."""
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +63,14 @@ def test_every_check_runs_and_writes_report_and_figures(quick_report):
 
 
 @pytest.mark.slow
-def test_every_check_passes(quick_report):
+def test_every_check_passes_but_the_known_failures(quick_report):
     """Reduced checks: culture (3 strains), turnover of every preset, HSC/leukocyte
-    attrition over 10 years. With the published inputs (the corrected gut lifespans),
-    every check passes, the blood and gut shares of daily turnover included."""
+    attrition over 10 years, the blood population at a few people. With the published
+    inputs (the corrected gut lifespans), every check passes, the blood and gut shares of
+    daily turnover included, except the blood population's fit to Aubert 2012, which
+    fails today (and says so): a check that starts to pass must leave KNOWN_FAILURES."""
     _, failed = quick_report
-    assert failed == set()
+    assert failed == KNOWN_FAILURES
 
 
 def test_exit_code_is_one_when_a_check_fails(monkeypatch, tmp_path, capsys):

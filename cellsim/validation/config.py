@@ -17,6 +17,7 @@ from cellsim.engine.culture import CultureParams
 
 __all__ = [
     "BloodCheckConfig",
+    "BloodPopulationCheckConfig",
     "CultureCheckConfig",
     "KarinCheckConfig",
     "TurnoverCheckConfig",
@@ -89,6 +90,45 @@ class BloodCheckConfig(_Cfg):
     scenario: str = "blood.toml"
     fit_from_year: float = Field(1.0, ge=0)
     quick: BloodQuick = Field(default_factory=BloodQuick)
+
+
+class BloodPopulationQuick(_Cfg):
+    """``[blood_population.quick]``: fewer posterior draws, families and people."""
+
+    predictive_draws: int | None = Field(None, ge=1)
+    families: int | None = Field(None, ge=1)
+    people: int | None = Field(None, ge=1)
+
+
+class BloodPopulationCheckConfig(_Cfg):
+    """``[blood_population]``: the calibrated blood population (files next to
+    validation.toml): its calibration and posterior (the posterior-predictive check
+    against Aubert 2012), the telomere-syndrome families (``families`` chains) and the
+    people without a mutation (``people``, the control arm of the population scenario)."""
+
+    calibration: str = "../blood/calibration.toml"
+    posterior: str = "../blood/calibration/posterior.parquet"
+    population_scenario: str = "../blood/blood_population.toml"
+    syndrome_scenario: str = "../blood/telomere_syndrome.toml"
+    predictive_draws: int = Field(40, ge=1)
+    families: int = Field(40, ge=1)
+    people: int = Field(120, ge=1)
+    normal_failure_age_years: float = Field(100.0, gt=0)
+    normal_failure_fraction_max: float = Field(0.01, ge=0, le=1)
+    """Chosen: "a small fraction" of people without a mutation with marrow failure by
+    ``normal_failure_age_years``."""
+    quick: BloodPopulationQuick = Field(default_factory=BloodPopulationQuick)
+
+    def reduced(self) -> BloodPopulationCheckConfig:
+        """The ``--quick`` settings."""
+        q = self.quick
+        return self.model_copy(
+            update={
+                "predictive_draws": q.predictive_draws or self.predictive_draws,
+                "families": q.families or self.families,
+                "people": q.people or self.people,
+            }
+        )
 
 
 class ConvergenceQuick(_Cfg):
@@ -191,6 +231,7 @@ class ValidationConfig(_Cfg):
     culture: CultureCheckConfig
     turnover: TurnoverCheckConfig = Field(default_factory=TurnoverCheckConfig)
     blood: BloodCheckConfig = Field(default_factory=BloodCheckConfig)
+    blood_population: BloodPopulationCheckConfig = Field(default_factory=BloodPopulationCheckConfig)
     karin: KarinCheckConfig = Field(default_factory=KarinCheckConfig)
     folder: Path = Path(".")
     quick_mode: bool = False
@@ -225,6 +266,7 @@ class ValidationConfig(_Cfg):
                 "culture": culture,
                 "turnover": turnover,
                 "blood": b,
+                "blood_population": self.blood_population.reduced(),
                 "karin": self.karin.quick(),
                 "quick_mode": True,
             }

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from cellsim.engine.presets import HSC_DIVISION_INTERVAL_DAYS, HSC_LOSS_BP_PER_YEAR
 
 __all__ = [
+    "AUBERT_PERCENTILES",
     "BLOOD_SHARE_OF_TURNOVER",
     "BODY_TURNOVER_CELLS_PER_DAY",
+    "CARRIER_APLASTIC_ANEMIA_ONSET_YEARS",
+    "CARRIER_PULMONARY_FIBROSIS_ONSET_YEARS",
     "DEATHS_PER_CELL_PER_DAY",
     "HAYFLICK_LIMIT_PD",
     "HSC_ATTRITION_BP_PER_YEAR",
@@ -27,9 +30,11 @@ __all__ = [
     "KARIN_PRODUCTION_SLOPE_MOUSE",
     "KARIN_REMOVAL_PER_CELL_PER_DAY",
     "LEUKOCYTE_ATTRITION_BP_PER_YEAR",
+    "NORMAL_MARROW_FAILURE",
     "PD_PER_KB",
     "PHASE3_SLOWDOWN",
     "PHASE3_SMOOTH_RISE",
+    "TBD_DIAGNOSIS_AGE_YEARS",
     "TELOMERE_SPREAD",
     "TURNOVER_SHARE_BY_GROUP",
     "Published",
@@ -134,4 +139,35 @@ KARIN_CONTINUOUS_TIME = Published(
 (analysis/karin_ode.py)."""
 KARIN_HALF_LIFE_RISES = Published(
     "senescent cells' half-life: days in young mice, weeks in old ones", "Karin 2019"
+)
+
+
+# --- the blood system of a population (scenarios/blood; data in scenarios/blood/data) ----
+AUBERT_PERCENTILES = Published(
+    "10th/50th/90th percentiles of lymphocyte and granulocyte telomere length per age bin, "
+    "836 healthy people aged 0-102 (flow-FISH)",
+    "Aubert 2012",
+)
+CARRIER_APLASTIC_ANEMIA_ONSET_YEARS = Published(
+    "aplastic anaemia at 14 years on average in TERT/TERC families",
+    "Parry 2011",
+    value=14.0,
+)
+CARRIER_PULMONARY_FIBROSIS_ONSET_YEARS = Published(
+    "pulmonary fibrosis at 51 years on average in the same families (mostly the older generation)",
+    "Parry 2011",
+    value=51.0,
+)
+TBD_DIAGNOSIS_AGE_YEARS = Published(
+    "telomere biology disorders diagnosed at a median 19.4 years (range 0-71.6; 231 people, "
+    "all genes)",
+    "Niewisch 2022",
+    value=19.4,
+    low=0.0,
+    high=71.6,
+)
+NORMAL_MARROW_FAILURE = Published(
+    "marrow failure from telomere shortening is a disease of carriers (TERT/TERC mutations "
+    "in <5% of marrow failure), not of healthy ageing",
+    "Du 2009; Parry 2011",
 )

@@ -46,6 +46,11 @@ from cellsim.io import MANIFEST, MB, atomic_dir, preflight_output, write_csv, wr
 from cellsim.run.errors import RunsFailed
 from cellsim.run.local import cap_workers
 from cellsim.validation.blood import blood_checks, blood_params, run_blood
+from cellsim.validation.blood_population import (
+    BloodPopulationRuns,
+    blood_population_checks,
+    run_blood_population,
+)
 from cellsim.validation.config import ValidationConfig, load_config
 from cellsim.validation.culture import CultureAnalysis, analyse_culture, culture_tasks
 from cellsim.validation.culture_checks import culture_checks
@@ -73,7 +78,11 @@ def _tasks(cfg: ValidationConfig) -> list[Task]:
 
 
 def _write_folder(
-    folder: Path, cfg: ValidationConfig, results: dict[str, Any], t0: float
+    folder: Path,
+    cfg: ValidationConfig,
+    results: dict[str, Any],
+    population: BloodPopulationRuns,
+    t0: float,
 ) -> list[CheckResult]:
     """Evaluate the checks and write figures, tables, checks.json, report.md and the
     manifest into ``folder``; ``t0``: the run's start (``time.perf_counter``)."""
@@ -84,6 +93,7 @@ def _write_folder(
     tchecks, ttable = turnover_checks(cfg, results, figs)
     checks += tchecks
     checks += blood_checks(cfg, results["blood"], figs)
+    checks += blood_population_checks(cfg, population, figs)
     kchecks, ktable, kcurves = karin_checks(cfg, results, figs)
     checks += kchecks
     for c in checks:
@@ -94,6 +104,8 @@ def _write_folder(
     write_csv(folder / "culture_sensitivity.csv", ca.sensitivity)
     write_csv(folder / "turnover.csv", ttable)
     write_csv(folder / "blood_trajectories.csv", results["blood"].trajectories)
+    write_csv(folder / "blood_population_predictive.csv", population.bands)
+    write_csv(folder / "telomere_syndrome_runs.csv", population.families)
     write_csv(folder / "karin_step_size.csv", ktable)
     write_csv(folder / "karin_insult.csv", kcurves)
     write_json(folder / "checks.json", [asdict(c) for c in checks])
@@ -139,8 +151,10 @@ def run_validation(
             console.print(f"[{done[0]}/{len(tasks)}] {name}", markup=False, highlight=False)
 
     results = run_tasks(tasks, workers=workers, progress=progress)
+    population = run_blood_population(cfg, workers)
+    progress("blood population: predictive check, carrier families, people")
     with atomic_dir(out_dir) as tmp:
-        checks = _write_folder(tmp, cfg, results, t0)
+        checks = _write_folder(tmp, cfg, results, population, t0)
     report = Path(out_dir) / "report.md"
     if console is not None:
         for c in checks:
