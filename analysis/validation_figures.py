@@ -36,6 +36,7 @@ Tables (columns used):
 from __future__ import annotations
 
 import functools
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -632,4 +633,27 @@ def plot_marrow_failure(
         title=title,
     )
     fig.legend(fontsize=7, loc="outside lower center", ncol=2)
+    return _save(fig, path)
+
+
+@_themed
+def plot_clonal_structure(clones: pd.DataFrame, published_label: str, path: Path) -> str:
+    """The clones making up half of the HSCs (log scale) and the largest clone's share
+    against age, per arm (one thin line per person, the median thick), with the published
+    finding shaded at the ages it speaks of (over 75)."""
+    fig = _figure(9.0, 4.2)
+    axes = fig.subplots(1, 2)
+    for i, (arm, d) in enumerate(clones.groupby("arm", sort=False)):
+        for j, column in enumerate(("clones_for_half", "largest_clone_share")):
+            ax = axes[j]
+            for _, person in d.groupby("run_id"):
+                ax.plot(person["age_years"], person[column], color=f"C{i}", lw=0.5, alpha=0.4)
+            med = d.groupby("age_years")[column].median()
+            ax.plot(med.index, med.to_numpy(), color=f"C{i}", lw=2, label=arm)
+    axes[0].set(yscale="log", xlabel="age (years)", ylabel="clones making up half of HSCs")
+    axes[1].set(xlabel="age (years)", ylabel="largest clone's share of HSCs")
+    for ax in axes:
+        ax.axvspan(75, 100, color=_INK, alpha=0.08, lw=0)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(textwrap.fill(f"Shaded: over 75. {published_label}", 120), fontsize=8)
     return _save(fig, path)

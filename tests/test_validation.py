@@ -26,6 +26,7 @@ EXPECTED_CHECKS = {
     "blood_population_fit",
     "telomere_syndrome_anticipation",
     "normal_marrow_failure",
+    "hsc_clonal_structure",
 }
 
 KNOWN_FAILURES = {"blood_population_fit"}

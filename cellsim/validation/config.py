@@ -98,18 +98,29 @@ class BloodPopulationQuick(_Cfg):
     predictive_draws: int | None = Field(None, ge=1)
     families: int | None = Field(None, ge=1)
     people: int | None = Field(None, ge=1)
+    clonal_people: int | None = Field(None, ge=1)
 
 
 class BloodPopulationCheckConfig(_Cfg):
     """``[blood_population]``: the calibrated blood population (files next to
     validation.toml): its calibration and posterior (the posterior-predictive check
-    against Aubert 2012), the telomere-syndrome families (``families`` chains) and the
-    people without a mutation (``people``, the control arm of the population scenario)."""
+    against Aubert 2012), the telomere-syndrome families (``families`` chains), the
+    people without a mutation (``people``, the control arm of the population scenario)
+    and the HSC clonal structure (``clonal_people`` per arm of the clonal scenario)."""
 
     calibration: str = "../blood/calibration.toml"
     posterior: str = "../blood/calibration/posterior.parquet"
     population_scenario: str = "../blood/blood_population.toml"
     syndrome_scenario: str = "../blood/telomere_syndrome.toml"
+    clonal_scenario: str = "../blood/clonal_drift.toml"
+    clonal_people: int = Field(6, ge=1)
+    """People per arm of the clonal scenario (20,000 HSCs each)."""
+    polyclonal_age_years: float = Field(60.0, gt=0)
+    polyclonal_clones_for_half_min: int = Field(100, ge=1)
+    """Chosen: "polyclonal" = at least this many clones make up half of the HSCs."""
+    oligoclonal_age_years: float = Field(80.0, gt=0)
+    oligoclonal_clones_for_half_max: int = Field(30, ge=1)
+    """Chosen: Mitchell's 12-18 clones holding 30-60% means half within a few tens."""
     predictive_draws: int = Field(40, ge=1)
     families: int = Field(40, ge=1)
     people: int = Field(120, ge=1)
@@ -127,6 +138,7 @@ class BloodPopulationCheckConfig(_Cfg):
                 "predictive_draws": q.predictive_draws or self.predictive_draws,
                 "families": q.families or self.families,
                 "people": q.people or self.people,
+                "clonal_people": q.clonal_people or self.clonal_people,
             }
         )
 
