@@ -132,6 +132,12 @@ def test_full_germline_restoration_keeps_the_lineage_where_it_started(tmp_path):
     np.testing.assert_allclose(runs["t.telomere.initial_mean_bp"], 9000.0, atol=1e-6)
 
 
+def test_expanding_twice_changes_nothing(tmp_path):
+    sc = expand(load_scenario(_family(tmp_path)))
+    assert [a.name for a in expand(sc).arms] == [a.name for a in sc.arms]
+    assert [a.name for a in sc.arms] == ["carrier_gen1", "carrier_gen2", "carrier_gen3"]
+
+
 def test_scale_multiplies_each_persons_own_draw(tmp_path):
     """The carrier's loss is twice the person's posterior draw, recorded in the row."""
     sc = load_scenario(_family(tmp_path))

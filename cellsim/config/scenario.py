@@ -192,6 +192,8 @@ class Scenario(_Strict):
     the parameters' uncertainty (``cohort.*`` columns are not model parameters: unused)."""
     _arms_resolved: dict[str, ModelParams] = PrivateAttr(default_factory=dict)
     _posterior: Any = PrivateAttr(default=None)
+    _generations_expanded: bool = PrivateAttr(default=False)
+    """Set by ``run.generations.expand``: the arms are already one per generation."""
 
     @field_validator("name")
     @classmethod

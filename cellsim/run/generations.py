@@ -28,9 +28,10 @@ def arm_of(arm: str, generation: int) -> str:
 
 def expand(scenario: Scenario) -> Scenario:
     """The scenario with one arm per (arm, generation), in arm then generation order; the
-    control is generation 1 of the control arm. Its posterior is the scenario's."""
+    control is generation 1 of the control arm. Its posterior is the scenario's. An
+    expanded scenario is returned as it is."""
     gen = scenario.generations
-    if gen is None:
+    if gen is None or scenario._generations_expanded:
         return scenario
     arms = [
         a.model_copy(
@@ -47,6 +48,7 @@ def expand(scenario: Scenario) -> Scenario:
     data["control"] = arm_of(scenario.control_arm, 1)
     out = Scenario.model_validate(data)
     out._posterior = scenario._posterior
+    out._generations_expanded = True
     return out
 
 
