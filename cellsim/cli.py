@@ -86,26 +86,53 @@ def run(
     replicates: Annotated[
         int | None, typer.Option("--replicates", help="Replicates per arm (overrides file).")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 2,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Worker processes (default: 2).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Address of a running Dask scheduler (tcp://host:8786); rerun to resume.",
+        ),
+    ] = None,
+    flush_runs: Annotated[
+        int,
+        typer.Option("--flush-runs", help="Runs per stored part file (resumable runs)."),
+    ] = 32,
 ) -> None:
-    """Run every arm of a scenario, print the exhaustion table, write results and figures."""
+    """Run every arm of a scenario, print the exhaustion table, write results and figures.
+
+    A population's scenario ([population], a posterior or [generations]) and any run on
+    --scheduler store their runs as they finish: rerun the same command to resume."""
     from cellsim.config.scenario import ScenarioError, load_scenario
     from cellsim.engine.params import MAX_REPLICATES, MAX_RUNS
-    from cellsim.run.workflow import run_scenario
+    from cellsim.run.workflow import GENERATIONS_LOCAL_ONLY, run_scenario
 
     _positive("--replicates", replicates, MAX_REPLICATES)
-    _positive("--workers", workers)
+    _dask_options(workers, scheduler)
+    _positive("--flush-runs", flush_runs)
     try:
         sc = load_scenario(scenario)
     except ScenarioError as exc:
         fail(str(exc))
+    if scheduler is not None and sc.generations is not None:
+        fail(GENERATIONS_LOCAL_ONLY)
     if replicates is not None and len(sc.arms) * replicates > MAX_RUNS:
         fail(
             f"--replicates = {replicates}: {len(sc.arms)} arms x {replicates} = "
             f"{len(sc.arms) * replicates} runs; at most {MAX_RUNS} runs per scenario"
         )
     out_dir = _out_dir(out, sc.name, "scenario")
-    run_scenario(sc, out_dir, replicates=replicates, workers=workers, console=console)
+    run_scenario(
+        sc,
+        out_dir,
+        replicates=replicates,
+        workers=2 if workers is None else workers,
+        scheduler=scheduler,
+        flush_runs=flush_runs,
+        console=console,
+    )
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""The Dask executor: the runs of a sweep plan on Dask distributed, stored as they finish.
+"""The Dask executor: the runs of a sweep plan (or of a scenario, as a ``SpecList`` of its
+``RunSpec``s: ``cellsim run --scheduler``) on Dask distributed, stored as they finish.
 
 Runs go to a LocalCluster of worker processes (one thread each, Numba/BLAS threads pinned
 to 1 before they start) or to any running scheduler. At most about twice the cluster's
@@ -7,7 +8,7 @@ threads are queued at a time; finished runs are appended to the store
 several (``TaskSizer``); a worker runs each with ``execute_run``: ``run_one`` of
 ``cellsim.run.single``, its trajectories subsampled, and any exception returned as an
 error record, so one failing run never stops the sweep. The local process pool
-(``cellsim.run.local``) is this executor's counterpart for scenarios.
+(``cellsim.run.local``) is this executor's counterpart for scenarios run on this machine.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from cellsim.config.sweep import SweepPlan, point_id
 from cellsim.io import OutputError
 from cellsim.run.errors import RunsFailed
 from cellsim.run.single import run_one
-from cellsim.run.store import SweepStore
+from cellsim.run.store import Batch, SpecList, SweepStore
 
 THREAD_ENV: dict[str, str] = {
     "NUMBA_NUM_THREADS": "1",
@@ -278,52 +279,24 @@ def connected_workers(client: Any, where: str, say: Callable[[str], None]) -> li
 # --------------------------------------------------------------------------------------
 
 
-class _Batch:
-    """Finished runs waiting to be written as one part."""
-
-    def __init__(self) -> None:
-        self.runs: list[dict[str, Any]] = []
-        self.traj: list[pd.DataFrame] = []
-        self.failures: list[dict[str, Any]] = []
-        self.since = time.monotonic()
-
-    def __len__(self) -> int:
-        return len(self.runs) + len(self.failures)
-
-    def add(self, plan: SweepPlan, point: int, replicate: int, out: dict[str, Any]) -> None:
-        """Keep one run's outcome: its row and trajectories, or its failure record."""
-        if out["ok"]:
-            self.runs.append(out["row"])
-            if out.get("trajectories") is not None:
-                self.traj.append(out["trajectories"])
-        else:
-            self.failures.append(
-                _failure_record(plan, point, replicate, out["error"], out["traceback"])
-            )
-
-    def due(self, max_runs: int, max_age_seconds: float) -> bool:
-        """True when the batch holds ``max_runs`` runs or is ``max_age_seconds`` old."""
-        return len(self) >= max_runs or time.monotonic() - self.since >= max_age_seconds
-
-    def flush(self, store: SweepStore) -> None:
-        """Append the batch to the store as one part and start an empty one."""
-        store.append(self.runs, self.traj, self.failures)
-        self.runs, self.traj, self.failures = [], [], []
-        self.since = time.monotonic()
-
-
-def _failure_record(
-    plan: SweepPlan, point: int, replicate: int, error: str, tb: str
-) -> dict[str, Any]:
+def _identity(plan: SweepPlan | SpecList, point: int, replicate: int) -> dict[str, Any]:
+    """The identity columns of a run's failure record: a sweep's point and overrides, or a
+    listed spec's arm and replicate."""
+    if isinstance(plan, SpecList):
+        return plan.identity(point, replicate)
     return {
         "run_id": plan.run_id(point, replicate),
         "arm": point_id(point),
         "replicate": replicate,
         "point": point,
         **plan.overrides(point),
-        "error": error,
-        "traceback": tb,
     }
+
+
+def _trajectory_settings(plan: SweepPlan | SpecList) -> tuple[float | None, bool]:
+    """``(trajectory_interval_days, store_trajectories)`` of a sweep plan or a spec list."""
+    settings = plan if isinstance(plan, SpecList) else plan.sweep
+    return settings.trajectory_interval_days, settings.store_trajectories
 
 
 class _Queue:
@@ -332,7 +305,11 @@ class _Queue:
     millions of runs never sit on the scheduler at once."""
 
     def __init__(
-        self, client: Any, plan: SweepPlan, todo: list[tuple[int, int]], sizer: TaskSizer
+        self,
+        client: Any,
+        plan: SweepPlan | SpecList,
+        todo: list[tuple[int, int]],
+        sizer: TaskSizer,
     ) -> None:
         from distributed import as_completed
 
@@ -366,8 +343,7 @@ class _Queue:
             fut = self.client.submit(
                 execute_batch,
                 [self.plan.spec(point, rep) for point, rep in runs],
-                self.plan.sweep.trajectory_interval_days,
-                self.plan.sweep.store_trajectories,
+                *_trajectory_settings(self.plan),
                 pure=False,
             )
             self.which[fut.key] = runs
@@ -397,7 +373,7 @@ def _outcomes(fut: Any, run_ids: list[str]) -> tuple[list[dict[str, Any]], float
 
 def execute_plan(
     client: Any,
-    plan: SweepPlan,
+    plan: SweepPlan | SpecList,
     todo: list[tuple[int, int]],
     store: SweepStore,
     *,
@@ -406,14 +382,15 @@ def execute_plan(
     on_done: Callable[[bool, tuple[str, str] | None], None],
     sizer: TaskSizer | None = None,
 ) -> None:
-    """Run the ``(point, replicate)`` runs of ``todo`` on ``client``'s cluster, several per
+    """Run the ``(point, replicate)`` runs of ``todo`` (of a sweep plan, or ``(i, 0)`` of a
+    ``SpecList``: a scenario's runs) on ``client``'s cluster, several per
     task when they are short (``sizer``, a new ``TaskSizer`` by default), and append them
     to ``store`` in batches of ``flush_runs`` runs or every ``flush_seconds``, whichever
     comes first (and what is left at the end, also after an error). ``on_done(ok, error)``
     is called once per finished run, ``error`` being ``(run_id, message)`` for a failure."""
     queue = _Queue(client, plan, todo, sizer or TaskSizer())
     queue.top_up()
-    batch = _Batch()
+    batch = Batch()
     try:
         for fut in queue.finished:
             runs = queue.which.pop(fut.key)
@@ -424,7 +401,7 @@ def execute_plan(
                 queue.sizer.observe(len(runs), seconds)
             queue.top_up()  # keep the workers fed before storing
             for (point, rep), run_id, out in zip(runs, run_ids, outs, strict=True):
-                batch.add(plan, point, rep, out)
+                batch.add(out, _identity(plan, point, rep))
                 on_done(out["ok"], None if out["ok"] else (run_id, out["error"]))
             if batch.due(flush_runs, flush_seconds):
                 batch.flush(store)

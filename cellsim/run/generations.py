@@ -10,7 +10,7 @@ in parallel), each child's spec made from its parent's result.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -83,13 +83,20 @@ def child_spec(spec: RunSpec, gen: Generations, value: float, generation: int) -
 
 
 def run_chain(
-    expanded: Scenario, base_arms: list[str], replicates: int | None, workers: int
+    expanded: Scenario,
+    base_arms: list[str],
+    replicates: int | None,
+    workers: int,
+    stored: Mapping[str, pd.DataFrame] | None = None,
 ) -> Iterator[tuple[RunSpec, RunResult | None, str | None]]:
     """Run the generations of ``expanded`` (from ``expand``) in order, yielding ``(spec,
     result, error)`` like ``run_many``; a child is run only when its parent's run
-    succeeded and lived to the conception age."""
+    succeeded and lived to the conception age. ``stored`` (run id -> trajectories) holds
+    runs done before (a resumed chain): they are not run again, and their children are
+    made from their stored trajectories, as from a fresh run's."""
     gen = expanded.generations
     assert gen is not None
+    stored = stored or {}
     specs = {(s.arm, s.replicate): s for s in expanded.run_specs(replicates)}
     parents: dict[tuple[str, int], float] = {}
     for g in range(1, gen.count + 1):
@@ -99,26 +106,27 @@ def run_chain(
             if base is None:
                 continue
             if g == 1:
-                todo.append(
-                    RunSpec(
-                        arm=spec.arm,
-                        replicate=spec.replicate,
-                        params=spec.params,
-                        entropy=spec.entropy,
-                        extra={
-                            **spec.extra,
-                            "generation": 1,
-                            gen.inherit: value_at_path(spec.params.model_dump(), gen.inherit),
-                        },
-                        stream=spec.stream,
-                    )
-                )
+                value = float(value_at_path(spec.params.model_dump(), gen.inherit))
+                todo.append(child_spec(spec, gen, value, 1))
             elif np.isfinite(parents.get((base, r), float("nan"))):
                 todo.append(child_spec(spec, gen, parents[(base, r)], g))
         children: dict[tuple[str, int], float] = {}
-        for spec, result, error in run_many(todo, workers=workers):
+
+        def keep(
+            spec: RunSpec,
+            traj: pd.DataFrame,
+            g: int = g,
+            children: dict[tuple[str, int], float] = children,
+        ) -> None:
+            base = spec.arm.removesuffix(f"_gen{g}")
+            children[(base, spec.replicate)] = inherited_value(traj, gen)
+
+        for spec in todo:
+            if spec.run_id in stored:
+                keep(spec, stored[spec.run_id])
+        missing = [s for s in todo if s.run_id not in stored]
+        for spec, result, error in run_many(missing, workers=workers):
             if result is not None:
-                base = spec.arm.removesuffix(f"_gen{g}")
-                children[(base, spec.replicate)] = inherited_value(result.trajectories, gen)
+                keep(spec, result.trajectories)
             yield spec, result, error
         parents = children

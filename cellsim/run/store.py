@@ -1,4 +1,5 @@
-"""The resumable result store of a sweep: Parquet parts appended atomically, then compacted.
+"""The resumable result store of a sweep (and of a scenario's runs): Parquet parts appended
+atomically, then compacted.
 
 Layout of a sweep output folder (``cellsim sweep FILE --out DIR``)::
 
@@ -29,21 +30,30 @@ Guarantees, whatever moment the process is killed (SIGKILL included):
 
 Rows are sorted by ``sort_by`` (default ``point``, ``replicate``) when read, so the tables
 do not depend on worker count, completion order or how runs were batched.
+
+A scenario run by ``cellsim run`` that is resumable (``cellsim.run.workflow``) keeps the same
+``parts/`` in its output folder while it runs (manifest kind "scenario", status "running");
+``SpecList`` lets the executors take its list of ``RunSpec``s, and ``Batch`` is the buffer of
+finished runs that both executors (Dask, the local pool) flush into a store.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import platform
 import re
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from cellsim.io import OutputError, atomic_dir, write_parquet
+from cellsim.config.plan import RunSpec
+from cellsim.io import MANIFEST, OutputError, atomic_dir, write_json, write_parquet
 
 try:
     import fcntl
@@ -58,10 +68,17 @@ LOCK_NAME = ".lock"
 class SweepStore:
     """A folder of Parquet parts plus the compacted tables (see the module doc)."""
 
-    def __init__(self, root: str | Path, sort_by: Sequence[str] = ("point", "replicate")):
+    def __init__(
+        self,
+        root: str | Path,
+        sort_by: Sequence[str] = ("point", "replicate"),
+        kind: str = "sweep",
+    ):
         self.root = Path(root)
         self.parts_dir = self.root / "parts"
         self.sort_by = tuple(sort_by)
+        self.kind = kind
+        """What writes the folder ("sweep", "scenario"), for the messages."""
 
     # --- housekeeping -------------------------------------------------------------------
     @contextlib.contextmanager
@@ -77,7 +94,7 @@ class SweepStore:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise OutputError(
-                    f"--out: {str(self.root)!r} is in use by another running cellsim sweep"
+                    f"--out: {str(self.root)!r} is in use by another running cellsim {self.kind}"
                 ) from None
             yield
         finally:
@@ -225,6 +242,109 @@ class SweepStore:
             return df.reset_index(drop=True)
         keys = [k for k in self.sort_by if k in df.columns] or ["run_id"]
         return df.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# what the executors share: finished runs buffered, a list of RunSpecs as a plan
+# --------------------------------------------------------------------------------------
+
+
+class Batch:
+    """Finished runs waiting to be written as one part."""
+
+    def __init__(self) -> None:
+        self.runs: list[dict[str, Any]] = []
+        self.traj: list[pd.DataFrame] = []
+        self.failures: list[dict[str, Any]] = []
+        self.since = time.monotonic()
+
+    def __len__(self) -> int:
+        return len(self.runs) + len(self.failures)
+
+    def add(self, out: dict[str, Any], identity: dict[str, Any]) -> None:
+        """Keep one run's outcome (``cellsim.run.dask.execute_run``'s record): its row and
+        trajectories, or its failure record (``identity``'s columns, error, traceback)."""
+        if out["ok"]:
+            self.runs.append(out["row"])
+            if out.get("trajectories") is not None:
+                self.traj.append(out["trajectories"])
+        else:
+            self.failures.append(
+                {**identity, "error": out["error"], "traceback": out.get("traceback", "")}
+            )
+
+    def due(self, max_runs: int, max_age_seconds: float) -> bool:
+        """True when the batch holds ``max_runs`` runs or is ``max_age_seconds`` old."""
+        return len(self) >= max_runs or time.monotonic() - self.since >= max_age_seconds
+
+    def flush(self, store: SweepStore) -> None:
+        """Append the batch to the store as one part and start an empty one."""
+        store.append(self.runs, self.traj, self.failures)
+        self.runs, self.traj, self.failures = [], [], []
+        self.since = time.monotonic()
+
+
+class SpecList:
+    """A list of ``RunSpec``s seen as a plan by ``cellsim.run.dask.execute_plan``: run
+    ``(i, 0)`` is ``specs[i]``; trajectories are stored whole (not subsampled)."""
+
+    trajectory_interval_days: float | None = None
+    store_trajectories: bool = True
+
+    def __init__(self, specs: Sequence[RunSpec]) -> None:
+        self.specs = list(specs)
+
+    def all_runs(self) -> list[tuple[int, int]]:
+        """Every run as ``(index, 0)``."""
+        return [(i, 0) for i in range(len(self.specs))]
+
+    def spec(self, index: int, replicate: int = 0) -> RunSpec:
+        return self.specs[index]
+
+    def run_id(self, index: int, replicate: int = 0) -> str:
+        return self.specs[index].run_id
+
+    def identity(self, index: int, replicate: int = 0) -> dict[str, Any]:
+        """The identity columns of a failure record."""
+        s = self.specs[index]
+        return {"run_id": s.run_id, "arm": s.arm, "replicate": s.replicate}
+
+
+# --------------------------------------------------------------------------------------
+# the manifest of a folder being written
+# --------------------------------------------------------------------------------------
+
+
+def mark_interrupted(folder: str | Path) -> bool:
+    """A manifest left "running" (a sweep's, or a resumable scenario's) by a process that
+    is gone (killed: SIGKILL, power loss) becomes "interrupted"; True when it was. A live
+    writer (its pid alive on this host, or the folder lock held) is left alone."""
+    folder = Path(folder)
+    path = folder / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    if data.get("kind") not in ("sweep", "scenario") or data.get("status") != "running":
+        return False
+    pid, host = data.get("pid"), data.get("host")
+    same_host = host == platform.node()
+    if isinstance(pid, int) and same_host and pid != os.getpid() and _alive(pid):
+        return False
+    if SweepStore(folder).is_locked():
+        return False
+    write_json(path, {**data, "status": "interrupted"})
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

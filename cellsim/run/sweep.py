@@ -35,7 +35,7 @@ from cellsim.io import (
 from cellsim.run.dask import client_for, connected_workers, execute_plan
 from cellsim.run.errors import RunsFailed
 from cellsim.run.local import cap_workers
-from cellsim.run.store import SweepStore
+from cellsim.run.store import SweepStore, mark_interrupted
 from cellsim.run.workflow import progress_task
 
 # --------------------------------------------------------------------------------------
@@ -87,38 +87,6 @@ def estimate_sweep_bytes(plan: SweepPlan) -> int:
     every = max(params.run.record_interval_days, plan.sweep.trajectory_interval_days or 0.0)
     records = (int(params.run.horizon_days / every) + 1) * len(params.tissues)
     return plan.n_runs * records * TRAJECTORY_RECORD_BYTES + figures
-
-
-def mark_interrupted(folder: str | Path) -> bool:
-    """A manifest left "running" by a process that is gone (killed: SIGKILL, power loss)
-    becomes "interrupted"; True when it was. A live sweep (its pid alive on this host, or
-    the folder lock held) is left alone."""
-    folder = Path(folder)
-    path = folder / MANIFEST
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-    if data.get("kind") != "sweep" or data.get("status") != "running":
-        return False
-    pid, host = data.get("pid"), data.get("host")
-    same_host = host == platform.node()
-    if isinstance(pid, int) and same_host and pid != os.getpid() and _alive(pid):
-        return False
-    if SweepStore(folder).is_locked():
-        return False
-    write_json(path, {**data, "status": "interrupted"})
-    return True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True
-    return True
 
 
 def _manifest(plan: SweepPlan, status: str, **extra: Any) -> dict[str, Any]:

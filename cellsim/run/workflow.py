@@ -1,11 +1,23 @@
-"""A scenario from file to folder: run the arms, store the tables, analyse, report."""
+"""A scenario from file to folder: run the arms, store the tables, analyse, report.
+
+A population's scenario (``[population]``, a ``posterior`` or ``[generations]``), or any
+scenario run with ``scheduler`` (``cellsim run --scheduler``), is resumable like a sweep:
+its runs are appended as they finish to the store of ``cellsim.run.store`` kept in the
+output folder (``parts/``, manifest kind "scenario", status "running", the scenario's
+``fingerprint``). Rerunning the same command with the same ``--out`` runs only the runs
+not stored yet (each run's seed depends only on its ``RunSpec``, so the tables are those of
+an uninterrupted run); at the end the folder is replaced, in one rename, by the same
+output folder as any scenario's (manifest status "complete", or "incomplete" when runs
+failed; a rerun retries those). Other scenarios run in memory and write their folder
+once, at the end, as before.
+"""
 
 from __future__ import annotations
 
 import json
 import platform
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +34,12 @@ from rich.progress import (
 )
 
 from cellsim import __version__
-from cellsim.config.scenario import Scenario
+from cellsim.config.plan import RunSpec
+from cellsim.config.scenario import Scenario, ScenarioError
 from cellsim.io import (
     MANIFEST,
     MB,
+    WriteError,
     atomic_dir,
     preflight_output,
     write_csv,
@@ -35,7 +49,20 @@ from cellsim.io import (
 from cellsim.run.errors import RunsFailed
 from cellsim.run.generations import expand, run_chain
 from cellsim.run.local import cap_workers
+from cellsim.run.scenario_store import (
+    GENERATIONS_LOCAL_ONLY,
+    check_scenario_folder,
+    in_arm_order,
+    is_resumable,
+    progress_manifest,
+    refuse_unfinished,
+    scenario_fingerprint,
+    store_chain,
+    store_on_dask,
+    store_outcomes,
+)
 from cellsim.run.single import RunResult, collect, run_many
+from cellsim.run.store import SweepStore, mark_interrupted
 
 
 def progress_bar() -> Progress:
@@ -77,18 +104,47 @@ def run_scenario(
     *,
     replicates: int | None = None,
     workers: int = 1,
+    scheduler: str | None = None,
+    client: Any = None,
     console: Console | None = None,
     progress: bool = True,
+    flush_runs: int = 32,
+    flush_seconds: float = 30.0,
 ) -> dict[str, Any]:
     """Run all arms x replicates, write the output folder atomically, print the table.
 
-    Returns ``{"runs", "trajectories", "summary", "out_dir", "errors"}``.
+    On the local pool of ``workers`` processes, or with ``scheduler`` (a Dask scheduler's
+    address) or ``client`` (a ``distributed.Client``) on Dask. A population's scenario and
+    any run on Dask are resumable (``is_resumable``; the module doc): finished runs are
+    stored in batches of ``flush_runs`` runs or every ``flush_seconds``.
+    Returns ``{"runs", "trajectories", "summary", "out_dir", "errors"}`` (and, when
+    resumable, ``"ran"`` and ``"skipped"``: the runs run now, failed ones included, and
+    those found stored).
     """
     console = console or Console()
+    on_dask = scheduler is not None or client is not None
+    if on_dask and scenario.generations is not None:
+        raise ScenarioError(GENERATIONS_LOCAL_ONLY)
     base_arms = [a.name for a in scenario.arms]
     scenario = expand(scenario)  # a chain of generations: one arm per generation
     specs = scenario.run_specs(replicates)
+    if on_dask or is_resumable(scenario):
+        return _run_stored(
+            scenario,
+            base_arms,
+            specs,
+            Path(out_dir),
+            replicates=replicates,
+            workers=workers,
+            scheduler=scheduler,
+            client=client,
+            console=console,
+            progress=progress,
+            flush_runs=max(1, flush_runs),
+            flush_seconds=flush_seconds,
+        )
     preflight_output(out_dir, "scenario", estimate_bytes(specs))  # fail before any work
+    refuse_unfinished(out_dir)
     workers = cap_workers(workers, len(specs), lambda m: console.print(m, markup=False))
     outcomes = (
         run_many(specs, workers=workers)
@@ -107,8 +163,22 @@ def run_scenario(
     if not results:
         raise RunsFailed(f"all {len(specs)} runs failed; first error: {errors[0]['error']}")
     runs, traj = collect(results, arm_order=[a.name for a in scenario.arms])
+    return _write_folder(scenario, out_dir, runs, traj, errors, replicates, console)
+
+
+def _write_folder(
+    scenario: Scenario,
+    out_dir: Path,
+    runs: pd.DataFrame,
+    traj: pd.DataFrame,
+    errors: list[dict[str, str]],
+    replicates: int | None,
+    console: Console,
+    manifest_extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The output folder, written atomically (replacing ``out_dir``), then the printout."""
     with atomic_dir(out_dir) as tmp:
-        write_outputs(tmp, scenario, runs, traj, errors, replicates=replicates)
+        write_outputs(tmp, scenario, runs, traj, errors, replicates, manifest_extra)
         summary = analyse(tmp, scenario.name, scenario.description, scenario.control_arm)
     print_summary(console, summary, scenario.name, out_dir)
     print_answer(console, out_dir)
@@ -121,6 +191,117 @@ def run_scenario(
         "out_dir": out_dir,
         "errors": errors,
     }
+
+
+# --------------------------------------------------------------------------------------
+# resumable scenarios: runs stored as they finish (cellsim.run.scenario_store)
+# --------------------------------------------------------------------------------------
+
+
+def _run_stored(
+    scenario: Scenario,
+    base_arms: list[str],
+    specs: list[RunSpec],
+    out_dir: Path,
+    *,
+    replicates: int | None,
+    workers: int,
+    scheduler: str | None,
+    client: Any,
+    console: Console,
+    progress: bool,
+    flush_runs: int,
+    flush_seconds: float,
+) -> dict[str, Any]:
+    """A resumable scenario (the module doc): check the folder, connect, store the missing
+    runs as they finish, then write the output folder from the store."""
+    fingerprint = scenario_fingerprint(scenario, specs)
+    resuming = check_scenario_folder(out_dir, fingerprint, estimate_bytes(specs))
+    store = SweepStore(out_dir, sort_by=("run_id",), kind="scenario")
+    done = store.completed_ids() if resuming else set()
+    todo = [s for s in specs if s.run_id not in done]
+    on_dask = scheduler is not None or client is not None
+    with ExitStack() as stack:
+        cl, where = None, ""
+        if todo and on_dask:  # connect before anything is written
+            from cellsim.run.dask import client_for
+
+            cl, where = stack.enter_context(client_for(client, None, scheduler))
+        elif todo:
+            workers = cap_workers(workers, len(todo), lambda m: console.print(m, markup=False))
+        was_interrupted = resuming and mark_interrupted(out_dir)
+        stack.enter_context(store.lock())
+        store.remove_temporaries()
+        if todo:
+            write_json(
+                out_dir / MANIFEST,
+                progress_manifest(scenario, fingerprint, len(specs), "running"),
+            )
+        if resuming:
+            console.print(
+                f"{scenario.name}: {len(specs)} runs; {len(specs) - len(todo)} already done "
+                "(resuming), "
+                + ("the last run was interrupted, " if was_interrupted else "")
+                + f"{len(todo)} to run",
+                markup=False,
+            )
+        try:
+            with progress_task(
+                f"{scenario.name}: runs", len(todo), enabled=progress and bool(todo)
+            ) as advance:
+                if scenario.generations is not None and todo:
+                    store_chain(
+                        scenario,
+                        base_arms,
+                        replicates,
+                        workers,
+                        store,
+                        done,
+                        flush_runs,
+                        flush_seconds,
+                        advance,
+                    )
+                elif todo and cl is not None:
+                    store_on_dask(
+                        cl, where, todo, store, flush_runs, flush_seconds, advance, console
+                    )
+                elif todo:
+                    outcomes = run_many(todo, workers=workers)
+                    store_outcomes(outcomes, store, flush_runs, flush_seconds, advance)
+        except BaseException:
+            with suppress(WriteError):  # a full disk: the next run marks it (mark_interrupted)
+                write_json(
+                    out_dir / MANIFEST,
+                    progress_manifest(scenario, fingerprint, len(specs), "interrupted"),
+                )
+            raise
+        runs, traj, failures = store.read()
+        errors = [
+            {"run_id": str(r), "error": str(e)}
+            for r, e in zip(failures.get("run_id", []), failures.get("error", []), strict=True)
+        ]
+        if runs.empty:  # the store is kept: a rerun retries the failed runs
+            write_json(
+                out_dir / MANIFEST,
+                progress_manifest(scenario, fingerprint, len(specs), "failed"),
+            )
+            first = errors[0]["error"] if errors else "none stored"
+            raise RunsFailed(f"all {len(specs)} runs failed; first error: {first}")
+        runs, traj = in_arm_order(runs, traj, [a.name for a in scenario.arms])
+        # every run stored (in a chain: every child whose parent lived to conceive it)
+        status = "complete" if failures.empty else "incomplete"
+        result = _write_folder(
+            scenario,
+            out_dir,
+            runs,
+            traj,
+            errors,
+            replicates,
+            console,
+            {"status": status, "fingerprint": fingerprint},
+        )
+    ran = len(runs) - len(done) + len(failures)  # run now (a chain skips some of todo)
+    return {**result, "ran": ran, "skipped": len(done)}
 
 
 TRAJECTORY_RECORD_BYTES = 64
@@ -144,8 +325,11 @@ def write_outputs(
     traj: pd.DataFrame,
     errors: list[dict[str, str]],
     replicates: int | None = None,
+    manifest_extra: dict[str, Any] | None = None,
 ) -> None:
-    """The tables and the resolved scenario (with version and seed entropy)."""
+    """The tables and the resolved scenario (with version and seed entropy);
+    ``manifest_extra`` (a resumable scenario's status and fingerprint) is added to the
+    manifest."""
     write_parquet(folder / "runs.parquet", runs)
     write_parquet(folder / "trajectories.parquet", traj)
     resolved = {
@@ -168,6 +352,7 @@ def write_outputs(
             "numpy": np.__version__,
             "n_runs": len(runs),
             "failed_runs": errors,
+            **(manifest_extra or {}),
         },
     )
 
