@@ -105,7 +105,10 @@ def _write_folder(
     write_csv(folder / "turnover.csv", ttable)
     write_csv(folder / "blood_trajectories.csv", results["blood"].trajectories)
     write_csv(folder / "blood_population_predictive.csv", population.bands)
-    write_csv(folder / "telomere_syndrome_runs.csv", population.families)
+    write_csv(
+        folder / "telomere_syndrome_runs.csv",
+        population.families.drop(columns=["params_json"], errors="ignore"),
+    )
     write_csv(folder / "karin_step_size.csv", ktable)
     write_csv(folder / "karin_insult.csv", kcurves)
     write_json(folder / "checks.json", [asdict(c) for c in checks])
