@@ -269,3 +269,22 @@ def test_draw_fractions_recover_the_spread_of_the_parameters():
     assert row["fraction"] == pytest.approx(0.3, abs=0.005)
     assert row["ci_low"] == pytest.approx(0.21, abs=0.01)
     assert row["ci_high"] == pytest.approx(0.39, abs=0.01)
+
+
+def test_a_posterior_row_that_a_scale_pushes_out_of_range_is_refused(tmp_path):
+    """A factor valid on the base value (0.3 x 2) but not on a posterior row (0.8 x 2 > 1):
+    one line at load, naming the row."""
+    path = _family(tmp_path)
+    pd.DataFrame({"t.telomere.telomerase_stem": [0.4, 0.8], "weight": [1.0, 1.0]}).to_parquet(
+        tmp_path / "post.parquet"
+    )
+    text = path.read_text()
+    text = text.replace('"t.telomere.loss_mean_bp" = 2.0', '"t.telomere.telomerase_stem" = 2.0')
+    text = text.replace(
+        "initial_mean_bp = 9000.0", "initial_mean_bp = 9000.0\ntelomerase_stem = 0.3"
+    )
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    msg = str(err.value)
+    assert "\n" not in msg and "row 1" in msg and "telomerase_stem" in msg

@@ -139,7 +139,8 @@ class Generations(_Strict):
     the last record at or before that age, plus ``germline_restoration`` of the length
     the parent lost by then): that value replaces the child's parameter ``inherit``.
     Every arm runs its own chain; generation ``g`` of arm ``a`` is reported as the arm
-    ``a_gen<g>``. A parent whose run ended before the conception age has no child."""
+    ``a_gen<g>``. A parent whose run ended before the conception age, or whose tissue has
+    no value then (``telomere_mean_bp``: no cell left that can divide), has no child."""
 
     count: int = Field(3, ge=2, le=10)
     """Generations in each family (the founders are generation 1)."""
@@ -312,10 +313,12 @@ class Scenario(_Strict):
         return self
 
     def _refused(self, overrides: dict[str, float], what: str) -> str | None:
-        """Why some arm refuses ``overrides`` (one line), or None when every arm takes them."""
+        """Why some arm refuses ``overrides`` (one line), or None when every arm takes them
+        (with the arm's ``scale`` applied after them, as a run does)."""
+        scales = {a.name: a.scale for a in self.arms}
         for arm, params in self._arms_resolved.items():
             try:
-                with_overrides(params, overrides)
+                scaled(with_overrides(params, overrides), scales.get(arm, {}))
             except KeyError as exc:
                 return f"unknown parameter {exc.args[0]!r}"
             except ValidationError as exc:
