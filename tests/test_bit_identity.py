@@ -35,6 +35,8 @@ ADDED_AT_DEFAULT: dict[tuple[str | None, str], object] = {
     (None, "amplification_divisions"): 0,  # issue 16: the blood hierarchy
     (None, "initial_from_supply"): False,
     (None, "stem_divisions"): None,
+    ("telomere", "loss_length_slope"): 0.0,  # length-dependent loss (issue 16)
+    ("telomere", "loss_reference_bp"): 10000.0,
 }
 
 

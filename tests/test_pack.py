@@ -36,6 +36,8 @@ LAYOUT_OF = {
     "childhood_timescale_days": layout.P_CHILDHOOD_TIMESCALE_DAYS,
     "pool_growth_per_day": layout.P_POOL_GROWTH_PER_DAY,
     "amplification_divisions": layout.P_AMPLIFICATION_DIVISIONS,
+    "loss_length_slope": layout.P_LOSS_LENGTH_SLOPE,
+    "loss_reference_bp": layout.P_LOSS_REFERENCE_BP,
 }
 
 

@@ -105,6 +105,15 @@ class TelomereParams(_Strict):
     109260); Allsopp 1992's 10 PD per kb implies ~100 bp."""
     loss_sd_bp: float = Field(30.0, ge=0, le=MAX_BP)
     """Cell-to-cell spread of the loss per division (chosen)."""
+    loss_length_slope: float = Field(0.0, ge=0, le=0.1)
+    """Length-dependent loss: each division's mean loss is ``loss_mean_bp + slope x
+    (telomere - loss_reference_bp)``, so longer telomeres shorten faster and the spread
+    between cells and people narrows with divisions (0: none, the default; a candidate
+    for the narrowing spread of leukocyte telomeres with age in Aubert 2012's data, to be
+    calibrated; docs/MODEL.md, "Division and telomere loss")."""
+    loss_reference_bp: float = Field(10000.0, ge=0, le=MAX_BP)
+    """The length at which a division loses ``loss_mean_bp`` on average (used with a
+    ``loss_length_slope`` only; chosen: about a newborn's leukocyte telomere)."""
     senescence_threshold_bp: float = Field(5000.0, ge=0, le=MAX_BP)
     """Critical length: (9500-5000)/100 = 45 PD, inside Hayflick's 40-60 PD (chosen to fit)."""
     telomerase_stem: float = Field(0.9, ge=0, le=1)

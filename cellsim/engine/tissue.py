@@ -36,6 +36,8 @@ def telomere_parameters(tel: TelomereParams) -> dict[str, float]:
         "telomerase_stem": tel.telomerase_stem,
         "telomerase_pluripotent": tel.telomerase_pluripotent,
         "telomerase_transformed": tel.telomerase_transformed,
+        "loss_length_slope": tel.loss_length_slope,
+        "loss_reference_bp": tel.loss_reference_bp,
     }
 
 

@@ -177,7 +177,7 @@ def stem_division_event(cells, p, counters, bound, t, rng):
     v = rng.random() * bound
     i = pick(order, seg, STEM, rng)
     if v < asymmetric:
-        tel[i] -= division_loss_bp(p, STEM, rng)
+        tel[i] -= division_loss_bp(p, STEM, tel[i], rng)
         div[i] += 1
         counters[C_DIVISIONS] += 1
         counters[C_SUPPLIED_OUT] += 1
@@ -399,8 +399,8 @@ def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0
             parent = order[draw_parent_place(seg, p, rng)]
         lineage = np.int64(state[parent])
         base = tel[parent]
-        tel[parent] = base - division_loss_bp(p, lineage, rng)
-        tel[child] = base - division_loss_bp(p, lineage, rng)
+        tel[parent] = base - division_loss_bp(p, lineage, base, rng)
+        tel[child] = base - division_loss_bp(p, lineage, base, rng)
         div[parent] += 1
         div[child] = div[parent]
         epi[child] = epi[parent]

@@ -50,7 +50,9 @@ P_AMPLIFICATION_DIVISIONS = 26  # progenitor divisions between a stem cell and t
 P_DRIVER_PROBABILITY = 27  # per asymmetric stem division: the stem cell gains a driver (0: none)
 P_SELECTION_PER_DAY = 28  # a driver (fit) STEM cell's extra symmetric divisions, per day
 P_DRIVER_CLONE_BASE = 29  # clone ids >= this mark driver (fit) lineages
-N_PARAMS = 30
+P_LOSS_LENGTH_SLOPE = 30  # extra loss per division per bp above P_LOSS_REFERENCE_BP (0: none)
+P_LOSS_REFERENCE_BP = 31  # the length at which the loss per division is P_LOSS_MEAN_BP
+N_PARAMS = 32
 
 DRIVER_CLONE_BASE = 2**30
 """First clone id of a driver lineage (``P_DRIVER_CLONE_BASE``; the engine passes it in the

@@ -42,6 +42,8 @@ def parameter_vector(
     childhood_timescale_days: float = 365.25,
     pool_growth_per_day: float = 0.0,
     amplification_divisions: int = 0,
+    loss_length_slope: float = 0.0,
+    loss_reference_bp: float = 0.0,
 ) -> np.ndarray:
     """The float64 vector of ``N_PARAMS`` entries the kernels read (``layout.P_*``).
 
@@ -89,6 +91,8 @@ def parameter_vector(
             0.0,  # P_DRIVER_PROBABILITY: set_selection
             0.0,  # P_SELECTION_PER_DAY: set_selection
             float(DRIVER_CLONE_BASE),
+            loss_length_slope,
+            loss_reference_bp,
         ],
         dtype=np.float64,
     )

@@ -50,7 +50,9 @@ from .layout import (
     DAYS_PER_YEAR,
     EMPTY,
     P_AMPLIFICATION_DIVISIONS,
+    P_LOSS_LENGTH_SLOPE,
     P_LOSS_MEAN_BP,
+    P_LOSS_REFERENCE_BP,
     P_LOSS_SD_BP,
     P_STEM_DIVISION_RATE_PER_DAY,
     P_STRESS_AGE_SLOPE,
@@ -94,9 +96,12 @@ def telomerase_of(p, s):
 
 
 @njit(cache=True, inline="always")
-def division_loss_bp(p, s, rng):
-    """Telomere lost by one daughter: max(0, Normal(mean, sd)) * (1 - a)."""
-    loss = rng.normal(p[P_LOSS_MEAN_BP], p[P_LOSS_SD_BP])
+def division_loss_bp(p, s, telomere_bp, rng):
+    """Telomere lost by one daughter of a cell of ``telomere_bp``: max(0, Normal(mean,
+    sd)) * (1 - a), the mean ``P_LOSS_MEAN_BP + P_LOSS_LENGTH_SLOPE * (telomere_bp -
+    P_LOSS_REFERENCE_BP)`` (longer telomeres lose more when the slope is > 0)."""
+    mean = p[P_LOSS_MEAN_BP] + p[P_LOSS_LENGTH_SLOPE] * (telomere_bp - p[P_LOSS_REFERENCE_BP])
+    loss = rng.normal(mean, p[P_LOSS_SD_BP])
     if loss < 0.0:
         loss = 0.0
     return loss * (1.0 - telomerase_of(p, s))
@@ -140,8 +145,8 @@ def split_telomere(source, target, p, s, parent, child, clone_offset, rng):
     s_tel, s_div, s_epi, s_clone = source[1], source[2], source[3], source[4]
     t_tel, t_div, t_epi, t_clone = target[1], target[2], target[3], target[4]
     base = s_tel[parent]
-    s_tel[parent] = base - division_loss_bp(p, s, rng)
-    t_tel[child] = base - division_loss_bp(p, s, rng)
+    s_tel[parent] = base - division_loss_bp(p, s, base, rng)
+    t_tel[child] = base - division_loss_bp(p, s, base, rng)
     s_div[parent] += 1
     t_div[child] = s_div[parent]
     t_epi[child] = s_epi[parent]
@@ -202,7 +207,7 @@ def amplify(tel, div, p, child, rng):
     k = np.int64(p[P_AMPLIFICATION_DIVISIONS])
     lost = 0.0
     for _ in range(k):
-        lost += division_loss_bp(p, CYCLING, rng)
+        lost += division_loss_bp(p, CYCLING, tel[child] - lost, rng)
     tel[child] -= lost
     div[child] += k
 
@@ -226,7 +231,7 @@ def supply_division(
     s_state, s_tel, s_div, s_epi, s_clone, s_order, s_pos, s_seg = source
     t_state, t_tel, t_div, t_epi, t_clone, t_order, t_pos, t_seg = target
     if s_p[P_STEM_DIVISION_RATE_PER_DAY] > 0.0:
-        t_tel[child] = s_tel[parent] - division_loss_bp(s_p, STEM, rng)
+        t_tel[child] = s_tel[parent] - division_loss_bp(s_p, STEM, s_tel[parent], rng)
         t_div[child] = s_div[parent] + 1
         t_epi[child] = s_epi[parent]
         t_clone[child] = clone_offset + s_clone[parent]
