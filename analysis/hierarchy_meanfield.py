@@ -26,7 +26,16 @@ the model alone:
   solved here exactly for ``H`` held constant over each step of a fine grid.
 
 The loss per division is ``max(0, Normal(mean, sd))``, whose mean is the truncated-normal
-mean (``expected_loss_bp``). Pure functions of numbers and arrays; units in the names.
+mean (``expected_loss_bp``).
+
+With length-dependent loss (a division of a cell of length ``x`` loses ``l + c (x - ref)``
+on average, net of telomerase; ``loss_slope_per_bp`` ``c`` > 0) the equations stay linear
+(the truncation at 0 is neglected: valid while the mean loss stays several SDs above 0 at
+the lengths reached): the stem mean relaxes, ``H = F + (H(t0) - F) exp(-c D)`` with ``F =
+ref - l / c`` and ``D`` the division-equivalents ``A + 2 G + 2 t / L_s`` since ``t0``; a
+supplied cell's ``k`` amplification divisions follow ``x_{j+1} = x_j - l - c (x_j - ref)``;
+the pool's local divisions cost ``2 (l + c (m - ref))``. Pure functions of numbers and
+arrays; units in the names.
 """
 
 from __future__ import annotations
@@ -75,6 +84,14 @@ class StemMeanField:
     childhood_timescale_years: float = 1.0
     pool_at_birth_fraction: float = 1.0
     lifespan_days: float = math.inf
+    loss_slope_per_bp: float = 0.0
+    """Length-dependent loss, net of telomerase: ``loss_bp`` at ``reference_bp``, plus
+    this much per bp above it (0: a constant loss)."""
+    reference_bp: float = 0.0
+
+    def loss_at_bp(self, length_bp: np.ndarray | float) -> np.ndarray | float:
+        """Mean loss of a division of a cell of ``length_bp``."""
+        return self.loss_bp + self.loss_slope_per_bp * (length_bp - self.reference_bp)
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,17 @@ class PoolMeanField:
     loss_bp: float
     amplification_divisions: int = 0
     initial_mean_bp: float | None = None
+    loss_slope_per_bp: float = 0.0
+    """Length-dependent loss of the pool's divisions (as ``StemMeanField``'s)."""
+    reference_bp: float = 0.0
+
+    def amplified_bp(self, length_bp: np.ndarray) -> np.ndarray:
+        """The length after the ``amplification_divisions`` of a cell of ``length_bp``."""
+        k, c = self.amplification_divisions, self.loss_slope_per_bp
+        if c == 0.0:
+            return length_bp - k * self.loss_bp
+        fixed = self.reference_bp - self.loss_bp / c
+        return fixed + (length_bp - fixed) * (1.0 - c) ** k
 
 
 def asymmetric_divisions_per_cell(age_days: np.ndarray, stem: StemMeanField) -> np.ndarray:
@@ -113,26 +141,35 @@ def stem_mean_bp(age_days: np.ndarray, start_day: float, stem: StemMeanField) ->
     )
     growth = growth_efolds(t, stem) - growth_efolds(start_day, stem)
     turnover = (t - start_day) / stem.lifespan_days
-    return stem.initial_mean_bp - stem.loss_bp * (divisions + 2.0 * growth + 2.0 * turnover)
+    equivalents = divisions + 2.0 * growth + 2.0 * turnover
+    c = stem.loss_slope_per_bp
+    if c == 0.0:
+        return stem.initial_mean_bp - stem.loss_bp * equivalents
+    fixed = stem.reference_bp - stem.loss_bp / c
+    return fixed + (stem.initial_mean_bp - fixed) * np.exp(-c * equivalents)
 
 
 def pool_mean_bp(
-    grid_days: np.ndarray, stem_bp: np.ndarray, stem_loss_bp: float, pool: PoolMeanField
+    grid_days: np.ndarray, stem_bp: np.ndarray, stem: StemMeanField, pool: PoolMeanField
 ) -> np.ndarray:
     """``m(t)`` on an evenly spaced grid of days (from the start), given the stem mean
-    ``stem_bp`` on it: the exact solution of the pool's equation for ``H`` constant over
-    each step (its value at the step's start)."""
+    ``stem_bp`` on it: the exact solution of the pool's linear equation
+
+        dm/dt = [s (x(H) - m) - (1 - s) 2 (l + c (m - ref))] / L
+
+    (``x(H)``: a supplied cell's length, the stem cell's less one stem division and the
+    amplification) for ``H`` constant over each step (its value at the step's start)."""
     dt = float(grid_days[1] - grid_days[0])
     s, life, loss = pool.supply_share, pool.lifespan_days, pool.loss_bp
-    offset = stem_loss_bp + pool.amplification_divisions * loss
-    m0 = stem_bp[0] - offset if pool.initial_mean_bp is None else pool.initial_mean_bp
-    drift = -(1.0 - s) * 2.0 * loss / life  # bp/day from local divisions
-    if s <= 0.0:
-        return m0 + drift * (grid_days - grid_days[0])
-    k = s / life
-    a = math.exp(-k * dt)
-    # the step's fixed point: m* = H - c + drift / k; m_{n+1} = a m_n + (1 - a) m*_n
-    target = stem_bp - offset + drift / k
+    c, ref = pool.loss_slope_per_bp, pool.reference_bp
+    supplied = pool.amplified_bp(stem_bp - stem.loss_at_bp(stem_bp))
+    m0 = supplied[0] if pool.initial_mean_bp is None else pool.initial_mean_bp
+    b = s + 2.0 * (1.0 - s) * c  # dm/dt = (s x - 2 (1 - s) (l - c ref) - b m) / L
+    source = s * supplied - 2.0 * (1.0 - s) * (loss - c * ref)
+    if b <= 0.0:  # no supply, constant loss: a straight line
+        return m0 + source[0] / life * (grid_days - grid_days[0])
+    a = math.exp(-b / life * dt)
+    target = source / b  # the step's fixed point: m_{n+1} = a m_n + (1 - a) target_n
     out = np.empty_like(stem_bp)
     out[0] = m0
     out[1:], _ = lfilter([1.0 - a], [1.0, -a], target[:-1], zi=[a * m0])
@@ -155,7 +192,7 @@ def hierarchy_means_bp(
     stem_grid = stem_mean_bp(grid, start_day, stem)
     days = ages * DAYS_PER_YEAR
     pool_means = {
-        name: np.interp(days, grid, pool_mean_bp(grid, stem_grid, stem.loss_bp, pool))
+        name: np.interp(days, grid, pool_mean_bp(grid, stem_grid, stem, pool))
         for name, pool in pools.items()
     }
     return np.interp(days, grid, stem_grid), pool_means

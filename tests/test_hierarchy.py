@@ -46,6 +46,7 @@ def hierarchy(
     lymph_share: float = 0.5,
     dt_days: float = 1.0,
     initial_sd_bp: float = 300.0,
+    slope: float = 0.0,
 ) -> ModelParams:
     """HSC-like stem compartment with a clock, a short-lived pool supplied entirely
     (granulocyte-like) and a long-lived one partly dividing locally (lymphocyte-like)."""
@@ -55,6 +56,7 @@ def hierarchy(
         "loss_mean_bp": pool_loss[0],
         "loss_sd_bp": pool_loss[1],
         "senescence_threshold_bp": 2000.0,
+        "loss_length_slope": slope,
     }
     return ModelParams.model_validate(
         {
@@ -77,6 +79,7 @@ def hierarchy(
                         "loss_sd_bp": stem_loss[1],
                         "telomerase_stem": telomerase,
                         "senescence_threshold_bp": 2000.0,
+                        "loss_length_slope": slope,
                     },
                     "stress": QUIET,
                     "stem_divisions": {"interval_days": 280.0, **clock},
@@ -198,6 +201,35 @@ def test_hierarchy_means_agree_with_the_mean_field(clock):
         got5 = tr[(tr["tissue"] == "hsc") & (tr["age_years"].round() == 5)]
         adult, _ = hierarchy_means_bp(ages, 0.0, meanfield(hierarchy(years=30.0))[0], pools)
         assert adult[5] - float(got5["telomere_mean_bp"].iloc[0]) > 650.0
+
+
+def test_length_dependent_hierarchy_agrees_with_the_mean_field():
+    """With length-dependent loss in every compartment (slope 0.02: a division of a cell
+    1 kb above the 10 kb reference loses 20 bp more, before telomerase), the stem mean
+    relaxes and the pools follow it: yearly over 30 years with a childhood clock, within
+    60 bp as above. What the slope is for: two people born 1 kb apart are ~0.74 kb apart
+    at 30 in the mean field (exp(-0.02 x 0.23 x ~64 division-equivalents)), in the engine
+    too (same seed, within 60 bp), where a constant loss keeps them 1 kb apart."""
+    clock = {"childhood_factor": 20.0, "childhood_timescale_years": 1.0}
+    p = hierarchy(years=30.0, clock=clock, slope=0.02)
+    tr = AgingModel(p, rng=2027).run().trajectories()
+    stem, pools = meanfield(p)
+    ages = np.sort(tr["age_years"].unique())
+    stem_bp, pool_bp = hierarchy_means_bp(ages, 0.0, stem, pools)
+    want = {"hsc": stem_bp, **pool_bp}
+    for name in ("hsc", "gran", "lymph"):
+        got = tr[tr["tissue"] == name].sort_values("age_years")["telomere_mean_bp"].to_numpy()
+        assert np.max(np.abs(got - want[name])) < 60.0, name
+    longer = p.model_copy(deep=True)
+    longer.tissues[0].telomere.initial_mean_bp = 12000.0
+    stem_hi, _ = hierarchy_means_bp(ages, 0.0, *meanfield(longer))
+    gap = stem_hi[-1] - stem_bp[-1]
+    assert 650.0 < gap < 850.0
+    tr_hi = AgingModel(longer, rng=2027).run().trajectories()
+    hsc = [
+        t[t["tissue"] == "hsc"].sort_values("age_years")["telomere_mean_bp"] for t in (tr, tr_hi)
+    ]
+    assert float(hsc[1].iloc[-1] - hsc[0].iloc[-1]) == pytest.approx(gap, abs=60.0)
 
 
 def test_run_is_bit_identical_to_stepping_with_a_clock():

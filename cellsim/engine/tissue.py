@@ -152,15 +152,19 @@ class Tissue(mesa.Agent):
         cells, n = self.cells, self.cells.n_slots
         s_tel, tel = self.source.params.telomere, self.params.telomere
 
-        def losses_bp(t: TelomereParams, telomerase: float) -> np.ndarray:
-            draw = rng.normal(t.loss_mean_bp, t.loss_sd_bp, size=n)
+        def losses_bp(t: TelomereParams, telomerase: float, length_bp: np.ndarray) -> np.ndarray:
+            mean = t.loss_mean_bp
+            if t.loss_length_slope != 0.0:  # length-dependent loss (processes.division_loss_bp)
+                mean = mean + t.loss_length_slope * (length_bp - t.loss_reference_bp)
+            draw = rng.normal(mean, t.loss_sd_bp, size=n)
             return np.maximum(draw, 0.0) * (1.0 - telomerase)
 
         parent = stem[rng.integers(stem.size, size=n)]
-        telomere_bp = src.telomere_bp[parent] - losses_bp(s_tel, s_tel.telomerase_stem)
+        stem_bp = src.telomere_bp[parent].astype(np.float64)
+        telomere_bp = stem_bp - losses_bp(s_tel, s_tel.telomerase_stem, stem_bp)
         k = self.params.amplification_divisions
         for _ in range(k):
-            telomere_bp -= losses_bp(tel, 0.0)
+            telomere_bp -= losses_bp(tel, 0.0, telomere_bp)
         cells.telomere_bp[:] = telomere_bp
         cells.divisions[:] = src.divisions[parent] + 1 + k
         cells.epi_origin_day[:] = src.epi_origin_day[parent]

@@ -214,6 +214,8 @@ def hierarchy_meanfield_model(
         childhood_timescale_years=clock.childhood_timescale_years,
         pool_at_birth_fraction=clock.pool_at_birth_fraction,
         lifespan_days=stem.lifespan_days,
+        loss_slope_per_bp=tel.loss_length_slope * (1.0 - tel.telomerase_stem),
+        reference_bp=tel.loss_reference_bp,
     )
     pools = {
         t.name: PoolMeanField(
@@ -222,6 +224,8 @@ def hierarchy_meanfield_model(
             loss_bp=expected_loss_bp(t.telomere.loss_mean_bp, t.telomere.loss_sd_bp),
             amplification_divisions=t.amplification_divisions,
             initial_mean_bp=None if t.initial_from_supply else t.telomere.initial_mean_bp,
+            loss_slope_per_bp=t.telomere.loss_length_slope,
+            reference_bp=t.telomere.loss_reference_bp,
         )
         for t in params.tissues
         if t.supply_from == stem.name
@@ -249,16 +253,25 @@ def hierarchy_meanfield_holds(
     stem = hierarchy_stem(params)
     assert stem is not None
     sd = stem.telomere.initial_sd_bp
-    return all(meanfield_holds(params, name, mean, sd_bp=sd) for name, (_, mean) in means.items())
+    return all(
+        meanfield_holds(params, name, mean, sd_bp=sd, length_dependent=True)
+        for name, (_, mean) in means.items()
+    )
 
 
 def meanfield_holds(
-    params: ModelParams, tissue: str, mean: np.ndarray, sd_bp: float | None = None
+    params: ModelParams,
+    tissue: str,
+    mean: np.ndarray,
+    sd_bp: float | None = None,
+    length_dependent: bool = False,
 ) -> bool:
     """Whether the closed form holds along ``mean``: it stays ``THRESHOLD_MARGIN_SD`` SDs
     (``sd_bp``, by default the initial SD of the cells, widened by the loss SD over ~10
-    divisions) above the threshold, no cell senesces by stress, none transforms and the
-    loss per division does not depend on the length (``loss_length_slope`` 0)."""
+    divisions) above the threshold, no cell senesces by stress, none transforms, and the
+    loss per division does not depend on the length (``loss_length_slope`` 0) unless the
+    closed form describes it (``length_dependent``: the hierarchy's does, the linear one
+    does not)."""
     t = next(x for x in params.tissues if x.name == tissue)
     tel = t.telomere
     spread = tel.initial_sd_bp if sd_bp is None else sd_bp
@@ -268,7 +281,7 @@ def meanfield_holds(
         and t.stress.age_slope_per_day_per_year == 0.0
         and t.stress.epigenetic_slope_per_day_per_year == 0.0
         and t.transformation.probability_per_division == 0.0
-        and tel.loss_length_slope == 0.0  # length-dependent loss: no closed form here yet
+        and (length_dependent or tel.loss_length_slope == 0.0)
     )
     return quiet and float(mean.min()) - THRESHOLD_MARGIN_SD * sd > tel.senescence_threshold_bp
 
