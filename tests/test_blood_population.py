@@ -14,6 +14,7 @@ from scipy import stats
 from analysis.calibration import bootstrap_quantile_ci, predictive_bands, series_summaries
 from cellsim.config.calibration import load_calibration
 from cellsim.config.scenario import load_scenario
+from cellsim.engine.params import with_overrides
 from cellsim.run.calibration import CohortSimulator, hierarchy_meanfield_curves
 
 BASE = """
@@ -284,3 +285,33 @@ def test_hierarchy_meanfield_refuses_a_model_without_a_clock(tmp_path):
     plan.base.tissues[0].stem_divisions = None
     with pytest.raises(CalibrationError, match="exactly one stem compartment"):
         check_hierarchy_meanfield(plan)
+
+
+def test_a_persons_birth_offset_is_carried_as_the_model_carries_it(tmp_path):
+    """Each simulated person's value is the curve plus their birth offset times the
+    model's response to the birth length: 1 at every age without length-dependent loss;
+    with it, the response at 30 equals the gap the engine keeps between two people born
+    1 kb apart (same seed; within 0.06: 60 bp of 1 kb, as the mean-field tests)."""
+    plan = _two_observable_study(tmp_path)
+    pars = {"hsc.telomere.telomerase_stem": 0.77, "cohort.between_person_sd_bp": 500.0}
+    flat = CohortSimulator(plan).responses(pars)
+    assert flat is not None
+    for _, r in flat:
+        np.testing.assert_allclose(r, 1.0, atol=1e-9)
+    slope = {"hsc.telomere.loss_length_slope": 0.02, "gran.telomere.loss_length_slope": 0.02}
+    sim = CohortSimulator(plan)
+    sim.base = with_overrides(sim.base, slope)
+    responses = sim.responses(pars)
+    assert responses is not None
+    from cellsim.engine.model import AgingModel
+
+    params = with_overrides(sim.base, {"hsc.telomere.telomerase_stem": 0.77})
+    born_later = with_overrides(params, {"hsc.telomere.initial_mean_bp": 12000.0})
+    gap = None
+    for p in (params, born_later):
+        tr = AgingModel(p, rng=31).run().trajectories()
+        g = tr[tr["tissue"] == "gran"].sort_values("age_years")["telomere_mean_bp"]
+        gap = float(g.iloc[-1]) if gap is None else float(g.iloc[-1]) - gap
+    ages, r = responses[0]  # gran
+    assert gap / 1000.0 == pytest.approx(float(np.interp(30.0, ages, r)), abs=0.06)
+    assert float(np.interp(30.0, ages, r)) < 0.85  # and it is not 1: the people converge

@@ -62,6 +62,10 @@ THRESHOLD_MARGIN_SD = 3.0
 SDs above the critical length (closer, cells start to senesce and the closed form fails)."""
 
 
+RESPONSE_STEP_BP = 1000.0
+"""The shift of the birth length whose effect gives a person's response (exact: linear)."""
+
+
 class CohortSimulator:
     """pyabc's model: parameters in, the simulated cohort's summary statistics out.
 
@@ -125,12 +129,44 @@ class CohortSimulator:
             out.append((t["day"].to_numpy(dtype=float) / DAYS_PER_YEAR, values))
         return out
 
+    def responses(self, pars: dict[str, float]) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """Per observable, ``(ages_years, response)``: how much of a person's birth offset
+        (of the stem cells' telomere at the start) the observable carries at each age,
+        where the hierarchy's mean field holds; None elsewhere (the offset is carried
+        whole). The mean field is linear in the birth length, so the response is exact:
+        the curves at a birth length ``RESPONSE_STEP_BP`` longer, less the curves, over
+        the step (1 at every age without length-dependent loss, for pools founded from
+        their stem cells; below 1 and falling with a ``loss_length_slope``)."""
+        if self.simulator != "hierarchy_meanfield":
+            return None
+        params = with_overrides(self.base, {k: float(pars[k]) for k in self.model_parameters})
+        means = hierarchy_meanfield_curves(params)
+        if not hierarchy_meanfield_holds(params, means):
+            return None
+        stem = hierarchy_stem(params)
+        assert stem is not None
+        path = f"{stem.name}.telomere.initial_mean_bp"
+        shifted = with_overrides(params, {path: stem.telomere.initial_mean_bp + RESPONSE_STEP_BP})
+        higher = hierarchy_meanfield_curves(shifted)
+        return [
+            (means[t][0], (higher[t][1] - means[t][1]) / RESPONSE_STEP_BP) for t in self.tissues
+        ]
+
     def people(self, pars: dict[str, float]) -> np.ndarray:
         """The simulated values of every person of the data (their ages), people x
-        observables; NaN where the data have none."""
+        observables: the model's curve plus the person's birth offset, as much of it as
+        the model carries to that age (``responses``); NaN where the data have none."""
         sd = self.fixed_sd if self.fixed_sd is not None else float(pars[COHORT_SD])
         offsets = self.rng(pars).normal(0.0, sd, size=len(self.ages))
-        cols = [np.interp(self.ages, ages, m) + offsets for ages, m in self.curves(pars)]
+        responses = self.responses(pars)
+        curves = self.curves(pars)
+        if responses is None:
+            cols = [np.interp(self.ages, ages, m) + offsets for ages, m in curves]
+        else:
+            cols = [
+                np.interp(self.ages, ages, m) + offsets * np.interp(self.ages, r_ages, r)
+                for (ages, m), (r_ages, r) in zip(curves, responses, strict=True)
+            ]
         values = np.column_stack(cols)
         values[self.missing] = np.nan
         return values
