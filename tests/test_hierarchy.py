@@ -113,6 +113,22 @@ def hierarchy(
     )
 
 
+def assert_runs_follow_the_mean_field(
+    p: ModelParams, seed: int, tolerance_bp: float = 60.0
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Run ``p`` and check every compartment's yearly mean telomere against the mean
+    field within ``tolerance_bp``; return the trajectories, the ages and the stem mean."""
+    tr = AgingModel(p, rng=seed).run().trajectories()
+    stem, pools = meanfield(p)
+    ages = np.sort(tr["age_years"].unique())
+    stem_bp, pool_bp = hierarchy_means_bp(ages, 0.0, stem, pools)
+    want = {"hsc": stem_bp, **pool_bp}
+    for name in ("hsc", "gran", "lymph"):
+        got = tr[tr["tissue"] == name].sort_values("age_years")["telomere_mean_bp"].to_numpy()
+        assert np.max(np.abs(got - want[name])) < tolerance_bp, name
+    return tr, ages, stem_bp
+
+
 def meanfield(p: ModelParams) -> tuple[StemMeanField, dict[str, PoolMeanField]]:
     """The mean-field description of ``hierarchy``'s parameters."""
     _, stem, pools = hierarchy_meanfield_model(p)
@@ -187,15 +203,8 @@ def test_hierarchy_means_agree_with_the_mean_field(clock):
     errors of a 500-cell pool's mean here (cells spread ~250 bp, plus the sampling of
     ancestors), and far below the effect tested (childhood: ~0.7 kb by age 5)."""
     p = hierarchy(years=30.0, clock=clock)
-    m = AgingModel(p, rng=2026).run()
-    tr = m.trajectories()
-    stem, pools = meanfield(p)
-    ages = np.sort(tr["age_years"].unique())
-    stem_bp, pool_bp = hierarchy_means_bp(ages, 0.0, stem, pools)
-    want = {"hsc": stem_bp, **pool_bp}
-    for name in ("hsc", "gran", "lymph"):
-        got = tr[tr["tissue"] == name].sort_values("age_years")["telomere_mean_bp"].to_numpy()
-        assert np.max(np.abs(got - want[name])) < 60.0, name
+    tr, ages, _ = assert_runs_follow_the_mean_field(p, seed=2026)
+    _, pools = meanfield(p)
     if clock:  # childhood: (F - 1) r tau = 24.6 extra divisions plus 2 ln 20 growth
         # e-folds, at 23.9 bp each: ~0.73 kb more lost by age 5 than at adult rates
         got5 = tr[(tr["tissue"] == "hsc") & (tr["age_years"].round() == 5)]
@@ -212,14 +221,7 @@ def test_length_dependent_hierarchy_agrees_with_the_mean_field():
     too (same seed, within 60 bp), where a constant loss keeps them 1 kb apart."""
     clock = {"childhood_factor": 20.0, "childhood_timescale_years": 1.0}
     p = hierarchy(years=30.0, clock=clock, slope=0.02)
-    tr = AgingModel(p, rng=2027).run().trajectories()
-    stem, pools = meanfield(p)
-    ages = np.sort(tr["age_years"].unique())
-    stem_bp, pool_bp = hierarchy_means_bp(ages, 0.0, stem, pools)
-    want = {"hsc": stem_bp, **pool_bp}
-    for name in ("hsc", "gran", "lymph"):
-        got = tr[tr["tissue"] == name].sort_values("age_years")["telomere_mean_bp"].to_numpy()
-        assert np.max(np.abs(got - want[name])) < 60.0, name
+    tr, ages, stem_bp = assert_runs_follow_the_mean_field(p, seed=2027)
     longer = p.model_copy(deep=True)
     longer.tissues[0].telomere.initial_mean_bp = 12000.0
     stem_hi, _ = hierarchy_means_bp(ages, 0.0, *meanfield(longer))
