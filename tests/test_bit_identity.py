@@ -37,7 +37,12 @@ ADDED_AT_DEFAULT: dict[tuple[str | None, str], object] = {
     (None, "stem_divisions"): None,
     ("telomere", "loss_length_slope"): 0.0,  # length-dependent loss (issue 16)
     ("telomere", "loss_reference_bp"): 10000.0,
+    (None, "cells_in_body"): None,  # issue 17: the whole body
 }
+MODEL_ADDED_AT_DEFAULT: dict[str, object] = {
+    "immune": {"half_saturation_fraction": 0.5, "shared": False, "tissues": None},
+}
+"""Model-level parameters added later (issue 17's shared immune system), at their defaults."""
 
 
 def _without_columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -60,6 +65,9 @@ def _without_added(params_json: str) -> str:
             fields = t if group is None else t[group]
             if fields.get(key, default) == default:
                 fields.pop(key, None)
+    for key, default in MODEL_ADDED_AT_DEFAULT.items():
+        if params.get(key, default) == default:
+            params.pop(key, None)
     return json.dumps(params, sort_keys=True)
 
 

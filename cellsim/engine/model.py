@@ -24,6 +24,7 @@ from cellsim.engine.schema import EVENTS
 from cellsim.engine.tissue import Tissue
 from cellsim.io import CheckpointError, read_checkpoint, write_checkpoint
 from cellsim.kernels import day as day_kernels
+from cellsim.kernels.layout import P_CLEARANCE_HALF_SATURATION
 
 TRAJECTORY_KEYS_PRIMARY = (
     "day",
@@ -49,6 +50,32 @@ CELL_ARRAYS = (
 """Names of ``CellPopulation.arrays()`` in a checkpoint, in that order."""
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 """The numpy bit generators a checkpoint may name."""
+
+
+def immune_coupling(
+    params: ModelParams, n_slots: list[int]
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """The shared immune system as the day kernels take it (``kernels.events.shared_rates``),
+    or None when each tissue's clearance saturates in its own burden (``immune.shared``
+    false). Per tissue: its weight in the body's senescent fraction (scale factor
+    ``cells_in_body / n_slots`` over the body's weighted slots; 0 for a tissue outside
+    ``immune.tissues``) and whether its clearance saturates (1) or not (0); then the
+    body's half-saturation fraction."""
+    immune = params.immune
+    if not immune.shared or len(params.tissues) == 1:
+        return None  # a body of one tissue: its own burden is the body's (see __init__)
+    counted = set(immune.tissues or [t.name for t in params.tissues])
+    scale = np.array(
+        [
+            (t.cells_in_body / n if t.cells_in_body is not None else 1.0)
+            if t.name in counted
+            else 0.0
+            for t, n in zip(params.tissues, n_slots, strict=True)
+        ]
+    )
+    weight = scale / float(np.dot(scale, np.asarray(n_slots, dtype=np.float64)))
+    saturates = np.array([1.0 if t.clearance.saturating else 0.0 for t in params.tissues])
+    return weight, saturates, float(immune.half_saturation_fraction)
 
 
 def _primary_value(model: AgingModel, key: str) -> Any:
@@ -132,6 +159,14 @@ class AgingModel(mesa.Model):
                 np.array([t.params.supply_share for t in self.tissues], dtype=np.float64),
                 np.array([t.clone_offset for t in self.tissues], dtype=np.int64),
             )
+        self._immune = immune_coupling(self.params, [t.cells.n_slots for t in self.tissues])
+        if self.params.immune.shared and len(self.tissues) == 1:
+            # the body's burden is this tissue's: its clearance saturates at the body's K
+            only = self.tissues[0]
+            if only.params.clearance.saturating:
+                only.kernel_params[P_CLEARANCE_HALF_SATURATION] = (
+                    self.params.immune.half_saturation_fraction
+                )
         self._update_watch()
         self.interventions = schedule_interventions(self)
         self._next_record_day = self.age_days
@@ -189,6 +224,7 @@ class AgingModel(mesa.Model):
                 n_days,
                 *self._watch,
                 self.rng,
+                self._immune,
             )
         )
 

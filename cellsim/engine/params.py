@@ -312,6 +312,11 @@ class TissueParams(_Strict):
     """Somatic tissues start CYCLING; stem compartments start STEM (telomerase-positive)."""
     n_cells: int = Field(10_000, ge=1, le=MAX_CELLS)
     """Slots in the simulated sample (docs/MODEL.md: samples of 10^3-10^7 cells)."""
+    cells_in_body: float | None = Field(None, gt=0, le=1e15)
+    """Cells of the real tissue the sample stands for (a preset fills in its published
+    count; None: the sample is the whole tissue). The scale factor ``cells_in_body /
+    n_cells`` weighs the tissue in whole-body sums: the shared immune burden
+    (``ModelParams.immune``), the body's turnover and divisions (analysis/body.py)."""
     lifespan_days: float = Field(140.0, ge=MIN_LIFESPAN_DAYS, le=MAX_LIFESPAN_DAYS)
     """Cell lifespan, turnover = 1/lifespan: dermal fibroblast 140 d, a rodent value
     (Sender & Milo 2021)."""
@@ -550,12 +555,36 @@ Intervention = Annotated[
 ]
 
 
+class ImmuneParams(_Strict):
+    """One immune system for the whole body (docs/MODEL.md, "One immune system").
+
+    With ``shared``, immune clearance saturates in the body's senescent burden instead of
+    each tissue's own: a SENESCENT cell of tissue k is removed at ``r0_k / (1 + S / K)``,
+    ``r0_k`` the tissue's ``clearance.rate_per_day`` (how well immune cells reach it), ``S``
+    the senescent fraction of the body's cells (each tissue's senescent cells and slots
+    weighted by its scale factor ``cells_in_body / n_cells``), ``K`` this
+    ``half_saturation_fraction``. A burden anywhere slows clearance everywhere (Karin
+    2019's removal ``beta X / (kappa + X)`` acts on the organism's total ``X``). A tissue
+    whose clearance does not saturate (``clearance.saturating = false``) keeps ``r0_k``.
+    """
+
+    shared: bool = False
+    """False (default): each tissue's clearance saturates in its own burden, as before."""
+    half_saturation_fraction: float = Field(0.5, gt=0, le=MAX_FACTOR)
+    """K of the body (chosen): Karin's kappa = 0.5 in arbitrary units, mapped onto the
+    body's senescent fraction as each tissue's K is."""
+    tissues: list[str] | None = Field(None, min_length=1)
+    """The tissues whose cells make up the body's burden (None: every tissue); e.g. leave
+    out anucleate erythrocytes, which cannot senesce but would dilute the fraction."""
+
+
 class ModelParams(_Strict):
     """Everything an AgingModel needs: tissues, interventions and the run settings."""
 
     tissues: list[TissueParams] = Field(default_factory=lambda: [TissueParams()], min_length=1)
     interventions: list[Intervention] = Field(default_factory=list)
     run: RunParams = Field(default_factory=RunParams)
+    immune: ImmuneParams = Field(default_factory=ImmuneParams)
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelParams:
@@ -570,6 +599,18 @@ class ModelParams(_Strict):
                         f"tissue {t.name!r}: supply_from={t.supply_from!r} must name a "
                         f"tissue of kind 'stem' (tissues: {names})"
                     )
+        if len(self.tissues) > 1:
+            for t in self.tissues:
+                if t.n_cells < 2:
+                    # a 1-slot tissue's arrays are contiguous where the others' are strided
+                    # views of their records: the kernels take the tissues as one tuple type
+                    raise ValueError(
+                        f"tissue {t.name!r}: n_cells={t.n_cells}; a model of several "
+                        "tissues needs at least 2 cells in each"
+                    )
+        for name in self.immune.tissues or []:
+            if name not in kinds:
+                raise ValueError(f"immune.tissues: {name!r} is not a tissue (tissues: {names})")
         for i, iv in enumerate(self.interventions):
             for name in iv.tissues or []:
                 if name not in kinds:

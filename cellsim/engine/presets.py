@@ -309,6 +309,8 @@ def apply_preset(data: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"preset {name!r} is unknown; known presets: {known}")
     fields = copy.deepcopy(PRESETS[name].fields)
     fields.setdefault("name", name)
+    if PRESETS[name].cells_in_body is not None:
+        fields.setdefault("cells_in_body", PRESETS[name].cells_in_body)
     if data.get("lattice") is not None:
         fields.pop("n_cells", None)
     for key, value in fields.items():

@@ -94,14 +94,14 @@ def close_vacancies(tissues, links, rng):
 
 
 @njit(cache=True)
-def one_day(tissues, links, t0, t1, rng):
+def one_day(tissues, links, t0, t1, rng, immune=None):
     """The step from day ``t0`` to day ``t1`` for every tissue (see the module text)."""
     for k in range(len(tissues)):
         cells, p, counters, _ = tissues[k]
         state, _, _, epi_origin_day, _, order, pos, seg = cells
         redifferentiate(state, epi_origin_day, order, pos, seg, p, t0, rng, counters)
     close_vacancies(tissues, links, rng)
-    continuous_events(tissues, links, t0, t1, rng)
+    continuous_events(tissues, links, immune, t0, t1, rng)
 
 
 @njit(cache=True)
@@ -129,6 +129,7 @@ def advance_days(
     failure_pool_below,
     neoplasia_above,
     rng,
+    immune=None,
 ):
     """Run up to ``n_days`` steps of ``dt`` days after the ``steps_done`` already taken
     from organism age ``start_day``, stopping after the first step on which a watched
@@ -139,7 +140,7 @@ def advance_days(
     for j in range(n_days):
         t0 = start_day + (steps_done + j) * dt
         t1 = start_day + (steps_done + j + 1) * dt
-        one_day(tissues, links, t0, t1, rng)
+        one_day(tissues, links, t0, t1, rng, immune)
         for k in range(len(tissues)):
             if failure_reached(
                 tissues[k][0][7], watch[k], failure_pool_below[k], neoplasia_above[k]

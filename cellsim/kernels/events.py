@@ -141,15 +141,54 @@ def stem_bound_per_day(p, t0, t1):
 def tissue_rate_per_day(seg, p, n_slots, stress_bound, stem_bound):
     """Total rate of the next event of one tissue: deaths, stress candidates, clearances,
     stem-division candidates (last)."""
-    n_mortal = count(seg, PLURIPOTENT) + count(seg, CYCLING) + count(seg, STEM)
     n_sen = count(seg, SENESCENT)
+    return tissue_rate_at_clearance(
+        seg, p, stress_bound, stem_bound, clearance_hazard_per_day(p, n_sen, n_slots)
+    )
+
+
+@njit(cache=True, inline="always")
+def tissue_rate_at_clearance(seg, p, stress_bound, stem_bound, clearance_per_day):
+    """``tissue_rate_per_day`` with the per-cell clearance hazard given (the body's, when
+    the immune system is shared: ``body_clearance_per_day``)."""
+    n_mortal = count(seg, PLURIPOTENT) + count(seg, CYCLING) + count(seg, STEM)
     return (
         p[P_DEATH_RATE_PER_DAY] * n_mortal
         + p[P_TRANSFORMED_DEATH_RATE_PER_DAY] * count(seg, TRANSFORMED)
         + stress_bound * count(seg, CYCLING)
-        + clearance_hazard_per_day(p, n_sen, n_slots) * n_sen
+        + clearance_per_day * count(seg, SENESCENT)
         + stem_bound * count(seg, STEM)
     )
+
+
+@njit(cache=True)
+def body_senescent_fraction(tissues, weight):
+    """The body's senescent burden ``S``: each tissue's SENESCENT count times its weight
+    (its scale factor over the body's weighted slots; 0 outside the burden), summed."""
+    s = 0.0
+    for k in range(len(tissues)):
+        s += weight[k] * count(tissues[k][0][7], SENESCENT)
+    return s
+
+
+@njit(cache=True, inline="always")
+def body_clearance_per_day(p, saturates, body_fraction, half_saturation):
+    """Per-cell clearance hazard of a tissue under a shared immune system:
+    ``r0 / (1 + S / K)`` at the body's burden ``S`` (``r0`` if the tissue's clearance does
+    not saturate: ``saturates`` 0)."""
+    return p[P_CLEARANCE_RATE_PER_DAY] / (1.0 + saturates * body_fraction / half_saturation)
+
+
+@njit(cache=True)
+def shared_rates(tissues, immune, bound, sbound, rate):
+    """Every tissue's total rate (``rate``, in place) under a shared immune system
+    (``immune``: per-tissue weights and saturation flags, the body's K)."""
+    weight, saturates, half = immune
+    s = body_senescent_fraction(tissues, weight)
+    for k in range(len(tissues)):
+        cells, p, _, _ = tissues[k]
+        h = body_clearance_per_day(p, saturates[k], s, half)
+        rate[k] = tissue_rate_at_clearance(cells[7], p, bound[k], sbound[k], h)
 
 
 @njit(cache=True)
@@ -456,17 +495,22 @@ def tissue_events(cells, p, counters, geometry, t0, t1, rng):
 
 
 @njit(cache=True)
-def continuous_events(tissues, links, t0, t1, rng):
+def continuous_events(tissues, links, immune, t0, t1, rng):
     """Every event of every tissue from day ``t0`` to day ``t1`` (see the module text).
-    Tissues that no stem compartment links are independent processes: each runs its own
-    loop (``tissue_events``), which is the same chain. (A model with a stem division clock
-    always has ``links``: the clock's events are this loop's.)"""
+    Tissues that no stem compartment links and no shared immune system couples
+    (``immune`` None) are independent processes: each runs its own loop
+    (``tissue_events``), which is the same chain. (A model with a stem division clock
+    always has ``links``: the clock's events are this loop's.) With ``immune`` (a tuple
+    of per-tissue weights, per-tissue saturation flags and the body's half-saturation
+    fraction), every clearance hazard follows the body's senescent burden, so every
+    tissue's rate is renewed after each event (``shared_rates``)."""
     n = len(tissues)
-    if links is None:
-        for k in range(n):
-            cells, p, counters, geometry = tissues[k]
-            tissue_events(cells, p, counters, geometry, t0, t1, rng)
-        return
+    if immune is None:
+        if links is None:
+            for k in range(n):
+                cells, p, counters, geometry = tissues[k]
+                tissue_events(cells, p, counters, geometry, t0, t1, rng)
+            return
     bound = np.empty(n)
     sbound = np.empty(n)
     rate = np.empty(n)
@@ -476,6 +520,8 @@ def continuous_events(tissues, links, t0, t1, rng):
         bound[k] = stress_bound_per_day(p, t0, t1, width > 0)
         sbound[k] = stem_bound_per_day(p, t0, t1)
         rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k], sbound[k])
+    if immune is not None:
+        shared_rates(tissues, immune, bound, sbound, rate)
     nb = np.empty(MAX_NEIGHBOURS, dtype=np.int64)
     w = np.empty(MAX_NEIGHBOURS)
     t = t0
@@ -506,6 +552,9 @@ def continuous_events(tissues, links, t0, t1, rng):
             )  # fmt: skip
             if child >= 0:
                 fill_vacancy(tissues, links, k, child, nb, w, rng)
+        if immune is not None:  # a burden anywhere changes every tissue's clearance
+            shared_rates(tissues, immune, bound, sbound, rate)
+            continue
         rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k], sbound[k])
         if links is not None:
             src = links[0][k]
