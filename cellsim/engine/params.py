@@ -599,15 +599,7 @@ class ModelParams(_Strict):
                         f"tissue {t.name!r}: supply_from={t.supply_from!r} must name a "
                         f"tissue of kind 'stem' (tissues: {names})"
                     )
-        if len(self.tissues) > 1:
-            for t in self.tissues:
-                if t.n_cells < 2:
-                    # a 1-slot tissue's arrays are contiguous where the others' are strided
-                    # views of their records: the kernels take the tissues as one tuple type
-                    raise ValueError(
-                        f"tissue {t.name!r}: n_cells={t.n_cells}; a model of several "
-                        "tissues needs at least 2 cells in each"
-                    )
+        _check_several_tissues(self.tissues)
         for name in self.immune.tissues or []:
             if name not in kinds:
                 raise ValueError(f"immune.tissues: {name!r} is not a tissue (tissues: {names})")
@@ -622,6 +614,19 @@ class ModelParams(_Strict):
     def somatic_tissues(self) -> list[str]:
         """Names of the somatic tissues."""
         return [t.name for t in self.tissues if t.kind == "somatic"]
+
+
+def _check_several_tissues(tissues: list[TissueParams]) -> None:
+    """A model of several tissues needs at least 2 cells in each: a 1-slot tissue's
+    arrays are contiguous where the others' are strided views of their records, and the
+    kernels take the tissues as one tuple type."""
+    if len(tissues) > 1:
+        for t in tissues:
+            if t.n_cells < 2:
+                raise ValueError(
+                    f"tissue {t.name!r}: n_cells={t.n_cells}; a model of several tissues "
+                    "needs at least 2 cells in each"
+                )
 
 
 def probability(rate_per_day: float, dt_days: float) -> float:
