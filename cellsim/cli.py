@@ -74,6 +74,10 @@ def _out_dir(out: str | None, name: str, what: str) -> Path:
     return Path(out)
 
 
+MAX_SCALE = 10_000.0
+"""Upper bound of ``--scale`` (the tissues' own ``n_cells`` bound applies after it)."""
+
+
 @app.command()
 def run(
     scenario: Annotated[
@@ -100,6 +104,14 @@ def run(
         int,
         typer.Option("--flush-runs", help="Runs per stored part file (resumable runs)."),
     ] = 32,
+    scale: Annotated[
+        float | None,
+        typer.Option(
+            "--scale",
+            help="Multiply every tissue's sample size (n_cells) by this factor; each sample "
+            "still stands for the same real tissue (cells_in_body).",
+        ),
+    ] = None,
 ) -> None:
     """Run every arm of a scenario, print the exhaustion table, write results and figures.
 
@@ -112,8 +124,10 @@ def run(
     _positive("--replicates", replicates, MAX_REPLICATES)
     _dask_options(workers, scheduler)
     _positive("--flush-runs", flush_runs)
+    if scale is not None and not (0 < scale <= MAX_SCALE):
+        fail(f"--scale = {scale:g}: give a factor above 0 and at most {MAX_SCALE:g}")
     try:
-        sc = load_scenario(scenario)
+        sc = load_scenario(scenario, scale=scale)
     except ScenarioError as exc:
         fail(str(exc))
     if scheduler is not None and sc.generations is not None:

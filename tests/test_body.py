@@ -247,3 +247,128 @@ def test_immune_coupling_is_off_by_default_and_for_one_tissue():
     assert immune_coupling(two, [10, 10]) is None
     one = ModelParams.model_validate({"tissues": [{"name": "a"}], "immune": {"shared": True}})
     assert immune_coupling(one, [10]) is None
+
+
+SMALL_BODY = """
+name = "small_body"
+seed = 17
+replicates = 2
+control = "control"
+
+[base.run]
+dt_days = 7.0
+horizon_days = 7305.0
+record_interval_days = 365.25
+stop_at = "horizon"
+
+[base.immune]
+shared = true
+tissues = ["gut", "liver"]
+
+[body]
+tissues = ["gut", "liver"]
+groups = { gut = ["crypt", "gut"], liver = ["liver"] }
+
+[[base.tissues]]
+name = "crypt"
+kind = "stem"
+n_cells = 20
+cells_in_body = 1e7
+lifespan_days = 1e9
+stem_divisions = { interval_days = 5.0 }
+telomere = { telomerase_stem = 0.999, initial_mean_bp = 7000.0 }
+
+[[base.tissues]]
+name = "gut"
+n_cells = 20
+cells_in_body = 1e11
+lifespan_days = 5.0
+supply_from = "crypt"
+supply_share = 1.0
+initial_from_supply = true
+
+[[base.tissues]]
+name = "liver"
+n_cells = 200
+cells_in_body = 2e11
+lifespan_days = 100.0
+telomere = { initial_mean_bp = 7000.0 }
+
+[[arms]]
+name = "control"
+
+[[arms]]
+name = "senolytic"
+interventions = [{ kind = "senolytic", start_age_days = 365.25, interval_days = 30.0 }]
+"""
+
+
+def test_cellsim_run_of_a_body_prints_and_writes_the_body_answer(cli, tmp_path):
+    """The workflow of a ``[body]`` scenario: the answer table printed (not the first
+    tissue's), its CSVs and figure written, and the first tissue named as the runs say."""
+    import pandas as pd
+
+    path = tmp_path / "body.toml"
+    path.write_text(SMALL_BODY)
+    out = tmp_path / "out"
+    res = cli("run", str(path), "--out", str(out), "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    assert "the whole body: which tissue runs out first" in res.stdout
+    for name in ("body_answer.csv", "body_burden.csv", "body_turnover.csv", "figures/body.png"):
+        assert (out / name).is_file(), name
+    answer = pd.read_csv(out / "body_answer.csv")
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert list(answer["arm"]) == ["control", "senolytic"]
+    # the liver (100-day cells dividing 3.65 times a year, 2 kb above the critical length
+    # at 100 bp a division) runs out within 20 years; the gut (its crypts lose 0.1 bp per
+    # division, 73 divisions a year) does not
+    assert runs["exhaustion_day"].isna().all()  # the gut, the primary tissue
+    assert runs["liver.exhaustion_day"].notna().all()
+    assert (answer["first_exhaustion_tissue"] == "liver").all()
+    assert (answer["first_exhaustion_tissue_runs"] == 2).all()
+    by_arm = runs.groupby("arm", sort=False)["liver.exhaustion_day"].median() / 365.25
+    for arm, median_years in by_arm.items():
+        got = answer.loc[answer["arm"] == arm, "first_exhaustion_median_years"].item()
+        assert got == pytest.approx(median_years, abs=1.0)  # KM median of 2 runs: the first
+    assert "### The whole body" in (out / "report.md").read_text()
+
+
+def test_scale_multiplies_every_sample_and_keeps_the_real_tissue(tmp_path):
+    from cellsim.config.scenario import ScenarioError, load_scenario
+
+    path = tmp_path / "body.toml"
+    path.write_text(SMALL_BODY)
+    base = load_scenario(path)
+    big = load_scenario(path, scale=2.5)
+    for a, b in zip(base.base.tissues, big.base.tissues, strict=True):
+        assert b.n_cells == round(a.n_cells * 2.5)
+        assert b.cells_in_body == a.cells_in_body
+    tiny = load_scenario(path, scale=0.01)
+    assert min(t.n_cells for t in tiny.base.tissues) == 2
+    lattice = tmp_path / "lattice.toml"
+    lattice.write_text('[[base.tissues]]\nname = "skin"\nlattice = { width = 10, height = 10 }\n')
+    with pytest.raises(ScenarioError, match="lattice"):
+        load_scenario(lattice, scale=2.0)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "1e9", "two"])
+def test_bad_scale_is_one_line_and_exit_2(cli, tmp_path, value):
+    path = tmp_path / "body.toml"
+    path.write_text(SMALL_BODY)
+    res = cli("run", str(path), "--scale", value, "--out", str(tmp_path / "o"))
+    assert res.returncode == 2, res.stdout
+    assert len(res.stderr.strip().splitlines()) == 1 and "--scale" in res.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_body_section_refuses_unknown_tissues(tmp_path):
+    from cellsim.config.scenario import ScenarioError, load_scenario
+
+    path = tmp_path / "body.toml"
+    path.write_text(
+        SMALL_BODY.replace(
+            'tissues = ["gut", "liver"]\ngroups', 'tissues = ["gut", "lung"]\ngroups'
+        )
+    )
+    with pytest.raises(ScenarioError, match=r"body\.tissues.*lung"):
+        load_scenario(path)

@@ -6,6 +6,8 @@ one seed; see scenarios/baseline.toml for the annotated format.
 
 from __future__ import annotations
 
+import copy
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,7 +37,7 @@ from cellsim.engine.schema import check_trajectory_column
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 """Scenarios shipped in the wheel (a copy of the repository's scenarios/ folder)."""
 REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-DEFAULT_SCENARIO = "hayflick_question"
+DEFAULT_SCENARIO = "body"
 
 
 class ScenarioError(ValueError):
@@ -132,6 +134,19 @@ class Population(_Strict):
     report: PopulationReport = Field(default_factory=PopulationReport)
 
 
+class BodyReport(_Strict):
+    """How to read a model of many tissues as one body (analysis/body.py): which tissues'
+    pools count for "the first tissue to run out", and the tissues of each group for the
+    body's turnover (Sender & Milo 2021's blood, gut and skin shares). A tissue's sample
+    stands for ``cells_in_body`` real cells (its scale factor)."""
+
+    tissues: list[str] | None = Field(None, min_length=1)
+    """The tissues among which the first to be exhausted, or to fail, is read (None:
+    every tissue that is not a stem compartment)."""
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    """Group name (blood, gut, skin, ...) -> its tissues; a tissue in none is "other"."""
+
+
 class Generations(_Strict):
     """A chain of generations (docs/MODEL.md, "Telomere syndromes"): person ``r`` of
     generation ``g + 1`` is the child of person ``r`` of generation ``g``, born with the
@@ -187,6 +202,9 @@ class Scenario(_Strict):
     """Person-level variation: replicate ``r`` is person ``r``, with their own draws."""
     generations: Generations | None = None
     """A chain of generations: children born with their parent's telomeres."""
+    body: BodyReport | None = None
+    """Read the runs as whole bodies: the first tissue to run out, the body's senescent
+    burden, turnover and divisions (analysis/body.py; the flagship scenario)."""
     posterior: str | None = None
     """A calibration's posterior.parquet (relative to the scenario file): replicate ``r``
     of every arm draws one parameter set from it, by weight, so that the results carry
@@ -273,6 +291,20 @@ class Scenario(_Strict):
                 f"generations.conception_age_years = {gen.conception_age_years:g}: must not "
                 f"exceed the horizon ({horizon_years:g} years)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _body_valid(self) -> Scenario:
+        """The body's tissues and groups name tissues of the base."""
+        if self.body is None:
+            return self
+        names = [t.name for t in self.base.tissues]
+        named = [("body.tissues", t) for t in self.body.tissues or []] + [
+            (f"body.groups.{g}", t) for g, ts in self.body.groups.items() for t in ts
+        ]
+        for key, tissue in named:
+            if tissue not in names:
+                raise ValueError(f"{key}: {tissue!r} is not a tissue (tissues: {', '.join(names)})")
         return self
 
     @model_validator(mode="after")
@@ -542,12 +574,19 @@ def read_with_base(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_scenario(name_or_path: str | Path, with_posterior: bool = True) -> Scenario:
+def load_scenario(
+    name_or_path: str | Path, with_posterior: bool = True, scale: float | None = None
+) -> Scenario:
     """Read, parse and validate a scenario file (every arm resolved, a posterior read and
     checked) or raise ScenarioError. ``with_posterior=False`` leaves the posterior unread
-    (the base and arms of a sweep or calibration, which do not draw from it)."""
+    (the base and arms of a sweep or calibration, which do not draw from it). ``scale``
+    multiplies every tissue's sample size (``n_cells``, at least 2; ``cells_in_body`` is
+    kept, so each sample stands for the same real tissue: ``scale_samples``)."""
     path = find_scenario(name_or_path)
-    scenario = load_toml_model(path, Scenario, ScenarioError, data=read_with_base(path))
+    data = read_with_base(path)
+    if scale is not None:
+        data = scale_samples(data, scale)
+    scenario = load_toml_model(path, Scenario, ScenarioError, data=data)
     if not with_posterior:
         return scenario
     try:
@@ -555,3 +594,32 @@ def load_scenario(name_or_path: str | Path, with_posterior: bool = True) -> Scen
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}") from None
     return scenario
+
+
+def scale_samples(data: dict[str, Any], factor: float) -> dict[str, Any]:
+    """A scenario file's tables with every tissue's sample ``factor`` times larger: the
+    base tissues' ``n_cells`` (default 10,000 where not given) and any arm's ``set`` of an
+    ``n_cells``, rounded, at least 2. A lattice tissue (its size is its grid) is refused."""
+    if not (factor > 0 and math.isfinite(factor)):
+        raise ScenarioError(f"--scale = {factor!r}: give a positive number")
+
+    def scaled_n(n: Any, where: str) -> int:
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise ScenarioError(f"{where} = {n!r}: --scale needs a whole number of cells")
+        return max(2, round(n * factor))
+
+    data = copy.deepcopy(data)
+    for i, t in enumerate(data.get("base", {}).get("tissues", [])):
+        if not isinstance(t, dict):
+            continue
+        if t.get("lattice") is not None:
+            raise ScenarioError(
+                f"base.tissues.{i}: --scale cannot resize a lattice tissue (its grid is "
+                "its size); scale its width and height in the file"
+            )
+        t["n_cells"] = scaled_n(t.get("n_cells", 10_000), f"base.tissues.{i}.n_cells")
+    for arm in data.get("arms", []):
+        sets = arm.get("set", {}) if isinstance(arm, dict) else {}
+        for key in [k for k in sets if str(k).split(".")[-1] == "n_cells"]:
+            sets[key] = scaled_n(sets[key], f"arms.{arm.get('name')}.set.{key}")
+    return data

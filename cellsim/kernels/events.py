@@ -161,6 +161,14 @@ def tissue_rate_at_clearance(seg, p, stress_bound, stem_bound, clearance_per_day
     )
 
 
+@njit(cache=True, inline="always")
+def body_clearance_per_day(p, saturates, body_fraction, half_saturation):
+    """Per-cell clearance hazard of a tissue under a shared immune system:
+    ``r0 / (1 + S / K)`` at the body's burden ``S`` (``r0`` if the tissue's clearance does
+    not saturate: ``saturates`` 0)."""
+    return p[P_CLEARANCE_RATE_PER_DAY] / (1.0 + saturates * body_fraction / half_saturation)
+
+
 @njit(cache=True)
 def body_senescent_fraction(tissues, weight):
     """The body's senescent burden ``S``: each tissue's SENESCENT count times its weight
@@ -172,23 +180,26 @@ def body_senescent_fraction(tissues, weight):
 
 
 @njit(cache=True, inline="always")
-def body_clearance_per_day(p, saturates, body_fraction, half_saturation):
-    """Per-cell clearance hazard of a tissue under a shared immune system:
-    ``r0 / (1 + S / K)`` at the body's burden ``S`` (``r0`` if the tissue's clearance does
-    not saturate: ``saturates`` 0)."""
-    return p[P_CLEARANCE_RATE_PER_DAY] / (1.0 + saturates * body_fraction / half_saturation)
+def note_tissue(seg, p, stress_bound, stem_bound, k, r0, n_sen, base):
+    """Keep tissue ``k``'s clearance rate ``r0``, SENESCENT count and rate without
+    clearance (``base``) in the shared immune system's arrays (``shared_rates``)."""
+    r0[k] = p[P_CLEARANCE_RATE_PER_DAY]
+    n_sen[k] = count(seg, SENESCENT)
+    base[k] = tissue_rate_at_clearance(seg, p, stress_bound, stem_bound, 0.0)
 
 
 @njit(cache=True)
-def shared_rates(tissues, immune, bound, sbound, rate):
+def shared_rates(immune, r0, n_sen, base, rate):
     """Every tissue's total rate (``rate``, in place) under a shared immune system
-    (``immune``: per-tissue weights and saturation flags, the body's K)."""
+    (``immune``: per-tissue weights and saturation flags, the body's K), from each
+    tissue's ``note_tissue`` entries: its rate without clearance plus its SENESCENT cells
+    at ``r0 / (1 + S / K)``, ``S`` the body's burden (``body_clearance_per_day``)."""
     weight, saturates, half = immune
-    s = body_senescent_fraction(tissues, weight)
-    for k in range(len(tissues)):
-        cells, p, _, _ = tissues[k]
-        h = body_clearance_per_day(p, saturates[k], s, half)
-        rate[k] = tissue_rate_at_clearance(cells[7], p, bound[k], sbound[k], h)
+    s = 0.0
+    for k in range(rate.shape[0]):
+        s += weight[k] * n_sen[k]
+    for k in range(rate.shape[0]):
+        rate[k] = base[k] + r0[k] / (1.0 + saturates[k] * s / half) * n_sen[k]
 
 
 @njit(cache=True)
@@ -520,8 +531,14 @@ def continuous_events(tissues, links, immune, t0, t1, rng):
         bound[k] = stress_bound_per_day(p, t0, t1, width > 0)
         sbound[k] = stem_bound_per_day(p, t0, t1)
         rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k], sbound[k])
+    r0 = np.zeros(n)
+    n_sen = np.zeros(n)
+    base = np.zeros(n)
     if immune is not None:
-        shared_rates(tissues, immune, bound, sbound, rate)
+        for k in range(n):
+            cells, p, _, _ = tissues[k]
+            note_tissue(cells[7], p, bound[k], sbound[k], k, r0, n_sen, base)
+        shared_rates(immune, r0, n_sen, base, rate)
     nb = np.empty(MAX_NEIGHBOURS, dtype=np.int64)
     w = np.empty(MAX_NEIGHBOURS)
     t = t0
@@ -553,7 +570,13 @@ def continuous_events(tissues, links, immune, t0, t1, rng):
             if child >= 0:
                 fill_vacancy(tissues, links, k, child, nb, w, rng)
         if immune is not None:  # a burden anywhere changes every tissue's clearance
-            shared_rates(tissues, immune, bound, sbound, rate)
+            note_tissue(seg, p, bound[k], sbound[k], k, r0, n_sen, base)
+            if links is not None:
+                src = links[0][k]
+                if src >= 0:
+                    s_cells, s_p, _, _ = tissues[src]
+                    note_tissue(s_cells[7], s_p, bound[src], sbound[src], src, r0, n_sen, base)
+            shared_rates(immune, r0, n_sen, base, rate)
             continue
         rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k], sbound[k])
         if links is not None:

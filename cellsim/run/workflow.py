@@ -46,6 +46,7 @@ from cellsim.io import (
     write_json,
     write_parquet,
 )
+from cellsim.run.body_report import body_section, print_body_answer
 from cellsim.run.errors import RunsFailed
 from cellsim.run.generations import expand, run_chain
 from cellsim.run.local import cap_workers
@@ -180,7 +181,8 @@ def _write_folder(
     with atomic_dir(out_dir) as tmp:
         write_outputs(tmp, scenario, runs, traj, errors, replicates, manifest_extra)
         summary = analyse(tmp, scenario.name, scenario.description, scenario.control_arm)
-    print_summary(console, summary, scenario.name, out_dir)
+    if scenario.body is None:  # a body's answer replaces its first tissue's table
+        print_summary(console, summary, scenario.name, out_dir)
     print_answer(console, out_dir)
     for e in errors:
         console.print(f"[red]run {e['run_id']} failed:[/red] {e['error']}")
@@ -368,7 +370,7 @@ def analyse(folder: Path, name: str, description: str, control: str) -> pd.DataF
     summary = summary_table(runs, control=control)
     write_csv(folder / "summary.csv", summary)
     figures = make_standard_figures(runs, traj, folder / "figures")
-    extra = population_section(folder, runs, traj)
+    extra = population_section(folder, runs, traj) + body_section(folder, runs, traj)
     write_report(
         folder,
         runs,
@@ -477,7 +479,9 @@ def rewrite_report(folder: Path, console: Console | None = None) -> Path:
 
 
 def print_answer(console: Console, out_dir: Path) -> None:
-    """A population's answer table (``population_answer.csv``), when the run made one."""
+    """A population's answer table (``population_answer.csv``) and a body's
+    (``body_answer.csv``), when the run made them."""
+    print_body_answer(console, out_dir)
     path = out_dir / ANSWER_CSV
     if not path.is_file():
         return
