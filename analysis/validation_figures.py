@@ -27,6 +27,14 @@ Tables (columns used):
   ``age_years`` (the window's end), ``ode`` and ``sim_mean`` (mean senescent fraction
   over the window, 0-1), ``rel_error`` and ``rel_se`` (simulated / equation - 1 and its
   standard error), ``compared`` (bool);
+- ``body_turnover``: one row per quantity of the whole body's daily turnover (``total``,
+  then the groups ``blood``, ``gut``, ``skin``): ``quantity``, ``simulated`` +-
+  ``simulated_se`` (mean over people and its standard error) and ``published`` +-
+  ``published_se`` (cells per day for ``total``, fractions 0-1 for the shares);
+- ``burden``: the body's senescent burden per recorded age: ``age_years``,
+  ``burden_median_pct``, ``burden_p10_pct``, ``burden_p90_pct`` (% of the body's cells,
+  over people), ``clearance_relative_median`` (clearance per senescent cell over an empty
+  body's, ``1 / (1 + S / K)``); ``burden_at``: the same columns at the checked ages;
 - ``curves``: per insult age and day after the insult: ``age_years``, ``days_after``,
   ``sim_excess`` +- ``sim_se`` and ``ode_excess`` (excess senescent fraction, 0-1);
   ``fine``: ``age_years``, ``days_after``, ``excess`` (the equation on a fine grid);
@@ -55,6 +63,8 @@ from analysis.exhaustion import DAYS_PER_YEAR
 __all__ = [
     "plot_blood",
     "plot_blood_share",
+    "plot_body_burden",
+    "plot_body_turnover",
     "plot_growth_curves",
     "plot_hsc_divisions",
     "plot_karin_convergence",
@@ -656,4 +666,91 @@ def plot_clonal_structure(clones: pd.DataFrame, published_label: str, path: Path
         ax.axvspan(75, 100, color=_INK, alpha=0.08, lw=0)
     axes[0].legend(fontsize=8)
     fig.suptitle(textwrap.fill(f"Shaded: over 75. {published_label}", 120), fontsize=8)
+    return _save(fig, path)
+
+
+@_themed
+def plot_body_turnover(
+    body_turnover: pd.DataFrame, n_se: float, published_source: str, people: int, path: Path
+) -> str:
+    """The whole body's daily turnover and its shares, simulated against published: one
+    panel per quantity, each value with +- ``n_se`` standard errors, and the published
+    value's band of +- ``n_se`` combined SE (the criterion) shaded."""
+    rows = list(body_turnover.itertuples(index=False))
+    fig = _figure(2.3 * len(rows) + 0.6, 3.8)
+    axes = fig.subplots(1, len(rows), squeeze=False)[0]
+    for ax, r in zip(axes, rows, strict=True):
+        total = r.quantity == "total"
+        unit = 1e11 if total else 0.01
+        sim, sim_se = r.simulated / unit, r.simulated_se / unit
+        pub, pub_se = r.published / unit, r.published_se / unit
+        band = n_se * float(np.hypot(sim_se, pub_se))
+        ax.axhspan(pub - band, pub + band, color="0.88", zorder=0)
+        color = _GROUP_COLORS.get(str(r.quantity), "C0")
+        ax.errorbar([0], [sim], yerr=[n_se * sim_se], fmt="o", color=color, capsize=4, ms=7)
+        ax.errorbar([1], [pub], yerr=[n_se * pub_se], fmt="s", color=_INK, capsize=4, ms=6)
+        ax.set_xticks([0, 1], [f"simulated\n({people} people)", "published"], fontsize=8)
+        ax.set_xlim(-0.6, 1.6)
+        ax.set_title("total" if total else f"{r.quantity} share", fontsize=10)
+        ax.set_ylabel("10^11 cells per day" if total else "% of cells replaced per day")
+    fig.suptitle(
+        f"The body's daily turnover: simulated vs {published_source}\n"
+        f"(bars: +-{n_se:g} SE; shaded: +-{n_se:g} combined SE around the published value)",
+        fontsize=9,
+    )
+    return _save(fig, path)
+
+
+@_themed
+def plot_body_burden(
+    burden: pd.DataFrame, burden_at: pd.DataFrame, published_label: str, path: Path
+) -> str:
+    """The body's senescent burden against age (median over people and the 10-90% band of
+    the records; the checked ages, each a window mean, as points with their 10-90% range)
+    and the clearance per senescent cell it leaves (``1 / (1 + S / K)``)."""
+    fig = _figure(9.6, 4.4)
+    left, right = fig.subplots(1, 2)
+    x = burden["age_years"].to_numpy(dtype=float)
+    left.fill_between(
+        x,
+        burden["burden_p10_pct"],
+        burden["burden_p90_pct"],
+        color="C0",
+        alpha=0.18,
+        lw=0,
+        label="records: 10-90% of people",
+    )
+    left.plot(x, burden["burden_median_pct"], color="C0", lw=1.0, label="records: median")
+    a = burden_at["age_years"].to_numpy(dtype=float)
+    m = burden_at["burden_median_pct"].to_numpy(dtype=float)
+    err = np.vstack([m - burden_at["burden_p10_pct"], burden_at["burden_p90_pct"] - m])
+    left.errorbar(
+        a,
+        m,
+        yerr=err,
+        fmt="o-",
+        color=_INK,
+        capsize=4,
+        ms=6,
+        lw=1.4,
+        label="checked ages: median of window means (10-90%)",
+    )
+    left.set(
+        xlabel="age (years)",
+        ylabel="senescent burden (% of the body's cells)",
+        title="The body's senescent burden",
+    )
+    left.set_ylim(bottom=0)
+    left.legend(fontsize=7, loc="upper left")
+    right.plot(x, burden["clearance_relative_median"], color="C2", lw=1.0, label="records")
+    right.plot(
+        a, burden_at["clearance_relative_median"], "o-", color=_INK, ms=6, label="checked ages"
+    )
+    right.set(
+        xlabel="age (years)",
+        ylabel="clearance per senescent cell\n(relative to an empty body)",
+        title="Clearance left by the burden: 1 / (1 + S/K)",
+    )
+    right.legend(fontsize=7, loc="lower left")
+    fig.suptitle(textwrap.fill(f"Published: {published_label}", 150), fontsize=7)
     return _save(fig, path)

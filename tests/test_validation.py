@@ -27,6 +27,8 @@ EXPECTED_CHECKS = {
     "telomere_syndrome_anticipation",
     "normal_marrow_failure",
     "hsc_clonal_structure",
+    "body_scenario_turnover",
+    "body_senescent_burden",
 }
 
 KNOWN_FAILURES = {"blood_population_fit"}
@@ -100,6 +102,7 @@ def test_settings_load_and_quick_reduces_them():
     assert quick.turnover.sample_cells < full.turnover.sample_cells
     assert quick.karin.convergence.horizon_years < full.karin.convergence.horizon_years
     assert quick.karin.insult.seeds < full.karin.insult.seeds
+    assert 2 <= quick.body.people < full.body.people
     # the biology is the same in both modes
     assert quick.culture.params.telomere == full.culture.params.telomere
     assert quick.karin.lifespan_days == full.karin.lifespan_days

@@ -1,12 +1,13 @@
 """The settings of `cellsim validate-biology`: scenarios/validation/validation.toml.
 
 Each group of checks has its table (``[culture]``, ``[turnover]``, ``[blood]``,
-``[karin.convergence]``, ``[karin.insult]``) and a reduced ``[*.quick]`` table that
-``--quick`` applies.
+``[blood_population]``, ``[body]``, ``[karin.convergence]``, ``[karin.insult]``) and a
+reduced ``[*.quick]`` table that ``--quick`` applies.
 """
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ from cellsim.engine.culture import CultureParams
 __all__ = [
     "BloodCheckConfig",
     "BloodPopulationCheckConfig",
+    "BodyCheckConfig",
     "CultureCheckConfig",
     "KarinCheckConfig",
     "TurnoverCheckConfig",
@@ -143,6 +145,51 @@ class BloodPopulationCheckConfig(_Cfg):
         )
 
 
+class BodyQuick(_Cfg):
+    """``[body.quick]``: fewer people."""
+
+    people: int | None = Field(None, ge=2)
+
+
+class BodyCheckConfig(_Cfg):
+    """``[body]``: the whole-body scenario (next to validation.toml), its control arm run
+    for ``people`` people; the adult window (ages, years) over which the body's daily
+    turnover is measured; the ages (years) at which the senescent burden is read, each as
+    the mean of a person's records within ``burden_window_years`` around it."""
+
+    scenario: str = "../body.toml"
+    people: int = Field(6, ge=2)
+    """People (replicates of the control arm); at least 2 for a spread between them."""
+    turnover_from_age_years: float = Field(20.0, ge=0)
+    turnover_to_age_years: float = Field(50.0, gt=0)
+    """Chosen: adults, before any tissue gives out (the earliest failure or exhaustion of
+    any tissue in the full run is near 57 years: hepatocytes, colon)."""
+    burden_ages_years: list[Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: [20.0, 40.0, 60.0, 80.0], min_length=3
+    )
+    burden_window_years: float = Field(5.0, gt=0)
+    """Chosen: a person's burden at an age is the mean of their (yearly) records in
+    [age - w/2, age + w/2): a few hundred simulated cells stand for the body's 2.5e12, so
+    one record holds a handful of senescent cells."""
+    quick: BodyQuick = Field(default_factory=BodyQuick)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BodyCheckConfig:
+        if self.turnover_to_age_years <= self.turnover_from_age_years:
+            raise ValueError(
+                f"turnover_to_age_years = {self.turnover_to_age_years:g} must exceed "
+                f"turnover_from_age_years = {self.turnover_from_age_years:g}"
+            )
+        ages = self.burden_ages_years
+        if any(b <= a for a, b in itertools.pairwise(ages)):
+            raise ValueError(f"burden_ages_years = {ages} must be increasing")
+        return self
+
+    def reduced(self) -> BodyCheckConfig:
+        """The ``--quick`` settings."""
+        return self.model_copy(update={"people": self.quick.people or self.people})
+
+
 class ConvergenceQuick(_Cfg):
     """``[karin.convergence.quick]``: what ``--quick`` reduces."""
 
@@ -244,6 +291,7 @@ class ValidationConfig(_Cfg):
     turnover: TurnoverCheckConfig = Field(default_factory=TurnoverCheckConfig)
     blood: BloodCheckConfig = Field(default_factory=BloodCheckConfig)
     blood_population: BloodPopulationCheckConfig = Field(default_factory=BloodPopulationCheckConfig)
+    body: BodyCheckConfig = Field(default_factory=BodyCheckConfig)
     karin: KarinCheckConfig = Field(default_factory=KarinCheckConfig)
     folder: Path = Path(".")
     quick_mode: bool = False
@@ -279,6 +327,7 @@ class ValidationConfig(_Cfg):
                 "turnover": turnover,
                 "blood": b,
                 "blood_population": self.blood_population.reduced(),
+                "body": self.body.reduced(),
                 "karin": self.karin.quick(),
                 "quick_mode": True,
             }

@@ -16,11 +16,14 @@ from cellsim.engine.presets import HSC_DIVISION_INTERVAL_DAYS, HSC_LOSS_BP_PER_Y
 __all__ = [
     "AUBERT_PERCENTILES",
     "BLOOD_SHARE_OF_TURNOVER",
+    "BODY_SCENARIO_TURNOVER",
+    "BODY_SENESCENT_BURDEN_RISES",
     "BODY_TURNOVER_CELLS_PER_DAY",
     "CARRIER_APLASTIC_ANEMIA_ONSET_YEARS",
     "CARRIER_PULMONARY_FIBROSIS_ONSET_YEARS",
     "DEATHS_PER_CELL_PER_DAY",
     "HAYFLICK_LIMIT_PD",
+    "HERBIG_SENESCENT_FIBROBLAST_FRACTION",
     "HSC_ATTRITION_BP_PER_YEAR",
     "HSC_DIVISION_INTERVAL_WEEKS",
     "KARIN_CONTINUOUS_TIME",
@@ -176,4 +179,33 @@ MITCHELL_CLONALITY = Published(
     "under 65 the HSC output is polyclonal (tens of thousands of HSCs contributing evenly); "
     "over 75, 12-18 clones make up 30-60% of it",
     "Mitchell 2022",
+)
+
+
+# --- the whole body (scenarios/body.toml) -----------------------------------------------
+BODY_SCENARIO_TURNOVER = Published(
+    "the body replaces (3.3 +- 0.2) x 10^11 cells a day: blood 86%, gut 12%, skin 1.1%",
+    "Sender & Milo 2021 (Nat Med 27:45)",
+    value=BODY_TURNOVER_CELLS_PER_DAY.value,
+    se=BODY_TURNOVER_CELLS_PER_DAY.se,
+)
+"""The whole-body scenario's daily turnover and its shares by group
+(``TURNOVER_SHARE_BY_GROUP``); the shares' standard errors are propagated from the
+presets' published uncertainties by the check (cellsim/validation/body.py)."""
+HERBIG_SENESCENT_FIBROBLAST_FRACTION = Published(
+    "dermal fibroblasts with damaged telomeres: ~4% of them at 5 years, over 15% at 30 "
+    "(baboons, whose 5-30 years span most of their life)",
+    "Herbig 2006 (Science 311:1257); Jeyapalan 2007 (Mech Ageing Dev 128:36)",
+    low=0.04,
+    high=0.15,
+)
+"""``low``: the fraction at 5 years; ``high``: at 30 years (Jeyapalan 2007: "over 15%"
+in the same animals): a ~4-fold rise over most of a lifespan."""
+BODY_SENESCENT_BURDEN_RISES = Published(
+    "senescent cells accumulate with age, faster than linearly: their production rises "
+    "linearly with age while their removal saturates, so their half-life lengthens from "
+    "days to weeks (Karin); in baboon skin, ~4% of dermal fibroblasts at 5 years, over 15% "
+    "at 30 (Herbig, Jeyapalan)",
+    "Herbig 2006 (Science 311:1257); Jeyapalan 2007 (Mech Ageing Dev 128:36); Karin 2019 "
+    "(Nat Commun 10:5495)",
 )

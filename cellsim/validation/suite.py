@@ -23,12 +23,17 @@ Checks, one module per group:
     weeks (Catlin 2011) and lose ~30 bp/year (Mitchell 2022); adult leukocytes lose 23-38
     bp/year (cross-sectional 23-25, longitudinal 31-38: Muezzinler 2013; Chen 2011; Ye
     2023);
+  * :mod:`~cellsim.validation.body`: the whole body (scenarios/body.toml, its control arm)
+    replaces ~3.3e11 cells a day, 86% blood, 12% gut and 1.1% skin (Sender & Milo 2021),
+    and its senescent burden rises with age, faster and faster, as its clearance
+    saturates (Karin 2019; Herbig 2006);
   * :mod:`~cellsim.validation.karin`: a well-mixed tissue with Karin 2019's saturating
     removal of senescent cells follows the continuous-time equation at every step size,
     and the half-life of an insult's excess matches the equation's at a young and an old
     age and is longer at the old one.
 
-The runs of all groups are independent tasks on the local executor (``cellsim.run.local``).
+The runs of all groups are independent tasks on the local executor (``cellsim.run.local``);
+the blood population's and the body's scenario runs follow them (``cellsim.run.single``).
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from cellsim.validation.blood_population import (
     blood_population_checks,
     run_blood_population,
 )
+from cellsim.validation.body import BodyRuns, body_checks, run_body
 from cellsim.validation.config import ValidationConfig, load_config
 from cellsim.validation.culture import CultureAnalysis, analyse_culture, culture_tasks
 from cellsim.validation.culture_checks import culture_checks
@@ -82,6 +88,7 @@ def _write_folder(
     cfg: ValidationConfig,
     results: dict[str, Any],
     population: BloodPopulationRuns,
+    body: BodyRuns,
     t0: float,
 ) -> list[CheckResult]:
     """Evaluate the checks and write figures, tables, checks.json, report.md and the
@@ -94,6 +101,8 @@ def _write_folder(
     checks += tchecks
     checks += blood_checks(cfg, results["blood"], figs)
     checks += blood_population_checks(cfg, population, figs)
+    bchecks, body_turnover, body_burden = body_checks(cfg, body, figs)
+    checks += bchecks
     kchecks, ktable, kcurves = karin_checks(cfg, results, figs)
     checks += kchecks
     for c in checks:
@@ -109,6 +118,8 @@ def _write_folder(
         folder / "telomere_syndrome_runs.csv",
         population.families.drop(columns=["params_json"], errors="ignore"),
     )
+    write_csv(folder / "body_turnover.csv", body_turnover)
+    write_csv(folder / "body_burden.csv", body_burden)
     write_csv(folder / "karin_step_size.csv", ktable)
     write_csv(folder / "karin_insult.csv", kcurves)
     write_json(folder / "checks.json", [asdict(c) for c in checks])
@@ -156,8 +167,10 @@ def run_validation(
     results = run_tasks(tasks, workers=workers, progress=progress)
     population = run_blood_population(cfg, workers)
     progress("blood population: predictive check, carrier families, people")
+    body = run_body(cfg, workers)
+    progress(f"the body: {cfg.body.people} people (control arm)")
     with atomic_dir(out_dir) as tmp:
-        checks = _write_folder(tmp, cfg, results, population, t0)
+        checks = _write_folder(tmp, cfg, results, population, body, t0)
     report = Path(out_dir) / "report.md"
     if console is not None:
         for c in checks:
