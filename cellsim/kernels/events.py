@@ -39,6 +39,11 @@ on ``dt`` except the times at which interventions and records happen (step bound
 Work is proportional to the events, with one exponential and one uniform draw per event
 on top of the event's own draws. Tissues advance together (one clock for the model), so
 a stem compartment and the tissue it supplies interleave their events exactly.
+
+The joint loop (``continuous_events``) picks a tissue per event, an index into the tuple
+of tissues that costs an atomic reference count per array wherever Numba copies one;
+refcount pruning removes none of those in a loop this branchy. It runs on ``borrowed``
+copies of its arguments (no reference counting), with ``fill_vacancy`` written out in it.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from .grid import MAX_NEIGHBOURS, senescent_neighbours
 from .jit import njit
@@ -89,6 +96,37 @@ from .processes import (
     supply_division,
 )
 from .segments import count, move, randint
+
+
+def _borrow(context, builder, ty, value):
+    """``value`` (of Numba type ``ty``) with every array's and Generator's memory-info
+    pointer NULL (tuples member by member); other values get a reference of their own."""
+    if isinstance(ty, types.BaseTuple):
+        out = value
+        for i, member in enumerate(ty):
+            part = _borrow(context, builder, member, builder.extract_value(value, i))
+            out = builder.insert_value(out, part, i)
+        return out
+    if isinstance(ty, (types.Array, types.NumPyRandomGeneratorType)):
+        proxy = cgutils.create_struct_proxy(ty)(context, builder, value=value)
+        proxy.meminfo = cgutils.get_null_value(proxy.meminfo.type)
+        return proxy._getvalue()
+    context.nrt.incref(builder, ty, value)
+    return value
+
+
+@intrinsic
+def borrowed(typingctx, value):
+    """``value`` (arrays, a Generator, tuples of them) as borrowed references: the same
+    data with no memory-info pointer, so that the reference counting of every copy Numba
+    makes of it is a test of NULL instead of an atomic operation (processes.py, "Speed").
+    Only for a value its owner keeps alive meanwhile (a kernel's own argument) and that
+    nothing keeps or returns."""
+
+    def codegen(context, builder, signature, args):
+        return _borrow(context, builder, signature.args[0], args[0])
+
+    return value(value), codegen
 
 
 @njit(cache=True, inline="always")
@@ -188,7 +226,7 @@ def note_tissue(seg, p, stress_bound, stem_bound, k, r0, n_sen, base):
     base[k] = tissue_rate_at_clearance(seg, p, stress_bound, stem_bound, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def shared_rates(immune, r0, n_sen, base, rate):
     """Every tissue's total rate (``rate``, in place) under a shared immune system
     (``immune``: per-tissue weights and saturation flags, the body's K), from each
@@ -202,7 +240,7 @@ def shared_rates(immune, r0, n_sen, base, rate):
         rate[k] = base[k] + r0[k] / (1.0 + saturates[k] * s / half) * n_sen[k]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def stem_division_event(cells, p, counters, bound, t, rng):
     """A stem-division candidate of a compartment with a clock at day ``t``, proposed at
     ``bound`` per STEM cell: a random STEM cell divides asymmetrically with probability
@@ -218,33 +256,29 @@ def stem_division_event(cells, p, counters, bound, t, rng):
     which its daughters inherit; ids from the base on are fit."""
     state, tel, div, _, clone, order, pos, seg = cells
     n_stem = count(seg, STEM)
-    if n_stem == 0:
-        return
     asymmetric, growth = stem_division_hazards_per_day(p, t)
     selection = p[P_SELECTION_PER_DAY]
     q = p[P_DRIVER_PROBABILITY]
     base = np.int64(p[P_DRIVER_CLONE_BASE])
-    v = rng.random() * bound
-    i = pick(order, seg, STEM, rng)
-    if v < asymmetric:
-        tel[i] -= division_loss_bp(p, STEM, tel[i], rng)
-        div[i] += 1
-        counters[C_DIVISIONS] += 1
-        counters[C_SUPPLIED_OUT] += 1
-        settle_daughter(state, tel, order, pos, seg, p, i, STEM, rng, counters)
-        if q > 0.0 and rng.random() < q and clone[i] < base:
-            clone[i] = base + counters[C_DRIVER_CLONES]
-            counters[C_DRIVER_CLONES] += 1
-    elif v < asymmetric + growth and n_stem >= 2:
-        j = i
-        while j == i:
-            j = pick(order, seg, STEM, rng)
-        divide_into(cells, p, i, j, rng, counters)
-    elif v < asymmetric + growth + selection and n_stem >= 2 and clone[i] >= base:
-        j = i
-        while j == i:
-            j = pick(order, seg, STEM, rng)
-        divide_into(cells, p, i, j, rng, counters)
+    if n_stem > 0:  # (not an early return: see processes.py, "Speed")
+        v = rng.random() * bound
+        i = pick(order, seg, STEM, rng)
+        if v < asymmetric:
+            tel[i] -= division_loss_bp(p, STEM, tel[i], rng)
+            div[i] += 1
+            counters[C_DIVISIONS] += 1
+            counters[C_SUPPLIED_OUT] += 1
+            settle_daughter(state, tel, order, pos, seg, p, i, STEM, rng, counters)
+            driver = rng.random() < q if q > 0.0 else False
+            if driver and clone[i] < base:
+                clone[i] = base + counters[C_DRIVER_CLONES]
+                counters[C_DRIVER_CLONES] += 1
+        elif v < asymmetric + growth + selection and n_stem >= 2:
+            if v < asymmetric + growth or clone[i] >= base:
+                j = i
+                while j == i:
+                    j = pick(order, seg, STEM, rng)
+                divide_into(cells, p, i, j, rng, counters)
 
 
 @njit(cache=True, inline="always")
@@ -362,7 +396,8 @@ def local_fill(cells, p, geometry, child, nb, w, rng, counters):
 @njit(cache=True)
 def fill_vacancy(tissues, links, k, child, nb, w, rng):
     """Fill the vacancy ``child`` of tissue ``k`` at once: from its stem compartment with
-    the probability ``share[k]`` (when that has a STEM cell), else by a local division."""
+    the probability ``share[k]`` (when that has a STEM cell), else by a local division.
+    (``continuous_events`` writes this out, on its unpacked tissue: keep the two alike.)"""
     cells, p, counters, geometry = tissues[k]
     if links is not None:
         source, share, clone_offset = links
@@ -470,8 +505,8 @@ def tissue_events(cells, p, counters, geometry, t0, t1, rng):
     """Every event of one tissue that no other tissue supplies or draws on, from day
     ``t0`` to ``t1``: the chain of ``continuous_events`` for one tissue, written out in
     loops over arrays held in local variables (``wellmixed_events``; here for a lattice),
-    calling the prune-safe helpers of processes.py ("Speed"); ``event`` and
-    ``fill_vacancy``, which unpack the tuples, serve the linked tissues."""
+    calling the prune-safe helpers of processes.py ("Speed"); ``event`` and the code of
+    ``fill_vacancy``, on tuples of tissues, serve the linked tissues."""
     width, height, torus = geometry_of(geometry)
     if width == 0:
         wellmixed_events(cells, p, counters, t0, t1, rng)
@@ -514,7 +549,13 @@ def continuous_events(tissues, links, immune, t0, t1, rng):
     always has ``links``: the clock's events are this loop's.) With ``immune`` (a tuple
     of per-tissue weights, per-tissue saturation flags and the body's half-saturation
     fraction), every clearance hazard follows the body's senescent burden, so every
-    tissue's rate is renewed after each event (``shared_rates``)."""
+    tissue's rate is renewed after each event (``shared_rates``).
+
+    Per event, the tissue is indexed once and unpacked, the vacancy filled as
+    ``fill_vacancy`` would (written out), and a source's rate renewed only when it
+    supplied (else it has not changed). The loop works on ``borrowed`` copies of its
+    arguments (the caller keeps them alive): a copy's reference count is a test of NULL,
+    not an atomic operation (processes.py, "Speed")."""
     n = len(tissues)
     if immune is None:
         if links is None:
@@ -522,13 +563,19 @@ def continuous_events(tissues, links, immune, t0, t1, rng):
                 cells, p, counters, geometry = tissues[k]
                 tissue_events(cells, p, counters, geometry, t0, t1, rng)
             return
+    # the arguments live until this call returns: copies of them need no reference counts
+    tissues = borrowed(tissues)
+    rng = borrowed(rng)
     bound = np.empty(n)
     sbound = np.empty(n)
     rate = np.empty(n)
+    widths = np.zeros(n, dtype=np.int64)
+    heights = np.zeros(n, dtype=np.int64)
+    tori = np.zeros(n, dtype=np.bool_)
     for k in range(n):
         cells, p, _, geometry = tissues[k]
-        width, _, _ = geometry_of(geometry)
-        bound[k] = stress_bound_per_day(p, t0, t1, width > 0)
+        widths[k], heights[k], tori[k] = geometry_of(geometry)
+        bound[k] = stress_bound_per_day(p, t0, t1, widths[k] > 0)
         sbound[k] = stem_bound_per_day(p, t0, t1)
         rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k], sbound[k])
     r0 = np.zeros(n)
@@ -539,6 +586,10 @@ def continuous_events(tissues, links, immune, t0, t1, rng):
             cells, p, _, _ = tissues[k]
             note_tissue(cells[7], p, bound[k], sbound[k], k, r0, n_sen, base)
         shared_rates(immune, r0, n_sen, base, rate)
+    if links is not None:
+        source, share, clone_offset = borrowed(links)
+    if immune is not None:
+        coupling = borrowed(immune)
     nb = np.empty(MAX_NEIGHBOURS, dtype=np.int64)
     w = np.empty(MAX_NEIGHBOURS)
     t = t0
@@ -556,33 +607,54 @@ def continuous_events(tissues, links, immune, t0, t1, rng):
         while k < n - 1 and u >= rate[k]:
             u -= rate[k]
             k += 1
-        cells, p, counters, geometry = tissues[k]
+        tissue = tissues[k]  # indexed once per event (each index costs reference counts)
+        cells = tissue[0]
+        p = tissue[1]
+        counters = tissue[2]
         state, _, _, epi_origin_day, _, order, pos, seg = cells
         r_stem = sbound[k] * count(seg, STEM)
         if r_stem > 0.0 and u >= rate[k] - r_stem:
             stem_division_event(cells, p, counters, sbound[k], t, rng)
         else:
-            width, height, torus = geometry_of(geometry)
             child = event(
-                state, epi_origin_day, order, pos, seg, p, width, height, torus, bound[k], t, u,
-                rng, counters,
+                state, epi_origin_day, order, pos, seg, p, widths[k], heights[k], tori[k],
+                bound[k], t, u, rng, counters,
             )  # fmt: skip
-            if child >= 0:
-                fill_vacancy(tissues, links, k, child, nb, w, rng)
+            if child >= 0:  # the vacancy is filled at once (fill_vacancy, written out)
+                supplied = False
+                if links is not None:
+                    src = source[k]
+                    q = share[k]
+                    drawn = rng.random() < q if src >= 0 and q > 0.0 else False
+                    if drawn:
+                        s_tissue = tissues[src]
+                        s_cells = s_tissue[0]
+                        s_p = s_tissue[1]
+                        s_seg = s_cells[7]
+                        if count(s_seg, STEM) > 0:
+                            supply_one(
+                                s_cells, s_p, cells, p, child, clone_offset[k], rng,
+                                s_tissue[2], counters,
+                            )  # fmt: skip
+                            supplied = True
+                            # the source's rate changes only when it supplies
+                            if immune is not None:
+                                note_tissue(
+                                    s_seg, s_p, bound[src], sbound[src], src, r0, n_sen, base
+                                )
+                            else:
+                                rate[src] = tissue_rate_per_day(
+                                    s_seg, s_p, s_cells[0].shape[0], bound[src], sbound[src]
+                                )
+                if not supplied:
+                    if widths[k] == 0:
+                        place = draw_parent_place(seg, p, rng)
+                        if place >= 0:
+                            divide_into(cells, p, order[place], child, rng, counters)
+                    else:
+                        local_fill(cells, p, tissue[3], child, nb, w, rng, counters)
         if immune is not None:  # a burden anywhere changes every tissue's clearance
             note_tissue(seg, p, bound[k], sbound[k], k, r0, n_sen, base)
-            if links is not None:
-                src = links[0][k]
-                if src >= 0:
-                    s_cells, s_p, _, _ = tissues[src]
-                    note_tissue(s_cells[7], s_p, bound[src], sbound[src], src, r0, n_sen, base)
-            shared_rates(immune, r0, n_sen, base, rate)
-            continue
-        rate[k] = tissue_rate_per_day(cells[7], p, cells[0].shape[0], bound[k], sbound[k])
-        if links is not None:
-            src = links[0][k]
-            if src >= 0:
-                s_cells, s_p, _, _ = tissues[src]
-                rate[src] = tissue_rate_per_day(
-                    s_cells[7], s_p, s_cells[0].shape[0], bound[src], sbound[src]
-                )
+            shared_rates(coupling, r0, n_sen, base, rate)
+        else:
+            rate[k] = tissue_rate_per_day(seg, p, state.shape[0], bound[k], sbound[k])

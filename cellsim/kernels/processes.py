@@ -32,7 +32,11 @@ per-event helpers are written so that the pruning succeeds (``inspect_llvm()`` s
   need no pairs and no call;
 - no integer division by a variable in a helper that takes arrays: the ZeroDivisionError
   branch it adds, in an unrolled loop, defeats the pruning (``lattice.neighbour`` takes a
-  row and column, divided once by the kernel).
+  row and column, divided once by the kernel); nor float division (``/`` raises
+  ZeroDivisionError too) where a kernel takes references on every event;
+- a loop that picks among arrays on every event (a tuple of tissues indexed by a
+  variable) takes references that no pruning removes: it runs on ``events.borrowed``
+  copies, whose reference counts are a test of NULL (``continuous_events``).
 """
 
 from __future__ import annotations
