@@ -694,6 +694,56 @@ def answer_table(
     return table
 
 
+def tissue_table(
+    runs: pd.DataFrame, tissues: pd.DataFrame, level: float = CONFIDENCE_LEVEL
+) -> pd.DataFrame:
+    """Per arm and tissue: the Kaplan-Meier median age (years) of the tissue's exhaustion
+    and failure with its CI at ``level`` (runs where the tissue did not reach the event
+    censored at ``end_day``), how many runs reached each, and the tissue's real divisions
+    over the run (scale * (``divisions_total`` + ``supplied_in_total``), mean over runs).
+
+    Columns: ``arm``, ``tissue``, ``group``, ``runs``; for ``e`` in exhaustion and
+    failure: ``e_median_years``, ``e_ci_low_years``, ``e_ci_high_years``, ``e_runs``;
+    then ``divisions_real_total_mean``.
+    """
+    body = _body(tissues)
+    names = body.index.tolist()
+    days = {e: tissue_event_days(runs, e) for e in ("exhaustion", "failure")}
+    made = tissue_counter_totals(runs, "divisions")[names].to_numpy(dtype=float)
+    supplied = _supplied_totals(runs, names)
+    if supplied is not None:
+        made = made + supplied
+    made = made * body["scale"].to_numpy(dtype=float)
+    arm_col = runs["arm"].astype(str).to_numpy()
+    rows = []
+    for arm in arms_in_order(runs):
+        sel = arm_col == arm
+        for j, name in enumerate(names):
+            row: dict[str, object] = {
+                "arm": arm,
+                "tissue": name,
+                "group": body.at[name, "group"],
+                "runs": int(sel.sum()),
+            }
+            for e, table in days.items():
+                one = table.loc[sel, ["run_id", "arm", "end_day"]].assign(
+                    **{f"{e}_day": table.loc[sel, name].to_numpy(dtype=float)}
+                )
+                t = event_times(one, e)
+                median, low, high, _ = _median_ci_years(t["time_years"], t["observed"], level)
+                row.update(
+                    {
+                        f"{e}_median_years": median,
+                        f"{e}_ci_low_years": low,
+                        f"{e}_ci_high_years": high,
+                        f"{e}_runs": int(t["observed"].sum()),
+                    }
+                )
+            row["divisions_real_total_mean"] = float(np.mean(made[sel, j]))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _first_cell(row: pd.Series, event: str) -> str:
     """E.g. ``colon (6/8)``; ``none`` when no run reached the event."""
     name = row[f"first_{event}_tissue"]

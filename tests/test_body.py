@@ -314,7 +314,13 @@ def test_cellsim_run_of_a_body_prints_and_writes_the_body_answer(cli, tmp_path):
     res = cli("run", str(path), "--out", str(out), "--workers", "1")
     assert res.returncode == 0, res.stderr
     assert "the whole body: which tissue runs out first" in res.stdout
-    for name in ("body_answer.csv", "body_burden.csv", "body_turnover.csv", "figures/body.png"):
+    for name in (
+        "body_answer.csv",
+        "body_tissues.csv",
+        "body_burden.csv",
+        "body_turnover.csv",
+        "figures/body.png",
+    ):
         assert (out / name).is_file(), name
     answer = pd.read_csv(out / "body_answer.csv")
     runs = pd.read_parquet(out / "runs.parquet")

@@ -22,6 +22,7 @@ from analysis.body import (
     plot_body,
     tissue_event_days,
     tissue_scales,
+    tissue_table,
     turnover_shares,
 )
 from analysis.exhaustion import kaplan_meier
@@ -374,3 +375,18 @@ def test_plot_body_writes_a_png(tmp_path):
     assert not list(tmp_path.glob("**/*.tmp"))
     with pytest.raises(ValueError, match="nope"):
         plot_body(traj, body("A", "B", "E"), tmp_path / "x.png", arms=["nope"])
+
+
+def test_tissue_table_gives_each_tissue_its_own_median_and_divisions():
+    table = tissue_table(answer_runs(), body("A", "B", "H")).set_index(["arm", "tissue"])
+    a = table.loc[("x", "A")]
+    # A exhausts at 10, 25, 45 years, one run censored at 50: S = 3/4 after 10, 2/4 after
+    # 25: the median is 25
+    assert a["exhaustion_runs"] == 3 and a["exhaustion_median_years"] == pytest.approx(25.0)
+    b = table.loc[("x", "B")]
+    assert b["exhaustion_median_years"] == pytest.approx(20.0) and b["exhaustion_runs"] == 4
+    assert b["failure_runs"] == 0 and math.isnan(b["failure_median_years"])
+    # A's real divisions: scale 1e4 x (end/1e4 x 1000 x (1, 2, 3, 4)): mean 2.5 x 1000 x end
+    assert a["divisions_real_total_mean"] == pytest.approx(2500.0 * 50 * Y)
+    assert table.loc[("y", "B"), "exhaustion_runs"] == 0
+    assert list(table.loc["x"].index) == ["A", "B", "H"]

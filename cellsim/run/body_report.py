@@ -10,6 +10,9 @@ Written into the scenario's output folder beside the standard ones:
   senescent cell, as a fraction of the low-burden rate (``1 / (1 + S / K)``);
 - ``body_turnover.csv``: per arm and group, real cells replaced per day and their share
   (Sender & Milo 2021's blood, gut and skin);
+- ``body_tissues.csv``: per arm and tissue, the Kaplan-Meier median age of the tissue's
+  exhaustion and failure with 95% CIs, and its real divisions over the run
+  (``analysis.body.tissue_table``);
 - ``figures/body.png``: the tissues' pools by age, arms side by side, the burden below.
 
 ``cellsim run`` prints the answer table (``print_body_answer``).
@@ -30,6 +33,7 @@ from cellsim.io import write_csv
 BODY_ANSWER_CSV = "body_answer.csv"
 BODY_BURDEN_CSV = "body_burden.csv"
 BODY_TURNOVER_CSV = "body_turnover.csv"
+BODY_TISSUES_CSV = "body_tissues.csv"
 BODY_FIGURE = "body.png"
 
 
@@ -83,6 +87,7 @@ def body_section(folder: Path, runs: pd.DataFrame, traj: pd.DataFrame) -> list[s
         body_turnover,
         format_answer,
         plot_body,
+        tissue_table,
         turnover_shares,
     )
 
@@ -103,6 +108,8 @@ def body_section(folder: Path, runs: pd.DataFrame, traj: pd.DataFrame) -> list[s
     write_csv(folder / BODY_BURDEN_CSV, by_age)
     shares = turnover_shares(body_turnover(traj, tissues))
     write_csv(folder / BODY_TURNOVER_CSV, shares)
+    per_tissue = tissue_table(runs, tissues)
+    write_csv(folder / BODY_TISSUES_CSV, per_tissue)
     (folder / "figures").mkdir(exist_ok=True)
     plot_body(traj, tissues, folder / "figures" / BODY_FIGURE)
     lines = [
@@ -120,9 +127,37 @@ def body_section(folder: Path, runs: pd.DataFrame, traj: pd.DataFrame) -> list[s
         "",
         f"![the body by age](figures/{BODY_FIGURE})",
         "",
-        f"Tables: {BODY_ANSWER_CSV}, {BODY_BURDEN_CSV} (the body's senescent burden and the "
-        f"shared clearance by age), {BODY_TURNOVER_CSV} (cells replaced per day by group).",
+        "Each tissue's own exhaustion, median age in years [95% CI] (Kaplan-Meier; "
+        f"failure and divisions in {BODY_TISSUES_CSV}):",
+        "",
+        *tissue_lines(per_tissue),
+        "",
+        f"Tables: {BODY_ANSWER_CSV}, {BODY_TISSUES_CSV}, {BODY_BURDEN_CSV} (the body's "
+        f"senescent burden and the shared clearance by age), {BODY_TURNOVER_CSV} (cells "
+        "replaced per day by group).",
     ]
+    return lines
+
+
+def tissue_lines(per_tissue: pd.DataFrame) -> list[str]:
+    """A markdown table: one row per tissue, one column per arm, each cell the tissue's
+    median exhaustion age with its CI ("not reached (k/n)" where fewer than half did)."""
+    arms = list(dict.fromkeys(per_tissue["arm"]))
+    lines = ["| tissue | " + " | ".join(arms) + " |", "|---|" + "---|" * len(arms)]
+    for tissue, rows in per_tissue.groupby("tissue", sort=False):
+        cells = []
+        for arm in arms:
+            r = rows[rows["arm"] == arm].iloc[0]
+            m, lo, hi = (
+                r[f"exhaustion_{k}"] for k in ("median_years", "ci_low_years", "ci_high_years")
+            )
+            if np.isnan(m):
+                cells.append(f"not reached ({int(r['exhaustion_runs'])}/{int(r['runs'])})")
+            else:
+                hi_s = "-" if np.isnan(hi) else f"{hi:.1f}"
+                lo_s = "-" if np.isnan(lo) else f"{lo:.1f}"
+                cells.append(f"{m:.1f} [{lo_s}, {hi_s}]")
+        lines.append(f"| {tissue} | " + " | ".join(cells) + " |")
     return lines
 
 
