@@ -60,6 +60,7 @@ from analysis.exhaustion import (
     _fmt_p,
     arms_in_order,
     event_times,
+    fixed_width_lines,
     kaplan_meier,
     logrank,
 )
@@ -793,15 +794,7 @@ def answer_display(table: pd.DataFrame) -> pd.DataFrame:
 
 def format_answer(table: pd.DataFrame) -> list[str]:
     """The answer table as aligned text lines: a header line, a rule, one line per arm."""
-    display = answer_display(table)
-    headers = list(display.columns)
-    cells = [[str(v) for v in rec] for rec in display.itertuples(index=False)]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
-
-    return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells]
+    return fixed_width_lines(answer_display(table))
 
 
 # --------------------------------------------------------------------------------------

@@ -386,7 +386,12 @@ def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
 
 def format_summary(summary: pd.DataFrame) -> list[str]:
     """The summary as aligned text lines for printing: a header line, a rule, one per arm."""
-    display = summary_display(summary)
+    return fixed_width_lines(summary_display(summary))
+
+
+def fixed_width_lines(display: pd.DataFrame) -> list[str]:
+    """A table of display strings as aligned text lines: its headers, a rule of dashes,
+    one line per row, each column as wide as its widest cell."""
     headers = list(display.columns)
     cells = [[str(v) for v in rec] for rec in display.itertuples(index=False)]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
