@@ -351,6 +351,13 @@ def test_scale_multiplies_every_sample_and_keeps_the_real_tissue(tmp_path):
         assert b.cells_in_body == a.cells_in_body
     tiny = load_scenario(path, scale=0.01)
     assert min(t.n_cells for t in tiny.base.tissues) == 2
+    presets = tmp_path / "presets.toml"
+    presets.write_text(
+        '[[base.tissues]]\npreset = "hsc"\nn_cells = 1000\n'
+        '[[base.tissues]]\npreset = "blood"\n[[base.tissues]]\nname = "plain"\n'
+    )
+    scaled = {t.name: t.n_cells for t in load_scenario(presets, scale=2.0).base.tissues}
+    assert scaled == {"hsc": 2000, "blood": 2 * 2357, "plain": 20_000}  # preset, default
     lattice = tmp_path / "lattice.toml"
     lattice.write_text('[[base.tissues]]\nname = "skin"\nlattice = { width = 10, height = 10 }\n')
     with pytest.raises(ScenarioError, match="lattice"):

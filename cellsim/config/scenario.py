@@ -596,10 +596,22 @@ def load_scenario(
     return scenario
 
 
+def _default_n_cells(tissue: dict[str, Any]) -> Any:
+    """A tissue table's sample size where it gives none: its preset's, else the
+    ``TissueParams`` default."""
+    from cellsim.engine.params import TissueParams
+    from cellsim.engine.presets import PRESETS
+
+    default = TissueParams.model_fields["n_cells"].default
+    preset = PRESETS.get(tissue.get("preset")) if isinstance(tissue.get("preset"), str) else None
+    return preset.fields.get("n_cells", default) if preset is not None else default
+
+
 def scale_samples(data: dict[str, Any], factor: float) -> dict[str, Any]:
     """A scenario file's tables with every tissue's sample ``factor`` times larger: the
-    base tissues' ``n_cells`` (default 10,000 where not given) and any arm's ``set`` of an
-    ``n_cells``, rounded, at least 2. A lattice tissue (its size is its grid) is refused."""
+    base tissues' ``n_cells`` (where not given, the preset's or the default) and any
+    arm's ``set`` of an ``n_cells``, rounded, at least 2. A lattice tissue (its size is
+    its grid) is refused."""
     if not (factor > 0 and math.isfinite(factor)):
         raise ScenarioError(f"--scale = {factor!r}: give a positive number")
 
@@ -617,7 +629,7 @@ def scale_samples(data: dict[str, Any], factor: float) -> dict[str, Any]:
                 f"base.tissues.{i}: --scale cannot resize a lattice tissue (its grid is "
                 "its size); scale its width and height in the file"
             )
-        t["n_cells"] = scaled_n(t.get("n_cells", 10_000), f"base.tissues.{i}.n_cells")
+        t["n_cells"] = scaled_n(t.get("n_cells", _default_n_cells(t)), f"base.tissues.{i}.n_cells")
     for arm in data.get("arms", []):
         sets = arm.get("set", {}) if isinstance(arm, dict) else {}
         for key in [k for k in sets if str(k).split(".")[-1] == "n_cells"]:
