@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from cellsim.engine.model import AgingModel, immune_coupling
 from cellsim.engine.params import CellState, ModelParams
-from cellsim.kernels.events import body_clearance_per_day, body_senescent_fraction
+from cellsim.kernels.events import note_tissue, shared_rates
 from cellsim.kernels.layout import C
 
 QUIET = {"rate_per_day": 0.0, "age_dependent": False}
@@ -90,24 +90,28 @@ def test_body_burden_weighs_tissues_by_their_scale():
                 still("c", 50, 1e12, 0.0),
             ],
             "immune": {"shared": True, "tissues": ["a", "b"]},
-            "interventions": [insult("a", 0.25), insult("b", 0.5)],
+            "interventions": [insult("a", 0.25), insult("b", 0.5), insult("c", 0.3)],
             "run": {"stop_at": "horizon", "horizon_days": 1.0},
         }
     )
     model = AgingModel(params, rng=3).run()  # the insults fire before the first step
-    weight, saturates, half = model._immune
+    immune = model._immune
     n_sen = [t.cells.count(CellState.SENESCENT) for t in model.tissues]
-    assert n_sen[0] > 0 and n_sen[1] > 0
+    assert min(n_sen) > 0
     # by hand: real senescent cells over real cells of the counted tissues (c left out)
-    expected = (2e9 / 200 * n_sen[0] + 1e8 / 100 * n_sen[1]) / (2e9 + 1e8)
-    got = body_senescent_fraction(model._kernel_tissues, weight)
-    assert got == pytest.approx(expected, rel=1e-12)
-    r0 = 0.3
-    p = model.tissues[2].kernel_params.copy()
-    p[6] = r0  # layout.P_CLEARANCE_RATE_PER_DAY
-    assert body_clearance_per_day(p, saturates[2], got, half) == pytest.approx(
-        r0 / (1 + expected / 0.5)
-    )
+    s_body = (2e9 / 200 * n_sen[0] + 1e8 / 100 * n_sen[1]) / (2e9 + 1e8)
+    # the kernel's own rates: each tissue's rate without clearance, plus its senescent
+    # cells at r0 / (1 + S / K); c (r0 = 0.3 here) clears at the body's burden too
+    model.tissues[2].kernel_params[6] = 0.3  # layout.P_CLEARANCE_RATE_PER_DAY
+    n = len(model.tissues)
+    r0, sen, base, rate = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    for k, t in enumerate(model.tissues):
+        note_tissue(t.cells.seg, t.kernel_params, 0.0, 0.0, k, r0, sen, base)
+    shared_rates(immune, r0, sen, base, rate)
+    assert list(sen) == n_sen
+    assert rate[2] - base[2] == pytest.approx(0.3 / (1 + s_body / 0.5) * n_sen[2])
+    assert rate[0] == pytest.approx(base[0])  # r0 = 0: no clearance, whatever the burden
+    assert immune[0][2] == 0.0  # c weighs nothing in the burden
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ in proportion to its rate, applied, and the rates updated. The processes (docs/M
   STEM cell; that rate enters every STEM cell's candidate bound (any may be fit) and a
   candidate that picks an unfit cell does nothing (thinning: no count of fit cells);
 - replacement (6): the vacancy a death or a clearance leaves is filled at the same instant
-  (``fill_vacancy``): with the probability ``share`` of a supplied tissue by an asymmetric
+  (in ``continuous_events``): with the probability ``share`` of a supplied tissue by an asymmetric
   division of a random STEM cell of its stem compartment, else by the division of a
   competent cell of the tissue (well-mixed: any, weighted by fitness; lattice: a Moore
   neighbour, else the slot stays vacant: a defect).
@@ -43,7 +43,8 @@ a stem compartment and the tissue it supplies interleave their events exactly.
 The joint loop (``continuous_events``) picks a tissue per event, an index into the tuple
 of tissues that costs an atomic reference count per array wherever Numba copies one;
 refcount pruning removes none of those in a loop this branchy. It runs on ``borrowed``
-copies of its arguments (no reference counting), with ``fill_vacancy`` written out in it.
+copies of its arguments (no reference counting), with the filling of a vacancy written
+out in it (``supply_one`` or ``local_fill``).
 """
 
 from __future__ import annotations
@@ -187,8 +188,8 @@ def tissue_rate_per_day(seg, p, n_slots, stress_bound, stem_bound):
 
 @njit(cache=True, inline="always")
 def tissue_rate_at_clearance(seg, p, stress_bound, stem_bound, clearance_per_day):
-    """``tissue_rate_per_day`` with the per-cell clearance hazard given (the body's, when
-    the immune system is shared: ``body_clearance_per_day``)."""
+    """``tissue_rate_per_day`` with the per-cell clearance hazard given (0 for the rate
+    without clearance that ``note_tissue`` keeps under a shared immune system)."""
     n_mortal = count(seg, PLURIPOTENT) + count(seg, CYCLING) + count(seg, STEM)
     return (
         p[P_DEATH_RATE_PER_DAY] * n_mortal
@@ -197,24 +198,6 @@ def tissue_rate_at_clearance(seg, p, stress_bound, stem_bound, clearance_per_day
         + clearance_per_day * count(seg, SENESCENT)
         + stem_bound * count(seg, STEM)
     )
-
-
-@njit(cache=True, inline="always")
-def body_clearance_per_day(p, saturates, body_fraction, half_saturation):
-    """Per-cell clearance hazard of a tissue under a shared immune system:
-    ``r0 / (1 + S / K)`` at the body's burden ``S`` (``r0`` if the tissue's clearance does
-    not saturate: ``saturates`` 0)."""
-    return p[P_CLEARANCE_RATE_PER_DAY] / (1.0 + saturates * body_fraction / half_saturation)
-
-
-@njit(cache=True)
-def body_senescent_fraction(tissues, weight):
-    """The body's senescent burden ``S``: each tissue's SENESCENT count times its weight
-    (its scale factor over the body's weighted slots; 0 outside the burden), summed."""
-    s = 0.0
-    for k in range(len(tissues)):
-        s += weight[k] * count(tissues[k][0][7], SENESCENT)
-    return s
 
 
 @njit(cache=True, inline="always")
@@ -231,7 +214,9 @@ def shared_rates(immune, r0, n_sen, base, rate):
     """Every tissue's total rate (``rate``, in place) under a shared immune system
     (``immune``: per-tissue weights and saturation flags, the body's K), from each
     tissue's ``note_tissue`` entries: its rate without clearance plus its SENESCENT cells
-    at ``r0 / (1 + S / K)``, ``S`` the body's burden (``body_clearance_per_day``)."""
+    at ``r0 / (1 + S / K)``, ``S`` the body's burden: each tissue's SENESCENT count times
+    its weight (its scale factor over the body's weighted slots; 0 outside the burden),
+    summed (``r0`` where the tissue's clearance does not saturate: its flag 0)."""
     weight, saturates, half = immune
     s = 0.0
     for k in range(rate.shape[0]):
@@ -394,25 +379,6 @@ def local_fill(cells, p, geometry, child, nb, w, rng, counters):
 
 
 @njit(cache=True)
-def fill_vacancy(tissues, links, k, child, nb, w, rng):
-    """Fill the vacancy ``child`` of tissue ``k`` at once: from its stem compartment with
-    the probability ``share[k]`` (when that has a STEM cell), else by a local division.
-    (``continuous_events`` writes this out, on its unpacked tissue: keep the two alike.)"""
-    cells, p, counters, geometry = tissues[k]
-    if links is not None:
-        source, share, clone_offset = links
-        src = source[k]
-        if src >= 0 and share[k] > 0.0 and rng.random() < share[k]:
-            s_cells, s_p, s_counters, _ = tissues[src]
-            if count(s_cells[7], STEM) > 0:
-                supply_one(
-                    s_cells, s_p, cells, p, child, clone_offset[k], rng, s_counters, counters
-                )
-                return
-    local_fill(cells, p, geometry, child, nb, w, rng, counters)
-
-
-@njit(cache=True)
 def wellmixed_events(cells, p, counters, t0, t1, rng):
     """``wellmixed_loop`` on a tissue's cell tuple."""
     state, tel, div, epi, clone, order, pos, seg = cells
@@ -424,13 +390,14 @@ def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0
     """``tissue_events`` for a well-mixed tissue, as one flat loop over arrays held in
     local variables (the fast path: issue 14, benchmarks/README.md).
 
-    The chain is that of ``event`` and ``fill_vacancy``, with one difference of
-    bookkeeping, not of law: a cell that dies or is cleared is replaced *in place*, its
-    slot taking the new daughter's fields, instead of moving to EMPTY and back; a slot
-    changes segment only when the daughter's state differs from the dead cell's. The
-    parent is drawn among the competent cells other than the dead one (rejection of the
-    dead cell itself, exact), as when the dead cell had left its segment first. With no
-    other competent cell the slot becomes EMPTY, a vacancy that stays.
+    The chain is that of ``event`` and ``continuous_events``' vacancy filling, with one
+    difference of bookkeeping, not of law: a cell that dies or is cleared is replaced
+    *in place*, its slot taking the new daughter's fields, instead of moving to EMPTY
+    and back; a slot changes segment only when the daughter's state differs from the
+    dead cell's. The parent is drawn among the competent cells other than the dead one
+    (rejection of the dead cell itself, exact), as when the dead cell had left its
+    segment first. With no other competent cell the slot becomes EMPTY, a vacancy that
+    stays.
     """
     n_slots = state.shape[0]
     bound = stress_bound_per_day(p, t0, t1, False)
@@ -505,8 +472,8 @@ def tissue_events(cells, p, counters, geometry, t0, t1, rng):
     """Every event of one tissue that no other tissue supplies or draws on, from day
     ``t0`` to ``t1``: the chain of ``continuous_events`` for one tissue, written out in
     loops over arrays held in local variables (``wellmixed_events``; here for a lattice),
-    calling the prune-safe helpers of processes.py ("Speed"); ``event`` and the code of
-    ``fill_vacancy``, on tuples of tissues, serve the linked tissues."""
+    calling the prune-safe helpers of processes.py ("Speed"); ``continuous_events`` serves
+    the linked tissues."""
     width, height, torus = geometry_of(geometry)
     if width == 0:
         wellmixed_events(cells, p, counters, t0, t1, rng)
@@ -551,8 +518,9 @@ def continuous_events(tissues, links, immune, t0, t1, rng):
     fraction), every clearance hazard follows the body's senescent burden, so every
     tissue's rate is renewed after each event (``shared_rates``).
 
-    Per event, the tissue is indexed once and unpacked, the vacancy filled as
-    ``fill_vacancy`` would (written out), and a source's rate renewed only when it
+    Per event, the tissue is indexed once and unpacked, the vacancy filled at once (from
+    the stem compartment with the probability ``share``, when it has a STEM cell, else
+    by a local division), and a source's rate renewed only when it
     supplied (else it has not changed). The loop works on ``borrowed`` copies of its
     arguments (the caller keeps them alive): a copy's reference count is a test of NULL,
     not an atomic operation (processes.py, "Speed")."""
@@ -620,7 +588,7 @@ def continuous_events(tissues, links, immune, t0, t1, rng):
                 state, epi_origin_day, order, pos, seg, p, widths[k], heights[k], tori[k],
                 bound[k], t, u, rng, counters,
             )  # fmt: skip
-            if child >= 0:  # the vacancy is filled at once (fill_vacancy, written out)
+            if child >= 0:  # the vacancy is filled at once (stem supply, else a local division)
                 supplied = False
                 if links is not None:
                     src = source[k]
