@@ -157,7 +157,12 @@ def _body(tissues: pd.DataFrame) -> pd.DataFrame:
 
 def tissue_scales(tissues: pd.DataFrame) -> pd.Series:
     """Real cells per simulated slot of each tissue: ``cells_in_body / n_cells`` (1 where
-    ``cells_in_body`` is NaN or absent), indexed by tissue name, in the table's order."""
+    ``cells_in_body`` is NaN or absent), indexed by tissue name, in the table's order.
+
+    Args:
+        tissues: one row per tissue: ``tissue``, ``n_cells``, ``cells_in_body`` (the
+            body's tissue table).
+    """
     return _body(tissues)["scale"].rename("scale")
 
 
@@ -218,6 +223,10 @@ def tissue_event_days(runs: pd.DataFrame, event: str) -> pd.DataFrame:
     ``tissue``), then the others (``T.<event>_day``) in the table's order; NaN where not
     reached. ``event``: one of ``EVENTS`` (a missing primary column is NaN) or any name
     with such columns.
+
+    Args:
+        runs: a ``runs`` table of a model of several tissues.
+        event: the event.
     """
     values, _ = _per_tissue(runs, f"{event}_day", standard=event in EVENTS)
     return _with_run_keys(runs, values)
@@ -226,7 +235,12 @@ def tissue_event_days(runs: pd.DataFrame, event: str) -> pd.DataFrame:
 def tissue_counter_totals(runs: pd.DataFrame, counter: str) -> pd.DataFrame:
     """Each tissue's ``<counter>_total`` (events since the run started), one row per run:
     the same layout as ``tissue_event_days`` (``divisions_total`` for the primary tissue,
-    ``T.divisions_total`` for the others)."""
+    ``T.divisions_total`` for the others).
+
+    Args:
+        runs: a ``runs`` table of a model of several tissues.
+        counter: an event counter (``kernels.layout.COUNTER_NAMES``).
+    """
     values, _ = _per_tissue(runs, f"{counter}_total", standard=False)
     return _with_run_keys(runs, values)
 
@@ -247,6 +261,11 @@ def first_tissue(
     ``tissues_considered``: the tissues to look at (default all; e.g. leave out stem
     compartments or erythrocytes); a name the runs table does not have is an error. Ties
     go to the first tied tissue in ``tissues_considered`` (or the table's) order.
+
+    Args:
+        runs: a ``runs`` table of a model of several tissues.
+        event: the event.
+        tissues_considered: the tissues among which the first is read (None: all).
     """
     days = tissue_event_days(runs, event)
     names = _tissue_columns(days)
@@ -341,6 +360,10 @@ def body_burden(trajectories: pd.DataFrame, tissues: pd.DataFrame) -> pd.DataFra
     Days: every day the run recorded any of these tissues; each tissue's last record at or
     before it is used (NaN burden until every tissue has one). Trajectory tissues not in
     the tissues table are ignored; a table tissue absent from the trajectories is an error.
+
+    Args:
+        trajectories: a ``trajectories`` table of a model of several tissues.
+        tissues: the body's tissue table (``tissue_scales``).
     """
     body = _body(tissues)
     body = body[body["in_burden"]]
@@ -368,6 +391,10 @@ def body_divisions_per_day(trajectories: pd.DataFrame, tissues: pd.DataFrame) ->
     ``age_years`` (at ``day``) and ``divisions_real_per_day``; one row per recorded day but
     a run's first. Where tissues are recorded on different days, each one's last record at
     or before a day is used (its divisions count at its records: a step interpolation).
+
+    Args:
+        trajectories: a ``trajectories`` table of a model of several tissues.
+        tissues: the body's tissue table (``tissue_scales``).
     """
     body = _body(tissues)
     names = body.index.tolist()
@@ -413,6 +440,10 @@ def body_divisions_per_day_mean(runs: pd.DataFrame, tissues: pd.DataFrame) -> pd
     a tissue's own divisions as themselves.
     Columns: ``run_id``, ``arm``, ``replicate``, ``run_days`` and ``divisions_real_per_day``.
     A table tissue without a divisions counter in ``runs`` is an error.
+
+    Args:
+        runs: a ``runs`` table of a model of several tissues.
+        tissues: the body's tissue table (``tissue_scales``).
     """
     body = _body(tissues)
     totals = tissue_counter_totals(runs, "divisions")
@@ -473,6 +504,14 @@ def body_turnover(
     ``body_replaced_real_cells_per_day`` (the run's total) and ``share_fraction`` (of that
     total). NaN where a tissue has no interval in the window (e.g. a run that did not
     record it).
+
+    Args:
+        trajectories: a ``trajectories`` table of a model of several tissues.
+        tissues: the body's tissue table (with ``group`` for ``by = "group"``).
+        from_day: the window's start (organism age, days; None: the record's).
+        to_day: the window's end (days; None: the record's).
+        by: ``"group"`` or ``"tissue"``.
+        counters: the counters summed (cells removed).
     """
     if by not in ("group", "tissue"):
         raise ValueError(f"by = {by!r}: must be 'group' or 'tissue'")
@@ -522,7 +561,11 @@ def body_turnover(
 def turnover_shares(turnover: pd.DataFrame) -> pd.DataFrame:
     """Per arm and group (or tissue) of a ``body_turnover`` table: ``runs``,
     ``replaced_real_cells_per_day`` (mean over runs) and ``share_fraction``: the group's
-    mean over the mean body total (a ratio of means, not a mean of ratios)."""
+    mean over the mean body total (a ratio of means, not a mean of ratios).
+
+    Args:
+        turnover: a ``body_turnover`` table.
+    """
     by = "group" if "group" in turnover.columns else "tissue"
     arm = turnover["arm"] if "arm" in turnover.columns else pd.Series("", index=turnover.index)
     rows = []
@@ -620,6 +663,13 @@ def answer_table(
     Tissues considered: for exhaustion and failure, ``tissues_considered`` (default: the
     tissues table's, but those of ``DEFAULT_EXCLUDED_GROUPS``, the stem compartments);
     for neoplasia, every tissue of the tissues table.
+
+    Args:
+        runs: a ``runs`` table of the body scenario.
+        tissues: the body's tissue table.
+        control: the control arm.
+        level: the confidence intervals' level.
+        tissues_considered: the tissues among which the first is read (None: all).
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level = {level}: must be between 0 and 1")
@@ -706,6 +756,11 @@ def tissue_table(
     Columns: ``arm``, ``tissue``, ``group``, ``runs``; for ``e`` in exhaustion and
     failure: ``e_median_years``, ``e_ci_low_years``, ``e_ci_high_years``, ``e_runs``;
     then ``divisions_real_total_mean``.
+
+    Args:
+        runs: a ``runs`` table of the body scenario.
+        tissues: the body's tissue table.
+        level: the confidence intervals' level.
     """
     body = _body(tissues)
     names = body.index.tolist()
@@ -758,6 +813,9 @@ def answer_display(table: pd.DataFrame) -> pd.DataFrame:
 
     Age cells read ``median [CI low, high]`` in years (``analysis.exhaustion``'s style), or
     ``> T (k/n censored)`` when the median is not reached by the last follow-up T.
+
+    Args:
+        table: an ``answer_table``.
     """
     level = float(table.attrs.get("level", CONFIDENCE_LEVEL))
     ci = f"{100 * level:g}% CI"
@@ -793,7 +851,11 @@ def answer_display(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_answer(table: pd.DataFrame) -> list[str]:
-    """The answer table as aligned text lines: a header line, a rule, one line per arm."""
+    """The answer table as aligned text lines: a header line, a rule, one line per arm.
+
+    Args:
+        table: an ``answer_table``.
+    """
     return fixed_width_lines(answer_display(table))
 
 
@@ -852,6 +914,12 @@ def plot_body(
     burden (``body_burden``, % of the body's real cells), median and 10-90% band. A run
     that stopped keeps its final state up to its arm's last age (as in ``analysis.plots``).
     ``arms`` defaults to every arm, in order of first appearance. Returns the path.
+
+    Args:
+        trajectories: a ``trajectories`` table of the body scenario.
+        tissues: the body's tissue table.
+        path: the PNG file to write.
+        arms: the arms shown (None: all).
     """
     body = _body(tissues)
     present = set(trajectories["tissue"].astype(str)) if "tissue" in trajectories else set()

@@ -34,7 +34,17 @@ def cohort_summaries(
     ages_years: np.ndarray, values: np.ndarray, bins: list[float], statistics: list[str]
 ) -> dict[str, float]:
     """Per age bin ``[lo, hi)``, each statistic (mean, median, sd, p10, p90) of the values
-    of the people in it; NaN for a bin with too few (sd needs 2)."""
+    of the people in it; NaN for a bin with too few (sd needs 2).
+
+    Args:
+        ages_years: each person's age (years).
+        values: each person's value (e.g. telomere length, bp).
+        bins: the age bins' edges (years).
+        statistics: per bin, among ``median``, ``mean``, ``sd``, ``p10``, ``p90``.
+
+    Returns:
+        ``"<statistic>@<bin>"`` -> value.
+    """
     ages_years = np.asarray(ages_years, dtype=float)
     values = np.asarray(values, dtype=float)
     out: dict[str, float] = {}
@@ -59,7 +69,15 @@ def series_summaries(
     statistics: list[str],
 ) -> dict[str, float]:
     """``cohort_summaries`` of each observable (a column of ``values``, people without a
-    value left out); with several, each key is prefixed ``<name>:``."""
+    value left out); with several, each key is prefixed ``<name>:``.
+
+    Args:
+        ages_years: each person's age (years).
+        values: people x observables.
+        names: the observables' names.
+        bins: the age bins' edges (years).
+        statistics: as in ``cohort_summaries``.
+    """
     ages_years = np.asarray(ages_years, dtype=float)
     values = np.asarray(values, dtype=float).reshape(len(ages_years), -1)
     out: dict[str, float] = {}
@@ -75,7 +93,18 @@ def bootstrap_quantile_ci(
     values: np.ndarray, q: float, n_boot: int = 1000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
     """Percentile-bootstrap confidence interval of the ``q`` quantile of ``values``
-    (``n_boot`` resamples with replacement, a fixed seed)."""
+    (``n_boot`` resamples with replacement, a fixed seed).
+
+    Args:
+        values: the sample.
+        q: the quantile (0-1).
+        n_boot: bootstrap resamples.
+        level: the interval's level.
+        seed: the resampling's seed.
+
+    Returns:
+        ``(low, high)``.
+    """
     v = np.asarray(values, dtype=float)
     rng = np.random.default_rng(seed)
     boots = np.quantile(v[rng.integers(len(v), size=(n_boot, len(v)))], q, axis=1)
@@ -84,7 +113,21 @@ def bootstrap_quantile_ci(
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: list[float]) -> np.ndarray:
-    """Quantiles of a weighted sample (the inverse of its weighted CDF, midpoint rule)."""
+    """Quantiles of a weighted sample (the inverse of its weighted CDF, midpoint rule).
+
+    Args:
+        values: the sample.
+        weights: each value's weight (>= 0).
+        qs: the quantiles (0-1).
+
+    Returns:
+        One value per quantile.
+
+    Example:
+        >>> from analysis.calibration import weighted_quantiles
+        >>> weighted_quantiles([1.0, 2.0, 3.0], [1.0, 1.0, 1.0], [0.5]).tolist()
+        [2.0]
+    """
     order = np.argsort(values)
     v = np.asarray(values, dtype=float)[order]
     w = np.asarray(weights, dtype=float)[order]
@@ -95,7 +138,16 @@ def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: list[float])
 def posterior_summary(
     posterior: pd.DataFrame, names: list[str], level: float = 0.9
 ) -> pd.DataFrame:
-    """Per parameter: weighted mean, median and the central ``level`` credible interval."""
+    """Per parameter: weighted mean, median and the central ``level`` credible interval.
+
+    Args:
+        posterior: the particles (one column per parameter) and their ``weight``.
+        names: the parameters summarised.
+        level: the credible intervals' level.
+
+    Returns:
+        One row per parameter: median and credible interval.
+    """
     w = posterior["weight"].to_numpy(dtype=float)
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     rows = []
@@ -128,7 +180,18 @@ def predictive_bands(
     people (pooled over the posterior draws, each an array over ``ages_years``, people x
     observables) and of the data, the data's bootstrap interval of each at ``level``
     (``data_p10_low`` ... ``data_p90_high``) and ``within_ci``: every simulated percentile
-    inside the data's interval."""
+    inside the data's interval.
+
+    Args:
+        ages_years: the simulated people's ages (years).
+        simulated: per posterior draw, the simulated values (people x observables).
+        bins: the age bins' edges (years).
+        observed: the data (people x observables, at ``ages_years``).
+        names: the observables' names (None: one, unnamed).
+        n_boot: bootstrap resamples of the data's intervals.
+        seed: the bootstrap's seed.
+        level: the intervals' level.
+    """
     ages_years = np.asarray(ages_years, dtype=float)
     n = len(ages_years)
     obs = np.asarray(observed, dtype=float).reshape(n, -1)
@@ -176,7 +239,17 @@ def _resample(posterior: pd.DataFrame, names: list[str], n: int, seed: int) -> p
 
 
 def plot_pairs(posterior: pd.DataFrame, names: list[str], path: str | Path, seed: int = 0) -> Path:
-    """Marginals (diagonal, kernel density) and pairs (scatter) of the posterior."""
+    """Marginals (diagonal, kernel density) and pairs (scatter) of the posterior.
+
+    Args:
+        posterior: the particles and their ``weight``.
+        names: the parameters shown.
+        path: the PNG file to write.
+        seed: the seed of the weighted resampling drawn.
+
+    Returns:
+        The path written.
+    """
     import seaborn as sns
 
     from analysis.plots import _save
@@ -202,7 +275,19 @@ def plot_predictive_check(
     """Per observable (one panel each, in the order of ``observed``'s columns and of
     ``bands``): the data (points) over the posterior-predictive median and 10th-90th
     percentile band of simulated people, and the data's own percentiles per age bin with
-    their 95% bootstrap intervals."""
+    their 95% bootstrap intervals.
+
+    Args:
+        ages_years: the people's ages (years).
+        observed: the data (one column per observable).
+        bands: a ``predictive_bands`` table.
+        path: the PNG file to write.
+        ylabel: the y axis' label.
+        title: the figure's title.
+
+    Returns:
+        The path written.
+    """
     from matplotlib.figure import Figure
 
     from analysis.plots import _save
@@ -241,7 +326,15 @@ def plot_predictive_check(
 
 
 def plot_epsilon(populations: pd.DataFrame, path: str | Path) -> Path:
-    """Epsilon and acceptance rate per generation."""
+    """Epsilon and acceptance rate per generation.
+
+    Args:
+        populations: pyabc's generations (epsilon, simulations, acceptance rate).
+        path: the PNG file to write.
+
+    Returns:
+        The path written.
+    """
     from matplotlib.figure import Figure
 
     from analysis.plots import _save
@@ -273,7 +366,21 @@ def format_calibration_report(
     figures: list[str],
     notes: list[str],
 ) -> str:
-    """The calibration's report (Markdown)."""
+    """The calibration's report (Markdown).
+
+    Args:
+        title: the report's title.
+        settings: the calibration's settings, shown as a list.
+        priors: parameter -> its prior, as text.
+        summary: a ``posterior_summary``.
+        populations: the generations' table.
+        bands: a ``predictive_bands`` table.
+        figures: the figures' file names, relative to the report.
+        notes: Markdown lines appended.
+
+    Returns:
+        The Markdown text.
+    """
     lines = [f"# Calibration: {title}", ""]
     lines.append(
         f"ABC-SMC (pyabc), {settings['population_size']} particles per generation, "

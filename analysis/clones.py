@@ -32,7 +32,19 @@ import numpy as np
 def clone_structure(clone_ids: np.ndarray) -> dict[str, float]:
     """``n_clones`` (distinct lineages among the cells), ``clones_for_half`` (the fewest
     lineages whose cells make up at least half of them) and ``largest_share`` (the largest
-    lineage's fraction of the cells); NaN fractions for no cells."""
+    lineage's fraction of the cells); NaN fractions for no cells.
+
+    Args:
+        clone_ids: the clone id of each competent cell.
+
+    Returns:
+        ``n_clones``, ``clones_for_half`` and ``largest_share``.
+
+    Example:
+        >>> from analysis.clones import clone_structure
+        >>> clone_structure([1, 1, 1, 2, 3, 4])
+        {'n_clones': 4, 'clones_for_half': 1, 'largest_share': 0.5}
+    """
     ids = np.asarray(clone_ids)
     if ids.size == 0:
         return {"n_clones": 0, "clones_for_half": 0, "largest_share": float("nan")}
@@ -49,7 +61,13 @@ def clone_structure(clone_ids: np.ndarray) -> dict[str, float]:
 
 def neutral_clone_count(n_cells: int, lifespan_days: float, days: float) -> float:
     """Lineages left after ``days`` of neutral turnover of ``n_cells`` cells, each its own
-    founder at day 0 (the mean-field coalescent of the module doc)."""
+    founder at day 0 (the mean-field coalescent of the module doc).
+
+    Args:
+        n_cells: the compartment's cells.
+        lifespan_days: the cell lifespan (days): each death is replaced by a division.
+        days: the time since founding (days).
+    """
     if n_cells <= 1:
         return float(n_cells)
     decay = math.exp(-days / (lifespan_days * (n_cells - 1)))
@@ -58,5 +76,16 @@ def neutral_clone_count(n_cells: int, lifespan_days: float, days: float) -> floa
 
 def logistic_share(initial_share: float, advantage_per_year: float, years: float) -> float:
     """Share of a driver clone of selective advantage ``advantage_per_year`` after
-    ``years`` from ``initial_share``: ``1 / (1 + (1 / f0 - 1) exp(-s t))``."""
+    ``years`` from ``initial_share``: ``1 / (1 + (1 / f0 - 1) exp(-s t))``.
+
+    Args:
+        initial_share: the clone's share at time 0 (0-1).
+        advantage_per_year: its selective advantage s (per year).
+        years: the time (years).
+
+    Example:
+        >>> from analysis.clones import logistic_share
+        >>> round(float(logistic_share(0.5, 0.1, 0.0)), 3)
+        0.5
+    """
     return 1.0 / (1.0 + (1.0 / initial_share - 1.0) * math.exp(-advantage_per_year * years))

@@ -62,7 +62,17 @@ FAILURE_RULES: tuple[str, ...] = ("failure_functional_fraction_min", "failure_ne
 
 
 def arms_in_order(runs: pd.DataFrame) -> list[str]:
-    """Arm names in the order they first appear in ``runs`` (or a trajectories table)."""
+    """Arm names in the order they first appear in ``runs`` (or a trajectories table).
+
+    Args:
+        runs: a ``runs`` (or ``trajectories``) table.
+
+    Example:
+        >>> import pandas as pd
+        >>> from analysis.exhaustion import arms_in_order
+        >>> arms_in_order(pd.DataFrame({"arm": ["b", "a", "b"]}))
+        ['b', 'a']
+    """
     if "arm" not in runs.columns:
         return []
     return [str(a) for a in pd.unique(runs["arm"].astype(str))]
@@ -88,6 +98,19 @@ def event_times(runs: pd.DataFrame, event: str) -> pd.DataFrame:
     event was reached, else ``end_day / 365.25`` (censored). ``event`` is one of ``EVENTS``
     or any other name with a ``<event>_day`` column (e.g. ``"stem.exhaustion"``). A standard
     event whose column is absent is treated as never reached (all runs censored).
+
+    Args:
+        runs: a ``runs`` table.
+        event: the event's name.
+
+    Example:
+        >>> import pandas as pd
+        >>> from analysis.exhaustion import event_times
+        >>> runs = pd.DataFrame({"arm": ["a", "a"], "run_id": ["a/r000", "a/r001"],
+        ...                      "exhaustion_day": [3652.5, float("nan")],
+        ...                      "end_day": [3652.5, 7305.0]})
+        >>> event_times(runs, "exhaustion")[["time_years", "observed"]].values.tolist()
+        [[10.0, True], [20.0, False]]
     """
     column = f"{event}_day"
     if column in runs.columns:
@@ -147,7 +170,14 @@ class KaplanMeier:
         return float(self.times_years[-1]) if self.n else math.nan
 
     def survival_at(self, t_years: np.ndarray | float) -> np.ndarray:
-        """S(t) of the step function at the given times (NaN past the last follow-up)."""
+        """S(t) of the step function at the given times (NaN past the last follow-up).
+
+        Args:
+            t_years: the times (years).
+
+        Returns:
+            S(t) at each time.
+        """
         t = np.atleast_1d(np.asarray(t_years, dtype=float))
         if not self.n:
             return np.full(t.shape, np.nan)
@@ -179,6 +209,21 @@ def kaplan_meier(
 
     each NaN when that never happens within follow-up (e.g. median not reached), so
     CI low <= median <= CI high always holds.
+
+    Args:
+        time_years: each run's event or censoring time (years).
+        observed: True where the event was observed, False where the run was censored.
+
+    Returns:
+        The ``KaplanMeier`` estimate.
+
+    Example:
+        >>> from analysis.exhaustion import kaplan_meier
+        >>> km = kaplan_meier([30.0, 35.0, 40.0, 50.0], [True, True, True, False])
+        >>> km.median_years, km.n_events, km.n_censored
+        (35.0, 3, 1)
+        >>> km.survival_at([20.0, 36.0]).tolist()
+        [1.0, 0.5]
     """
     t = np.asarray(time_years, dtype=float)
     obs = np.asarray(observed, dtype=bool)
@@ -237,6 +282,12 @@ def logrank(runs: pd.DataFrame, event: str, arm: str, control: str) -> float:
 
     Uses ``scipy.stats.logrank`` on right-censored ages (see ``event_times``). NaN when not
     computable: the same arm, an arm without runs, or no event at all in either arm.
+
+    Args:
+        runs: a ``runs`` table.
+        event: the event's name.
+        arm: the arm compared.
+        control: the arm it is compared with.
     """
     if arm == control:
         return math.nan
@@ -273,6 +324,13 @@ def summary_table(runs: pd.DataFrame, control: str | None = None) -> pd.DataFram
     ``stop_reason``; NaN when the table has no such column), and the arm's failure rules
     ``failure_functional_fraction_min`` and ``failure_neoplasia_fraction`` (NaN when
     absent or not the same for all its runs). ``control`` defaults to the first arm.
+
+    Args:
+        runs: a ``runs`` table.
+        control: the control arm (None: the first arm).
+
+    Returns:
+        One row per arm (columns: docs, "The result schema", ``summary.csv``).
     """
     arms = arms_in_order(runs)
     if control is None:
@@ -363,6 +421,9 @@ def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
     Event cells read ``median [95% CI low, high]`` in years of age, with the number of
     censored runs when any; ``> T (k/n censored)`` when the median is not reached by the
     last follow-up T.
+
+    Args:
+        summary: a ``summary_table``.
     """
     control = summary.attrs.get("control")
     if control is None and len(summary):
@@ -385,13 +446,24 @@ def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_summary(summary: pd.DataFrame) -> list[str]:
-    """The summary as aligned text lines for printing: a header line, a rule, one per arm."""
+    """The summary as aligned text lines for printing: a header line, a rule, one per arm.
+
+    Args:
+        summary: a ``summary_table``.
+
+    Returns:
+        The lines of the fixed-width table.
+    """
     return fixed_width_lines(summary_display(summary))
 
 
 def fixed_width_lines(display: pd.DataFrame) -> list[str]:
     """A table of display strings as aligned text lines: its headers, a rule of dashes,
-    one line per row, each column as wide as its widest cell."""
+    one line per row, each column as wide as its widest cell.
+
+    Args:
+        display: the table to print (strings).
+    """
     headers = list(display.columns)
     cells = [[str(v) for v in rec] for rec in display.itertuples(index=False)]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
@@ -405,7 +477,11 @@ def fixed_width_lines(display: pd.DataFrame) -> list[str]:
 def stop_columns(runs: pd.DataFrame) -> dict[str, float]:
     """Why a group of runs stopped: ``stopped_at_<reason>``, the number of runs per value
     of ``STOP_REASONS`` (NaN when ``runs`` has no ``stop_reason`` column), and the
-    ``FAILURE_RULES`` in force (NaN when absent or not the same for every run)."""
+    ``FAILURE_RULES`` in force (NaN when absent or not the same for every run).
+
+    Args:
+        runs: the runs of one arm (or point).
+    """
     out: dict[str, float] = {}
     reasons = runs["stop_reason"] if "stop_reason" in runs.columns else None
     for reason in STOP_REASONS:
@@ -419,7 +495,12 @@ def stop_columns(runs: pd.DataFrame) -> dict[str, float]:
 
 def stop_reason_text(reason: str, row: pd.Series | None = None) -> str:
     """A stop reason as a reader should see it, with the rule that fired, e.g.
-    ``failure (functional fraction < 0.5)``; thresholds from ``row`` (a summary row)."""
+    ``failure (functional fraction < 0.5)``; thresholds from ``row`` (a summary row).
+
+    Args:
+        reason: a ``stop_reason`` value.
+        row: the arm's summary row (its failure rules).
+    """
 
     def rule(name: str) -> str:
         value = math.nan if row is None else float(row.get(name, math.nan))
@@ -437,7 +518,12 @@ def stop_reason_text(reason: str, row: pd.Series | None = None) -> str:
 
 def stop_cell(row: pd.Series, n: int | None = None) -> str:
     """A summary row's stop counts as text, e.g. ``failure (functional fraction < 0.5)
-    6/8, horizon 2/8`` (``n``: the runs, default ``row["n_runs"]``)."""
+    6/8, horizon 2/8`` (``n``: the runs, default ``row["n_runs"]``).
+
+    Args:
+        row: the arm's summary row.
+        n: the arm's runs.
+    """
     n = int(row["n_runs"]) if n is None else n
     counts = [(r, row.get(f"stopped_at_{r}", math.nan)) for r in STOP_REASONS]
     if any(not math.isfinite(float(c)) for _, c in counts):
@@ -452,7 +538,14 @@ def stop_cell(row: pd.Series, n: int | None = None) -> str:
 def format_stop_reasons(summary: pd.DataFrame) -> list[str]:
     """Which rule ended the runs, per arm, as text lines: ``runs stopped at:`` and one line
     per arm, e.g. ``control  failure (functional fraction < 0.5) 8/8``. A run that stopped
-    at failure did not reach exhaustion: its exhaustion age is censored, not observed."""
+    at failure did not reach exhaustion: its exhaustion age is censored, not observed.
+
+    Args:
+        summary: a ``summary_table``.
+
+    Returns:
+        The lines printed under the table (``runs stopped at:``).
+    """
     cells = stop_reasons_by_arm(summary)
     if not cells:
         return []
@@ -462,5 +555,12 @@ def format_stop_reasons(summary: pd.DataFrame) -> list[str]:
 
 def stop_reasons_by_arm(summary: pd.DataFrame) -> list[tuple[str, str]]:
     """``(arm, text)`` per arm: which rule stopped its runs, how many of them each (e.g.
-    ``exhaustion (no CYCLING or STEM cell left) 6/8, horizon 2/8``)."""
+    ``exhaustion (no CYCLING or STEM cell left) 6/8, horizon 2/8``).
+
+    Args:
+        summary: a ``summary_table``.
+
+    Returns:
+        ``(arm, text)`` per arm.
+    """
     return [(str(row["arm"]), stop_cell(row)) for _, row in summary.iterrows()]

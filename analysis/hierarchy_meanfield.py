@@ -62,7 +62,21 @@ __all__ = [
 
 
 def expected_loss_bp(loss_mean_bp: float, loss_sd_bp: float, telomerase: float = 0.0) -> float:
-    """Mean telomere lost by one daughter: ``E[max(0, Normal(mean, sd))] * (1 - a)``."""
+    """Mean telomere lost by one daughter: ``E[max(0, Normal(mean, sd))] * (1 - a)``.
+
+    Args:
+        loss_mean_bp: the mean of the normal draw (bp per division).
+        loss_sd_bp: its standard deviation (bp).
+        telomerase: the telomerase activity a (the loss is scaled by 1 - a).
+
+    Returns:
+        ``E[max(0, Normal(mean, sd))] * (1 - a)`` in bp.
+
+    Example:
+        >>> from analysis.hierarchy_meanfield import expected_loss_bp
+        >>> round(expected_loss_bp(100.0, 0.0, telomerase=0.9), 9)
+        10.0
+    """
     if loss_sd_bp <= 0.0:
         return max(loss_mean_bp, 0.0) * (1.0 - telomerase)
     z = loss_mean_bp / loss_sd_bp
@@ -90,7 +104,11 @@ class StemMeanField:
     reference_bp: float = 0.0
 
     def loss_at_bp(self, length_bp: np.ndarray | float) -> np.ndarray | float:
-        """Mean loss of a division of a cell of ``length_bp``."""
+        """Mean loss of a division of a cell of ``length_bp``.
+
+        Args:
+            length_bp: the stem cell's telomere (bp).
+        """
         return self.loss_bp + self.loss_slope_per_bp * (length_bp - self.reference_bp)
 
 
@@ -110,7 +128,11 @@ class PoolMeanField:
     reference_bp: float = 0.0
 
     def amplified_bp(self, length_bp: np.ndarray) -> np.ndarray:
-        """The length after the ``amplification_divisions`` of a cell of ``length_bp``."""
+        """The length after the ``amplification_divisions`` of a cell of ``length_bp``.
+
+        Args:
+            length_bp: the supplied cell's telomere before amplification (bp).
+        """
         k, c = self.amplification_divisions, self.loss_slope_per_bp
         if c == 0.0:
             return length_bp - k * self.loss_bp
@@ -119,7 +141,12 @@ class PoolMeanField:
 
 
 def asymmetric_divisions_per_cell(age_days: np.ndarray, stem: StemMeanField) -> np.ndarray:
-    """``A(t)``: expected asymmetric divisions per stem cell from birth to age ``t`` days."""
+    """``A(t)``: expected asymmetric divisions per stem cell from birth to age ``t`` days.
+
+    Args:
+        age_days: organism ages (days).
+        stem: the stem compartment.
+    """
     t = np.asarray(age_days, dtype=float)
     r = 1.0 / stem.interval_days
     tau = stem.childhood_timescale_years * DAYS_PER_YEAR
@@ -127,14 +154,25 @@ def asymmetric_divisions_per_cell(age_days: np.ndarray, stem: StemMeanField) -> 
 
 
 def growth_efolds(age_days: np.ndarray, stem: StemMeanField) -> np.ndarray:
-    """``G(t)``: the pool's growth from birth to age ``t`` days, in e-folds (``ln N(t)/N(0)``)."""
+    """``G(t)``: the pool's growth from birth to age ``t`` days, in e-folds (``ln N(t)/N(0)``).
+
+    Args:
+        age_days: organism ages (days).
+        stem: the stem compartment.
+    """
     t = np.asarray(age_days, dtype=float)
     tau = stem.childhood_timescale_years * DAYS_PER_YEAR
     return math.log(1.0 / stem.pool_at_birth_fraction) * (1.0 - np.exp(-t / tau))
 
 
 def stem_mean_bp(age_days: np.ndarray, start_day: float, stem: StemMeanField) -> np.ndarray:
-    """``H(t)``: the stem cells' expected mean telomere at ages ``age_days`` (>= start)."""
+    """``H(t)``: the stem cells' expected mean telomere at ages ``age_days`` (>= start).
+
+    Args:
+        age_days: organism ages (days).
+        start_day: the start's age (days).
+        stem: the stem compartment.
+    """
     t = np.asarray(age_days, dtype=float)
     divisions = asymmetric_divisions_per_cell(t, stem) - asymmetric_divisions_per_cell(
         start_day, stem
@@ -158,7 +196,14 @@ def pool_mean_bp(
         dm/dt = [s (x(H) - m) - (1 - s) 2 (l + c (m - ref))] / L
 
     (``x(H)``: a supplied cell's length, the stem cell's less one stem division and the
-    amplification) for ``H`` constant over each step (its value at the step's start)."""
+    amplification) for ``H`` constant over each step (its value at the step's start).
+
+    Args:
+        grid_days: the evenly spaced days from the start.
+        stem_bp: the stem mean on that grid (bp).
+        stem: the stem compartment.
+        pool: the pool.
+    """
     dt = float(grid_days[1] - grid_days[0])
     s, life, loss = pool.supply_share, pool.lifespan_days, pool.loss_bp
     c, ref = pool.loss_slope_per_bp, pool.reference_bp
@@ -184,7 +229,18 @@ def hierarchy_means_bp(
     step_days: float = 0.5,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Expected mean telomere (bp) at ``ages_years`` (>= the start) of the stem
-    compartment and of each pool (by name), from the start age on."""
+    compartment and of each pool (by name), from the start age on.
+
+    Args:
+        ages_years: the ages (years) at which to report.
+        start_age_years: the start's age (years).
+        stem: the stem compartment.
+        pools: pool name -> pool.
+        step_days: the integration grid's step (days).
+
+    Returns:
+        ``(stem_bp, {pool: pool_bp})`` at ``ages_years``.
+    """
     ages = np.asarray(ages_years, dtype=float)
     start_day = start_age_years * DAYS_PER_YEAR
     end_day = max(float(ages.max()) * DAYS_PER_YEAR, start_day) + step_days

@@ -103,7 +103,11 @@ class KarinParams:
     def from_tissue(cls, tissue: Mapping[str, Any]) -> KarinParams:
         """Read a tissue's nested-dict parameters (``TissueParams.model_dump()``): its
         ``stress`` and ``clearance`` groups, the switches ``stress.age_dependent`` (False:
-        both slopes are 0) and ``clearance.saturating`` included."""
+        both slopes are 0) and ``clearance.saturating`` included.
+
+        Args:
+            tissue: a ``TissueParams.model_dump()``.
+        """
         st = tissue.get("stress", {})
         cl = tissue.get("clearance", {})
         d = cls()
@@ -123,7 +127,11 @@ class KarinParams:
 
     def production_per_day(self, day: float | np.ndarray) -> float | np.ndarray:
         """sigma: the stress-senescence hazard of a CYCLING cell at organism age ``day``
-        (per day)."""
+        (per day).
+
+        Args:
+            day: organism age (days).
+        """
         return (
             self.stress_rate_per_day
             + self.age_slope_per_day_per_year * day / DAYS_PER_YEAR
@@ -132,18 +140,32 @@ class KarinParams:
 
     def removal_per_day(self, s: float | np.ndarray) -> float | np.ndarray:
         """h(s): the clearance hazard of a SENESCENT cell at senescent fraction ``s``
-        (per day)."""
+        (per day).
+
+        Args:
+            s: the senescent fraction of the slots.
+        """
         if not self.saturating:
             return self.clearance_rate_per_day + 0.0 * s
         return self.clearance_rate_per_day / (1.0 + s / self.half_saturation_fraction)
 
     def ds_dt(self, day: float, s: float | np.ndarray) -> float | np.ndarray:
-        """The right-hand side (fraction of slots per day)."""
+        """The right-hand side (fraction of slots per day).
+
+        Args:
+            day: organism age (days).
+            s: the senescent fraction of the slots.
+        """
         return self.production_per_day(day) * (1.0 - s) - self.removal_per_day(s) * s
 
     def d_rate_ds(self, day: float, s: float) -> float:
         """d(ds/dt)/ds (per day): minus the rate at which a small excess of senescent cells
-        decays, ``sigma + d(h(s) s)/ds``."""
+        decays, ``sigma + d(h(s) s)/ds``.
+
+        Args:
+            day: organism age (days).
+            s: the senescent fraction of the slots.
+        """
         removal_slope = self.clearance_rate_per_day
         if self.saturating:
             removal_slope /= (1.0 + s / self.half_saturation_fraction) ** 2
@@ -201,6 +223,17 @@ def senescent_fraction(
     senescent at that age: ``s -> s + f (1 - s)``. On ``insult_day`` itself the value
     returned is the one *before* the insult (the left limit), as the simulator records it:
     an intervention at age d acts after the step that ends on day d and its record.
+
+    Args:
+        p: the tissue's rates (``KarinParams``).
+        days: the organism ages (days) at which to report.
+        start_day: the age (days) of ``s0``.
+        s0: the senescent fraction at ``start_day``.
+        insult_day: the age (days) of an insult (None: none).
+        insult_fraction: the fraction of cycling cells it makes senescent.
+
+    Returns:
+        The senescent fraction at each of ``days``.
     """
     days = np.asarray(days, dtype=float)
     _check_start(start_day, s0, days)
@@ -242,7 +275,16 @@ def insult_excess(
     time with ``days_after``, ``day`` (organism age, days), ``control`` and ``insult``
     (senescent fraction without and with the insult) and ``excess`` (their difference). At
     0 days after, the row holds the values right *after* the insult (its excess is
-    ``f (1 - s_control)``)."""
+    ``f (1 - s_control)``).
+
+    Args:
+        p: the tissue's rates (``KarinParams``).
+        insult_day: the insult's age (days).
+        insult_fraction: the fraction of cycling cells it makes senescent.
+        days_after: the days after the insult at which to report.
+        start_day: the age (days) of ``s0``.
+        s0: the senescent fraction at ``start_day``.
+    """
     rel = np.asarray(days_after, dtype=float)
     if rel.size and (rel[0] < 0 or np.any(np.diff(rel) < 0)):
         raise ValueError("days_after must be sorted and >= 0")
@@ -274,6 +316,10 @@ def half_life_days(
 
     Applied in the same way to a simulated excess and to the equation's on the same
     times, the two are compared like with like: the interpolation errs on both alike.
+
+    Args:
+        days_after: the days after the insult.
+        excess: the excess senescent fraction on those days.
     """
     t = np.asarray(days_after, dtype=float)
     e = np.asarray(excess, dtype=float)
@@ -308,7 +354,17 @@ def insult_half_life_days(
     """The equation's exact apparent clearance time (days): the root of
     ``excess(t) = level * excess(0)`` after an insult at ``insult_day`` (the excess
     decreases monotonically), bracketed on a fine grid and refined by Brent's method on
-    the integrator's dense output. NaN when it is not reached within ``max_days``."""
+    the integrator's dense output. NaN when it is not reached within ``max_days``.
+
+    Args:
+        p: the tissue's rates (``KarinParams``).
+        insult_day: the insult's age (days).
+        insult_fraction: the fraction of cycling cells it makes senescent.
+        start_day: the age (days) of ``s0``.
+        s0: the senescent fraction at ``start_day``.
+        level: the fraction of the initial excess left (0.5: the half-life).
+        max_days: how long to look (days).
+    """
     s_at = _state_at(p, insult_day, start_day, s0)
     e0 = insult_fraction * (1.0 - s_at)
     if not e0 > 0 or not 0 < level < 1:

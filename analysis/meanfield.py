@@ -20,6 +20,7 @@ telomere mean needs), and the expected EMPTY count. One step of ``dt`` in docs/M
    ``h = rate + (age_slope + epi_slope) a / 365.25``; the senescing keep their telomeres.
 4. clearance: ``S <- (1 - q_c) S``, ``q_c = 1 - exp(-dt r0 / (1 + s / K))``, ``s = S / N``
    (the expectation inside the saturating hazard: an O(1/N) error).
+
 6. replacement: each of the ``V`` vacancies is filled by a division of a uniformly random
    CYCLING parent of the *current* pool, which changes within the day (parents senesce,
    cycling daughters join, and may divide again). A parent at ``x`` becomes two daughters
@@ -138,6 +139,10 @@ class MeanFieldParams:
         ``lifespan_days``, ``telomere``, ``stress``, ``clearance``, optional ``failure``);
         ``run`` those of ``RunParams`` (``dt_days``, ``start_age_days``). Missing groups
         keep this class's defaults.
+
+        Args:
+            tissue: a ``TissueParams.model_dump()``.
+            run: a ``RunParams.model_dump()`` (None: the defaults).
         """
         tel = tissue.get("telomere", {})
         st = tissue.get("stress", {})

@@ -40,6 +40,12 @@ def meanfield_trajectory(
     ``tail_cells`` as in :class:`MeanField` (0: the plain, N -> infinity mean field;
     ``GUMBEL_TAIL_CELLS`` for a tissue of ``n_cells`` whole cells).
     About 0.2 s for 3000 days (plain), 0.5 s with ``tail_cells`` (idle core).
+
+    Args:
+        params: the tissue (``MeanFieldParams``).
+        horizon_days: how long to integrate (days).
+        bin_bp: the telomere grid's bin (bp).
+        tail_cells: the cutoff of the front of longest telomeres (expected cells).
     """
     mf = MeanField(params, bin_bp=bin_bp, tail_cells=tail_cells)
     n_steps = math.floor(horizon_days / params.dt_days + 1e-9)
@@ -101,6 +107,12 @@ def predicted_failure_day(
 
     ``finite_n`` as in :func:`predicted_exhaustion_day`. Failure is reached while
     thousands of cells still cycle, so it is as predictable as the exhaustion day.
+
+    Args:
+        params: the tissue (``MeanFieldParams``).
+        horizon_days: how long to integrate (days).
+        finite_n: cut the front at the tissue's expected longest telomere.
+        bin_bp: the telomere grid's bin (bp).
     """
     day, _ = _event_days(params, float(horizon_days), _finite_n_tail(finite_n), float(bin_bp))
     return day
@@ -140,6 +152,15 @@ def predicted_exhaustion_day(
       0.7-2 %), and within -3.2 % to +0.8 % of the mean failure day. It tends to be a
       little early (by up to ~3 standard errors with 60 replicates). The plain mean field
       was 5-56 % late on the same runs.
+
+    Args:
+        params: the tissue (``MeanFieldParams``).
+        horizon_days: how long to integrate (days).
+        finite_n: cut the front at the tissue's expected longest telomere (see above).
+        bin_bp: the telomere grid's bin (bp).
+
+    Returns:
+        The predicted mean exhaustion day (organism age, days), NaN past the horizon.
     """
     _, day = _event_days(params, float(horizon_days), _finite_n_tail(finite_n), float(bin_bp))
     return day

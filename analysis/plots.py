@@ -211,6 +211,16 @@ def plot_state_fractions(
 
     Fractions are ``n_x / (sum of the six n_ state columns)`` per record, cycling and stem
     combined as "functional"; averaged over runs (see the module doc for ``carry_forward``).
+
+    Args:
+        traj: a ``trajectories`` table.
+        path: the PNG file to write.
+        tissue: the tissue to show (None: each run's primary tissue).
+        carry_forward: a run that stopped keeps its final state up to its arm's last age
+            (else it drops out of the median).
+
+    Returns:
+        The path written.
     """
     df, name = _prepare(traj, tissue, carry_forward)
     arms = arms_in_order(df)
@@ -261,7 +271,18 @@ def plot_telomere_distribution(
     carry_forward: bool = True,
 ) -> Path:
     """Telomere length vs age, one panel per arm: the median over runs of the per-run
-    median (p50) telomere, with a band from the median over runs of p10 to that of p90."""
+    median (p50) telomere, with a band from the median over runs of p10 to that of p90.
+
+    Args:
+        traj: a ``trajectories`` table.
+        path: the PNG file to write.
+        tissue: the tissue to show (None: each run's primary tissue).
+        carry_forward: a run that stopped keeps its final state up to its arm's last age
+            (else it drops out of the median).
+
+    Returns:
+        The path written.
+    """
     df, name = _prepare(traj, tissue, carry_forward)
     arms = arms_in_order(df)
     palette = _arm_palette(arms)
@@ -310,6 +331,14 @@ def plot_survival(
 
     One step curve per arm with its pointwise 95% log-log band; ticks mark censored runs.
     Time is organism age in years (see ``analysis.exhaustion``).
+
+    Args:
+        runs: a ``runs`` table.
+        path: the PNG file to write.
+        event: the event (``exhaustion``, ``failure``, ``neoplasia``).
+
+    Returns:
+        The path written.
     """
     times = event_times(runs, event)
     arms = arms_in_order(times)
@@ -368,7 +397,18 @@ def plot_functional_and_pool(
     carry_forward: bool = True,
 ) -> Path:
     """Two panels vs age, one line per arm: mean functional fraction and mean pool size
-    (cells still able to divide), averaged over runs (module doc: ``carry_forward``)."""
+    (cells still able to divide), averaged over runs (module doc: ``carry_forward``).
+
+    Args:
+        traj: a ``trajectories`` table.
+        path: the PNG file to write.
+        tissue: the tissue to show (None: each run's primary tissue).
+        carry_forward: a run that stopped keeps its final state up to its arm's last age
+            (else it drops out of the median).
+
+    Returns:
+        The path written.
+    """
     df, name = _prepare(traj, tissue, carry_forward)
     arms = arms_in_order(df)
     palette = _arm_palette(arms)
@@ -427,6 +467,16 @@ def make_standard_figures(
     ``functional_and_pool`` (functional_and_pool.png). Trajectory figures show ``tissue``,
     by default the runs table's main tissue (its most common ``tissue`` value);
     ``carry_forward`` is passed to them (see the module doc).
+
+    Args:
+        runs: a ``runs`` table.
+        traj: its ``trajectories`` table.
+        out_dir: the folder to write into (``out_dir/figures/``).
+        tissue: the tissue to show (None: each run's primary tissue).
+        carry_forward: as in ``plot_state_fractions``.
+
+    Returns:
+        Figure name -> path.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,15 @@ def values_at_ages(
 ) -> pd.DataFrame:
     """One row per (run, age): ``arm``, ``run_id``, ``age_years``, ``value`` (the tissue's
     ``column`` at the last record at or before that age; NaN when the run ended before
-    it). ``tissue`` defaults to each run's primary tissue."""
+    it). ``tissue`` defaults to each run's primary tissue.
+
+    Args:
+        runs: a ``runs`` table.
+        traj: its ``trajectories`` table.
+        column: a trajectory column (e.g. ``telomere_mean_bp``).
+        ages_years: the ages (years).
+        tissue: the tissue (None: each run's primary tissue).
+    """
     who = runs[["run_id", "arm", "tissue"]].copy()
     if tissue is not None:
         who["tissue"] = tissue
@@ -64,7 +72,12 @@ def values_at_ages(
 def population_by_age(values: pd.DataFrame, below: float | None = None) -> pd.DataFrame:
     """Per arm and age: ``n_people`` observed, ``p10``, ``p50``, ``p90`` and, with
     ``below``, ``fraction_below`` with ``fraction_below_ci_low``/``_high`` (95%,
-    Clopper-Pearson)."""
+    Clopper-Pearson).
+
+    Args:
+        values: a ``values_at_ages`` table.
+        below: the threshold of the fraction below (in the column's units; None: none).
+    """
     rows = []
     for arm in pd.unique(values["arm"]):
         for age in sorted(pd.unique(values["age_years"])):
@@ -91,7 +104,13 @@ def event_fractions(
     runs: pd.DataFrame, ages_years: list[float], events: tuple[str, ...] = ("exhaustion",)
 ) -> pd.DataFrame:
     """Per arm, event and age: ``n_people``, ``fraction`` who reached the event by that age
-    (1 - Kaplan-Meier survival) and its pointwise 95% interval; NaN beyond follow-up."""
+    (1 - Kaplan-Meier survival) and its pointwise 95% interval; NaN beyond follow-up.
+
+    Args:
+        runs: a ``runs`` table (one person per run).
+        ages_years: the ages (years).
+        events: the events counted.
+    """
     rows = []
     for event in events:
         times = event_times(runs, event)
@@ -135,7 +154,16 @@ def person_indicators(
     and ``reached`` (1.0 when the person reached the outcome by that age, 0.0 when not,
     NaN when not observed then). Outcomes: each event of ``events`` (its ``<event>_day``
     column; a run that stopped before the age without it is not observed), and with
-    ``values`` (``values_at_ages``) and ``below``, ``label``: the value below ``below``."""
+    ``values`` (``values_at_ages``) and ``below``, ``label``: the value below ``below``.
+
+    Args:
+        runs: a ``runs`` table (one person per run).
+        ages_years: the ages (years).
+        events: the events counted.
+        values: a ``values_at_ages`` table (None: no value outcome).
+        below: the value outcome's threshold.
+        label: the value outcome's name.
+    """
     rows = []
     for event in events:
         t = event_times(runs, event)
@@ -183,7 +211,13 @@ def draw_fractions(
     everyone observed) and ``ci_low``/``ci_high``: the central ``level`` interval of the
     per-draw fractions (each posterior draw weighs the same: draws are already taken by
     weight). ``indicators`` come from ``person_indicators``; ``draws`` maps ``run_id`` to
-    ``posterior_draw``."""
+    ``posterior_draw``.
+
+    Args:
+        indicators: a ``person_indicators`` table.
+        draws: each run's posterior draw (run_id -> draw).
+        level: the credible intervals' level.
+    """
     if not 0 < level < 1:
         raise ValueError(f"level={level}: must be between 0 and 1")
     d = indicators.merge(draws[["run_id", "posterior_draw"]], on="run_id", how="inner")
@@ -210,7 +244,12 @@ def draw_fractions(
 
 def format_draw_fractions(table: pd.DataFrame, level: float = 0.9) -> list[str]:
     """The answer table (Markdown lines): per arm and outcome, the fraction of people by
-    each age with its credible interval across posterior draws."""
+    each age with its credible interval across posterior draws.
+
+    Args:
+        table: a ``draw_fractions`` table.
+        level: the intervals' level (for the header).
+    """
     ages = sorted(pd.unique(table["age_years"]))
     head = "| arm | outcome |" + "".join(f" by {a:g} |" for a in ages)
     lines = [
@@ -242,7 +281,14 @@ def _pct(x: float) -> str:
 def format_population(
     by_age: pd.DataFrame, events: pd.DataFrame, column: str, below: float | None
 ) -> list[str]:
-    """The report's population section (Markdown lines)."""
+    """The report's population section (Markdown lines).
+
+    Args:
+        by_age: a ``population_by_age`` table.
+        events: an ``event_fractions`` table.
+        column: the trajectory column summarised.
+        below: its threshold (None: none).
+    """
     lines = [f"Per age, across people: `{column}` (10th / 50th / 90th percentile)"]
     if below is not None:
         lines[0] += f" and the fraction below {below:g} (95% Clopper-Pearson interval)"

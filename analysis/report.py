@@ -59,6 +59,12 @@ def summary_markdown(summary: pd.DataFrame) -> str:
 
     Cells are formatted as in ``format_summary``: ``median [95% CI]`` ages in years, with the
     censored count when any, ``> T (k/n censored)`` when the median is not reached.
+
+    Args:
+        summary: a ``summary_table``.
+
+    Returns:
+        The Markdown lines.
     """
     display = summary_display(summary)
     headers = [_escape_cell(h) for h in display.columns]
@@ -151,6 +157,18 @@ def write_report(
     Sections: the title and ``description``; an overview of the runs; the summary table
     (``summary_markdown``); the methods (censoring, Kaplan-Meier, CIs, log-rank); the
     ``figures`` embedded with links relative to ``out_dir``; then ``extra_lines`` verbatim.
+
+    Args:
+        out_dir: the output folder.
+        runs: the ``runs`` table.
+        summary: its ``summary_table``.
+        figures: figure name -> path (``make_standard_figures``).
+        title: the report's title.
+        description: the scenario's description.
+        extra_lines: Markdown appended at the end (e.g. a population's section).
+
+    Returns:
+        The path of ``report.md``.
     """
     out = Path(out_dir)
     parts: list[str] = [f"# {title.strip()}", ""]

@@ -48,7 +48,14 @@ def run_outputs(
 ) -> pd.DataFrame:
     """One row per run (``point``, ``replicate``) with each output's value and, for event
     ages, ``<output>__censored`` (True where the run ended before the event; the value is
-    then the run's end age)."""
+    then the run's end age).
+
+    Args:
+        runs: the study's ``runs`` table (with ``point`` and ``replicate``).
+        trajectories: its ``trajectories`` table (needed for ``column@Ay`` outputs only).
+        outputs: the output names (``exhaustion_age_years``, a runs column,
+            ``telomere_mean_bp@40y``).
+    """
     out = runs[["point", "replicate"]].copy()
     end_years = runs["end_day"].to_numpy(dtype=float) / DAYS_PER_YEAR
     for name in outputs:
@@ -86,7 +93,13 @@ def point_outputs(
     ``n_undefined`` (runs where the output is NaN, e.g. a telomere mean of an emptied
     tissue), ``n_points_missing`` (points with a NaN mean), ``censored_fraction``,
     ``mean``, ``sd`` (over runs) and ``noise_fraction`` (within-point variance / total
-    variance, NaN with one replicate)."""
+    variance, NaN with one replicate).
+
+    Args:
+        per_run: a ``run_outputs`` table.
+        outputs: the output names.
+        n_points: the design's points.
+    """
     grouped = per_run.groupby("point")
     y = grouped[outputs].mean().reindex(range(n_points))
     rows = []
@@ -130,7 +143,16 @@ def sobol_indices(
     ``sobol.analyze``): one row per input with ``S1``, ``S1_conf``, ``ST``, ``ST_conf``
     (half-widths of the ``confidence_level`` bootstrap intervals), and the pairwise
     ``S2``/``S2_conf`` table (empty without ``second_order``). A constant output gives NaN
-    indices (there is no variance to share)."""
+    indices (there is no variance to share).
+
+    Args:
+        names: the inputs, in design order.
+        y: the output at each point of the Saltelli sample.
+        second_order: the sample has the second-order mixes (and ``S2`` is wanted).
+        resamples: bootstrap resamples of the confidence intervals.
+        confidence_level: the level of the intervals.
+        seed: the bootstrap's seed.
+    """
     from SALib.analyze import sobol
 
     y = np.asarray(y, dtype=float)
@@ -180,7 +202,17 @@ def morris_indices(
     """Morris elementary-effect statistics of ``y`` at the unit-cube Morris sample
     ``unit`` (SALib's ``morris.analyze``): ``mu``, ``mu_star``, ``mu_star_conf``
     (bootstrap half-width), ``sigma``, per input, in the output's units per full
-    quantile range of the input."""
+    quantile range of the input.
+
+    Args:
+        names: the inputs, in design order.
+        unit: the Morris sample in the unit cube (points x inputs).
+        y: the output at each point.
+        levels: the grid levels of the sample.
+        resamples: bootstrap resamples of ``mu_star_conf``.
+        confidence_level: the level of the interval.
+        seed: the bootstrap's seed.
+    """
     from SALib.analyze import morris
 
     y = np.asarray(y, dtype=float)
@@ -217,7 +249,19 @@ def indices_tables(
     seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Indices of every output column of ``y`` (rows in design order): ``(indices,
-    second_order_pairs)``, each with an ``output`` column first."""
+    second_order_pairs)``, each with an ``output`` column first.
+
+    Args:
+        method: ``"sobol"`` or ``"morris"``.
+        names: the inputs, in design order.
+        unit: the design's unit-cube sample (points x inputs).
+        y: one column per output, one row per point.
+        second_order: Sobol only: the sample has the second-order mixes.
+        levels: Morris only: the grid levels.
+        resamples: bootstrap resamples.
+        confidence_level: the level of the intervals.
+        seed: the bootstrap's seed.
+    """
     first, pairs = [], []
     for output in y.columns:
         values = y[output].to_numpy(dtype=float)
@@ -263,7 +307,17 @@ def plot_tornado(
     indices: pd.DataFrame, output: str, path: str | Path, confidence_level: float = 0.95
 ) -> Path:
     """Horizontal bars, largest first: ``ST`` with ``S1`` inside it (Sobol), or
-    ``mu_star`` (Morris), each with its confidence interval."""
+    ``mu_star`` (Morris), each with its confidence interval.
+
+    Args:
+        indices: an ``indices_tables`` table.
+        output: the output shown.
+        path: the PNG file to write.
+        confidence_level: the level of the intervals drawn.
+
+    Returns:
+        The path written.
+    """
     from matplotlib.figure import Figure
 
     from analysis.plots import _save
@@ -298,7 +352,17 @@ def plot_index_bars(
     indices: pd.DataFrame, output: str, path: str | Path, confidence_level: float = 0.95
 ) -> Path:
     """Grouped bars per input with confidence intervals: ``S1`` and ``ST`` (Sobol) or
-    ``mu_star`` and ``sigma`` (Morris), inputs in file order."""
+    ``mu_star`` and ``sigma`` (Morris), inputs in file order.
+
+    Args:
+        indices: an ``indices_tables`` table.
+        output: the output shown.
+        path: the PNG file to write.
+        confidence_level: the level of the intervals drawn.
+
+    Returns:
+        The path written.
+    """
     from matplotlib.figure import Figure
 
     from analysis.plots import _save
@@ -329,7 +393,16 @@ def plot_index_bars(
 def make_sensitivity_figures(
     indices: pd.DataFrame, folder: str | Path, confidence_level: float = 0.95
 ) -> list[Path]:
-    """A tornado plot and a bar plot per output, in ``folder``."""
+    """A tornado plot and a bar plot per output, in ``folder``.
+
+    Args:
+        indices: an ``indices_tables`` table.
+        folder: the folder to write into.
+        confidence_level: the level of the intervals drawn.
+
+    Returns:
+        The paths written.
+    """
     folder = Path(folder)
     made = []
     for output in pd.unique(indices["output"]):
@@ -359,7 +432,21 @@ def format_sensitivity_report(
     figures: list[str],
 ) -> str:
     """The study's report section (Markdown): design, per-output statistics and censoring,
-    the indices with their intervals, and the figures."""
+    the indices with their intervals, and the figures.
+
+    Args:
+        title: the report's title.
+        settings: the study's settings (method, n, seed, ...), shown as a list.
+        inputs: input -> its distribution, as text.
+        stats: the ``point_outputs`` statistics.
+        indices: the ``indices_tables`` table.
+        second: the second-order table (empty without).
+        n_points: the design's points.
+        figures: the figures' file names, relative to the report.
+
+    Returns:
+        The Markdown text.
+    """
     level = settings.get("confidence_level", 0.95)
     lines = [f"# Sensitivity: {title}", ""]
     lines.append(

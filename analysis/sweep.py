@@ -104,6 +104,13 @@ def sweep_summary(
     ``e_followup_max_years``; then ``divisions_per_cell_mean``; then why the point's runs
     stopped, ``stopped_at_<reason>`` per ``STOP_REASONS``, and its failure rules
     (``analysis.exhaustion.stop_columns``).
+
+    Args:
+        runs: a sweep's ``runs`` table (with ``point`` and the parameter columns).
+        parameters: the swept parameters (dotted paths).
+        points: the plan's points table (points without runs get a row too).
+        failures: the ``failures`` table (runs that raised).
+        events: the events summarised.
     """
     parameters = list(parameters)
     key = "point" if "point" in runs.columns or runs.empty else "arm"
@@ -192,7 +199,17 @@ def format_sweep_summary(
     max_rows: int | None = None,
 ) -> list[str]:
     """The summary as aligned text lines: point, parameter values, runs, failed,
-    ``median [95% CI]`` years to ``event`` and the censored fraction."""
+    ``median [95% CI]`` years to ``event`` and the censored fraction.
+
+    Args:
+        summary: a ``sweep_summary``.
+        parameters: the swept parameters.
+        event: the event shown.
+        max_rows: at most this many points (None: all).
+
+    Returns:
+        The lines of the printed table.
+    """
     headers = ["point", *parameters, "runs", "failed", f"{event} (years)", "censored"]
     body = []
     shown = summary if max_rows is None else summary.head(max_rows)
@@ -220,7 +237,14 @@ def format_sweep_summary(
 
 def format_sweep_stops(summary: pd.DataFrame) -> str:
     """One line: which rule stopped the sweep's runs, over all points, e.g. ``runs stopped
-    at: exhaustion (no CYCLING or STEM cell left) 110/120, horizon 10/120``."""
+    at: exhaustion (no CYCLING or STEM cell left) 110/120, horizon 10/120``.
+
+    Args:
+        summary: a ``sweep_summary``.
+
+    Returns:
+        The ``runs stopped at:`` line over all points.
+    """
     total: dict[str, object] = {}
     for reason in STOP_REASONS:
         column = f"stopped_at_{reason}"
@@ -288,7 +312,19 @@ def plot_sweep_heatmap(
     title: str | None = None,
 ) -> Path:
     """Heatmap of the median age at ``event`` over parameters ``x`` (columns) and ``y``
-    (rows, increasing upwards); cells annotated ``median`` and ``[95% CI]``."""
+    (rows, increasing upwards); cells annotated ``median`` and ``[95% CI]``.
+
+    Args:
+        summary: a ``sweep_summary``.
+        x: the parameter along x.
+        y: the parameter along y.
+        path: the PNG file to write.
+        event: the event whose median age (years) is shown.
+        title: the figure's title (None: made from the names).
+
+    Returns:
+        The path written.
+    """
     sns, Figure, _save = _plotting()
     table, collapsed = _collapse(summary, [x, y], event)
     med = f"{event}_median_years"
@@ -353,7 +389,18 @@ def plot_sweep_lines(
     event: str = "exhaustion",
 ) -> Path:
     """Median age at ``event`` (95% CI band) against parameter ``x``, one line per value
-    of ``hue``; log x axis when ``x`` spans a factor of 20 or more."""
+    of ``hue``; log x axis when ``x`` spans a factor of 20 or more.
+
+    Args:
+        summary: a ``sweep_summary``.
+        x: the parameter along x.
+        path: the PNG file to write.
+        hue: the parameter of the lines' colours (None: one line).
+        event: the event whose median age (years) is shown.
+
+    Returns:
+        The path written.
+    """
     sns, Figure, _save = _plotting()
     keys = [x] if hue is None else [x, hue]
     table, collapsed = _collapse(summary, keys, event)
@@ -406,7 +453,17 @@ def plot_sweep_scatter(
     path: str | os.PathLike[str],
     event: str = "exhaustion",
 ) -> Path:
-    """Point medians of ``event`` against each (sampled) parameter, one panel each."""
+    """Point medians of ``event`` against each (sampled) parameter, one panel each.
+
+    Args:
+        summary: a ``sweep_summary``.
+        parameters: the sampled parameters (one panel each).
+        path: the PNG file to write.
+        event: the event whose median age (years) is shown.
+
+    Returns:
+        The path written.
+    """
     sns, Figure, _save = _plotting()
     params = list(parameters)
     med = f"{event}_median_years"
@@ -446,6 +503,14 @@ def make_sweep_figures(
     plot of ``event`` over each parameter (hue = the other one when there are two or more:
     ``lines_<parameter>``). Sampled parameters: one scatter figure of ``event``
     (``scatter``). Nothing when ``summary`` is empty.
+
+    Args:
+        summary: a ``sweep_summary``.
+        out_dir: the sweep's folder (figures go to ``out_dir/figures/``).
+        grid_parameters: the parameters of the grid.
+        sample_parameters: the parameters of the sample.
+        event: the event of the line and scatter plots.
+        heatmap_events: the events of the heatmaps.
     """
     out = Path(out_dir)
     figures: dict[str, Path] = {}
@@ -495,7 +560,19 @@ def write_sweep_report(
     max_rows: int = 300,
 ) -> Path:
     """Write ``out_dir/report.md`` (atomically) and return its path: overview, the
-    per-point table (exhaustion, failure), the method, the figures and failed runs."""
+    per-point table (exhaustion, failure), the method, the figures and failed runs.
+
+    Args:
+        out_dir: the sweep's folder.
+        summary: a ``sweep_summary``.
+        figures: figure name -> path.
+        parameters: the swept parameters.
+        failures: the ``failures`` table (None: none).
+        title: the report's title.
+        description: the sweep's description.
+        overview: Markdown lines put first.
+        max_rows: at most this many points in the table.
+    """
     out = Path(out_dir)
     parts = [f"# {title.strip()}", ""]
     if description.strip():

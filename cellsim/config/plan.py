@@ -17,7 +17,19 @@ from cellsim.engine.params import ModelParams
 
 def stable_key(text: str) -> int:
     """A 64-bit integer from a name, the same on every machine and Python run (64 bits:
-    two of a million names collide with probability ~3e-8)."""
+    two of a million names collide with probability ~3e-8).
+
+    Args:
+        text: the name (an arm, a stream).
+
+    Returns:
+        The key, an integer below 2**64.
+
+    Example:
+        >>> from cellsim.config.plan import stable_key
+        >>> stable_key("control") == stable_key("control") != stable_key("senolytics")
+        True
+    """
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 

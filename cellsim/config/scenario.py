@@ -48,7 +48,9 @@ class Arm(_Strict):
     """One arm: a name, what it tests, and the parameters it changes from the base."""
 
     name: str = Field(min_length=1)
+    """The arm's name (letters, digits, ``_ - + .``): a label in tables and figures."""
     description: str = ""
+    """What the arm tests (shown in the report)."""
     set: dict[str, Any] = Field(default_factory=dict)
     """Dotted parameter paths and their values (see ``cellsim.engine.params.with_overrides``)."""
     interventions: list[Intervention] = Field(default_factory=list)
@@ -82,6 +84,7 @@ class PopulationReport(_Strict):
     event_tissue: str | None = None
     """The tissue whose exhaustion and failure are counted (default: the primary tissue)."""
     ages_years: list[float] = Field(default_factory=lambda: [20.0, 40.0, 60.0, 80.0, 100.0])
+    """Ages (years) at which the column is summarised across people."""
     below: float | None = None
     """Report the fraction of people whose value is below this (in the column's units)."""
     event_ages_years: list[float] = Field(default_factory=lambda: [80.0, 100.0, 120.0, 150.0])
@@ -109,7 +112,9 @@ class PersonOffset(_Strict):
     other parameters, so that its uncertainty is carried too."""
 
     sd: float | None = Field(None, ge=0)
+    """The SD of the person's deviation (in the parameter's units)."""
     sd_from_posterior: str | None = None
+    """A posterior column holding that SD, per draw."""
 
     @model_validator(mode="after")
     def _one_sd(self) -> PersonOffset:
@@ -132,6 +137,7 @@ class Population(_Strict):
     per-draw fractions carries the parameters' uncertainty (analysis/population.py,
     ``draw_fractions``); 1: every person draws their own."""
     report: PopulationReport = Field(default_factory=PopulationReport)
+    """What the report says about the people."""
 
 
 class BodyReport(_Strict):
@@ -188,16 +194,21 @@ class Scenario(_Strict):
     """
 
     name: str = "scenario"
+    """The scenario's name: the default output folder, ``runs/<name>``."""
     description: str = ""
+    """What the scenario asks (shown in the report)."""
     seed: int = Field(0, ge=0, le=MAX_SEED)
     """Root entropy of the scenario's SeedSequence."""
     replicates: int = Field(8, ge=1, le=MAX_REPLICATES)
+    """Runs per arm (``--replicates`` overrides it)."""
     control: str | None = None
     """The arm the others are compared with (log-rank); default: the first arm."""
     base: ModelParams = Field(default_factory=ModelParams)
+    """The parameters every arm starts from (``ModelParams``)."""
     arms: list[Arm] = Field(
         default_factory=lambda: [Arm(name="default")], min_length=1, max_length=1000
     )
+    """The arms: each changes the base (``set``, ``interventions``, ``scale``)."""
     population: Population | None = None
     """Person-level variation: replicate ``r`` is person ``r``, with their own draws."""
     generations: Generations | None = None
@@ -368,7 +379,14 @@ class Scenario(_Strict):
         return MappingProxyType(self._arms_resolved)
 
     def arm_params(self, arm: Arm) -> ModelParams:
-        """The base parameters with one arm's overrides and interventions, validated."""
+        """The base parameters with one arm's overrides and interventions, validated.
+
+        Args:
+            arm: one of this scenario's arms.
+
+        Returns:
+            The arm's full ``ModelParams``.
+        """
         params = with_overrides(self.base, arm.set)
         if not arm.interventions:
             return params
@@ -383,7 +401,14 @@ class Scenario(_Strict):
     def run_specs(self, replicates: int | None = None) -> list[RunSpec]:
         """Arms x replicates as RunSpecs sharing the scenario's root seed. With a posterior
         (``posterior_draw``) and/or a population (``person_draw``), replicate ``r`` of every
-        arm takes the same draws, recorded in its runs row."""
+        arm takes the same draws, recorded in its runs row.
+
+        Args:
+            replicates: replicates per arm (None: the file's).
+
+        Returns:
+            One ``RunSpec`` per run, arm by arm.
+        """
         n = replicates or self.replicates
         draws: list[dict[str, Any]] = []
         for r in range(n):
@@ -426,7 +451,14 @@ class Scenario(_Strict):
 
     def person_draw(self, replicate: int) -> dict[str, float]:
         """Person ``replicate``'s values of the population parameters: each the inverse CDF
-        of a uniform from the person's own stream of the scenario seed."""
+        of a uniform from the person's own stream of the scenario seed.
+
+        Args:
+            replicate: the person (replicate number).
+
+        Returns:
+            Dotted path -> the person's value.
+        """
         dists = self.population.parameters
         ss = np.random.SeedSequence(self.seed, spawn_key=(stable_key("person"), replicate))
         u = np.random.default_rng(ss).random(len(dists))
@@ -434,7 +466,11 @@ class Scenario(_Strict):
 
     def offset_z(self, replicate: int) -> np.ndarray:
         """Person ``replicate``'s standard normal deviates, one per offset (their own
-        stream of the scenario seed)."""
+        stream of the scenario seed).
+
+        Args:
+            replicate: the person (replicate number).
+        """
         ss = np.random.SeedSequence(self.seed, spawn_key=(stable_key("offset"), replicate))
         return np.random.default_rng(ss).standard_normal(len(self.population.offsets))
 
@@ -443,7 +479,16 @@ class Scenario(_Strict):
     ) -> dict[str, float]:
         """Person ``replicate``'s values of the offset parameters: the value in
         ``params`` with ``overrides`` applied, plus the SD (fixed, or from the person's
-        posterior row) times the person's deviate."""
+        posterior row) times the person's deviate.
+
+        Args:
+            params: the run's parameters before the offsets.
+            overrides: the person's other draws (dotted path -> value).
+            replicate: the person (replicate number).
+
+        Returns:
+            Dotted path -> the person's value.
+        """
         dumped = (with_overrides(params, overrides) if overrides else params).model_dump()
         row = (
             self.posterior_draw(self.draw_of(replicate))[0] if self._posterior is not None else None
@@ -461,13 +506,21 @@ class Scenario(_Strict):
 
     def draw_of(self, replicate: int) -> int:
         """The posterior draw of person ``replicate`` (``population.people_per_draw``
-        people share one)."""
+        people share one).
+
+        Args:
+            replicate: the person (replicate number).
+        """
         m = self.population.people_per_draw if self.population is not None else 1
         return replicate // m
 
     def posterior_draw(self, draw: int) -> tuple[int, dict[str, float]]:
         """``(row, overrides)``: draw number ``draw`` from the posterior, by weight, from
-        its own stream of the scenario seed (person ``r`` takes draw ``draw_of(r)``)."""
+        its own stream of the scenario seed (person ``r`` takes draw ``draw_of(r)``).
+
+        Args:
+            draw: the draw's number.
+        """
         post = self._posterior
         ss = np.random.SeedSequence(self.seed, spawn_key=(stable_key("posterior"), draw))
         w = post["weight"].to_numpy(dtype=float)
@@ -477,7 +530,11 @@ class Scenario(_Strict):
 
     def attach_posterior(self, folder: Path) -> None:
         """Read ``posterior`` (relative to ``folder``) and check every row against every
-        arm; raise ScenarioError (one line) when it cannot be used."""
+        arm; raise ScenarioError (one line) when it cannot be used.
+
+        Args:
+            folder: the scenario file's folder.
+        """
         if self.posterior is None:
             return
         import pandas as pd
@@ -524,7 +581,15 @@ class Scenario(_Strict):
 
 
 def scaled(params: ModelParams, factors: dict[str, float]) -> ModelParams:
-    """``params`` with each dotted path's value multiplied by its factor."""
+    """``params`` with each dotted path's value multiplied by its factor.
+
+    Args:
+        params: the parameters.
+        factors: dotted path -> factor (>= 0).
+
+    Returns:
+        The validated copy.
+    """
     dumped = params.model_dump()
     return with_overrides(
         params, {path: float(value_at_path(dumped, path)) * f for path, f in factors.items()}
@@ -532,7 +597,19 @@ def scaled(params: ModelParams, factors: dict[str, float]) -> ModelParams:
 
 
 def find_scenario(name_or_path: str | Path) -> Path:
-    """A scenario path: an existing file, or the name of a built-in scenario."""
+    """A scenario path: an existing file, or the name of a built-in scenario.
+
+    Args:
+        name_or_path: a file path, or a built-in scenario's name (``baseline``, ``body``).
+
+    Returns:
+        The file's path; ScenarioError (one line) when there is none.
+
+    Example:
+        >>> from cellsim.config.scenario import find_scenario
+        >>> find_scenario("baseline").name
+        'baseline.toml'
+    """
     path = Path(name_or_path)
     if path.is_file():
         return path
@@ -551,7 +628,14 @@ def read_with_base(path: Path) -> dict[str, Any]:
     """A scenario file's tables; with ``base_from = "other.toml"`` (relative to the
     file), the other scenario's ``seed``, ``posterior``, ``base`` and ``population``
     fill the tables this file does not have (one level: the other file has no
-    ``base_from``), so that several studies share one model."""
+    ``base_from``), so that several studies share one model.
+
+    Args:
+        path: the scenario file.
+
+    Returns:
+        Its TOML tables, completed from ``base_from``.
+    """
     data = read_toml(path, ScenarioError)
     ref = data.pop("base_from", None)
     if ref is None:
@@ -581,7 +665,26 @@ def load_scenario(
     checked) or raise ScenarioError. ``with_posterior=False`` leaves the posterior unread
     (the base and arms of a sweep or calibration, which do not draw from it). ``scale``
     multiplies every tissue's sample size (``n_cells``, at least 2; ``cells_in_body`` is
-    kept, so each sample stands for the same real tissue: ``scale_samples``)."""
+    kept, so each sample stands for the same real tissue: ``scale_samples``).
+
+    Args:
+        name_or_path: a scenario file, or a built-in scenario's name.
+        with_posterior: read and check the ``posterior`` file (if any).
+        scale: the factor for every tissue's ``n_cells`` (None: as written).
+
+    Returns:
+        The validated ``Scenario``.
+
+    Example:
+        >>> from cellsim.config.scenario import load_scenario
+        >>> scenario = load_scenario("baseline", scale=0.1)
+        >>> [arm.name for arm in scenario.arms]
+        ['epidermis', 'fibroblast', 'hepatocyte', 'endothelium']
+        >>> scenario.arms_resolved["hepatocyte"].tissues[0].n_cells
+        1000
+        >>> len(scenario.run_specs(replicates=2))
+        8
+    """
     path = find_scenario(name_or_path)
     data = read_with_base(path)
     if scale is not None:
@@ -611,7 +714,15 @@ def scale_samples(data: dict[str, Any], factor: float) -> dict[str, Any]:
     """A scenario file's tables with every tissue's sample ``factor`` times larger: the
     base tissues' ``n_cells`` (where not given, the preset's or the default) and any
     arm's ``set`` of an ``n_cells``, rounded, at least 2. A lattice tissue (its size is
-    its grid) is refused."""
+    its grid) is refused.
+
+    Args:
+        data: a scenario file's tables (as read).
+        factor: the factor (> 0).
+
+    Returns:
+        A scaled copy of the tables.
+    """
     if not (factor > 0 and math.isfinite(factor)):
         raise ScenarioError(f"--scale = {factor!r}: give a positive number")
 

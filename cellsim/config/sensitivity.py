@@ -65,7 +65,14 @@ class Design:
 
 
 def make_design(study: Sensitivity) -> Design:
-    """Draw the study's sample (SALib, seeded by ``study.seed``) and map it to values."""
+    """Draw the study's sample (SALib, seeded by ``study.seed``) and map it to values.
+
+    Args:
+        study: the validated study file.
+
+    Returns:
+        The ``Design`` (unit-cube sample and values, one row per point).
+    """
     names = list(study.parameters)
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     if study.method == "sobol":
@@ -94,7 +101,14 @@ class SensitivityPlan:
 
 
 def load_sensitivity(path: str | Path) -> SensitivityPlan:
-    """Read, validate and expand a sensitivity file, or raise SensitivityError (one line)."""
+    """Read, validate and expand a sensitivity file, or raise SensitivityError (one line).
+
+    Args:
+        path: the study file.
+
+    Returns:
+        The ``SensitivityPlan``: the study, its design and the sweep plan of its runs.
+    """
     path = Path(path)
     if not path.is_file():
         raise SensitivityError(f"sensitivity: file {str(path)!r} not found")
@@ -109,7 +123,16 @@ def plan_sensitivity(
     study: Sensitivity, folder: Path = Path("."), path: Path | None = None
 ) -> SensitivityPlan:
     """Resolve the base, check parameters and outputs against it, draw the design and
-    validate every point."""
+    validate every point.
+
+    Args:
+        study: the validated study file.
+        folder: the folder its relative paths start from.
+        path: the file it was read from (recorded in the outputs).
+
+    Returns:
+        The ``SensitivityPlan``.
+    """
     sweep = Sweep.model_construct(
         name=study.name,
         description=study.description,

@@ -84,15 +84,29 @@ class SweepPlan:
         return self.n_points * self.sweep.replicates
 
     def overrides(self, point: int) -> dict[str, Any]:
-        """The dotted-path overrides of one point."""
+        """The dotted-path overrides of one point.
+
+        Args:
+            point: the point's number.
+        """
         return {name: _python(self.points[name].iat[point]) for name in self.parameters}
 
     def run_id(self, point: int, replicate: int) -> str:
-        """The id of a run, e.g. ``p00012/r003`` (same as ``RunSpec.run_id``)."""
+        """The id of a run, e.g. ``p00012/r003`` (same as ``RunSpec.run_id``).
+
+        Args:
+            point: the point's number.
+            replicate: the replicate's number.
+        """
         return f"{point_id(point)}/r{replicate:03d}"
 
     def spec(self, point: int, replicate: int) -> RunSpec:
-        """The RunSpec of one run; its seed depends only on (point id, replicate)."""
+        """The RunSpec of one run; its seed depends only on (point id, replicate).
+
+        Args:
+            point: the point's number.
+            replicate: the replicate's number.
+        """
         ov = self.overrides(point)
         return RunSpec(
             arm=point_id(point),
@@ -144,7 +158,16 @@ class SweepPlan:
 
 
 def point_id(point: int) -> str:
-    """The id of point ``i``: ``p00012``."""
+    """The id of point ``i``: ``p00012``.
+
+    Args:
+        point: the point's number.
+
+    Example:
+        >>> from cellsim.config.sweep import point_id
+        >>> point_id(12)
+        'p00012'
+    """
     return f"p{point:05d}"
 
 
@@ -154,12 +177,27 @@ def _python(value: Any) -> Any:
 
 
 def format_error(exc: ValidationError, prefix: str = "") -> str:
-    """The first error of a ValidationError as one line (see ``format_validation_error``)."""
+    """The first error of a ValidationError as one line (see ``format_validation_error``).
+
+    Args:
+        exc: the validation error.
+        prefix: text put before it (where the value came from).
+
+    Returns:
+        One line naming the field, the value and what is allowed.
+    """
     return format_validation_error(exc, prefix, unknown_hint=FORMAT_HINT)
 
 
 def load_sweep(path: str | Path) -> SweepPlan:
-    """Read, validate and expand a sweep file, or raise SweepError (one line)."""
+    """Read, validate and expand a sweep file, or raise SweepError (one line).
+
+    Args:
+        path: the sweep file.
+
+    Returns:
+        The ``SweepPlan``: base parameters, validated points, how to make their runs.
+    """
     path = Path(path)
     if not path.is_file():
         raise SweepError(f"sweep: file {str(path)!r} not found")
@@ -172,7 +210,16 @@ def load_sweep(path: str | Path) -> SweepPlan:
 
 def plan_sweep(sweep: Sweep, folder: Path = Path("."), path: Path | None = None) -> SweepPlan:
     """Resolve the base (a scenario path is relative to ``folder``), expand the grid and
-    sample, validate every point."""
+    sample, validate every point.
+
+    Args:
+        sweep: the validated sweep file.
+        folder: the folder its relative paths start from.
+        path: the file it was read from (recorded in the outputs).
+
+    Returns:
+        The ``SweepPlan``.
+    """
     base = base_params(sweep.scenario, sweep.arm, sweep.base, folder)
     grid_names = list(sweep.parameters)
     sample_names = list(sweep.sample.bounds) if sweep.sample else []
@@ -206,7 +253,14 @@ def check_parameter_paths(
 ) -> None:
     """Every name is the dotted path of one parameter of ``base`` (numeric where
     ``numeric(name)``); else SweepError naming ``section(name).name``. Sweeps, sensitivity
-    studies and calibrations check their parameters here."""
+    studies and calibrations check their parameters here.
+
+    Args:
+        base: the base parameters.
+        names: the dotted parameter paths.
+        section: maps a name to the file section it came from, for the error.
+        numeric: whether a name must be numeric (a range or a distribution).
+    """
     dumped = base.model_dump()
     for name in names:
         where = f"{section(name)}.{quote_key(name)}"
@@ -279,7 +333,17 @@ def base_params(
 ) -> ModelParams:
     """The base of a sweep, study or calibration: ``base`` (inline), a scenario file's
     base (path relative to ``folder``) or one of its (already resolved) arms, else the
-    defaults."""
+    defaults.
+
+    Args:
+        scenario: a scenario file (relative to ``folder``), or None.
+        arm: one of its arms (None: its base).
+        base: inline base parameters, or None.
+        folder: the folder of the file being read.
+
+    Returns:
+        The base ``ModelParams``.
+    """
     if base is not None:
         return base
     if scenario is None:

@@ -194,7 +194,11 @@ class CultureModel(mesa.Model):
             self.last_doubling_day = day
 
     def passage(self, day: float | None = None) -> None:
-        """Split a confluent dish 1:N; add log2(harvested / seeded) to the PD."""
+        """Split a confluent dish 1:N; add log2(harvested / seeded) to the PD.
+
+        Args:
+            day: the day of the passage (None: today, ``self.day``).
+        """
         harvested = self.occupied()
         gain = math.log2(harvested / self.seeded) if harvested > self.seeded else 0.0
         self.pd_at_passage += gain
@@ -307,7 +311,16 @@ class CultureResult:
 
 
 def run_culture(params: CultureParams, seed: Any, strain: str = "strain") -> CultureResult:
-    """Culture one strain to senescence; return its PD at senescence and its curves."""
+    """Culture one strain to senescence; return its PD at senescence and its curves.
+
+    Args:
+        params: the dish and its cells (``CultureParams``).
+        seed: seed of the run's Generator (an int, a SeedSequence or a Generator).
+        strain: a name for the strain in the result.
+
+    Returns:
+        The strain's ``CultureResult`` (PD at senescence, growth curve, passages).
+    """
     m = CultureModel(params, rng=np.random.default_rng(seed)).run()
     growth = m.growth_curve()
     growth.insert(0, "strain", strain)

@@ -60,7 +60,16 @@ def immune_coupling(
     false). Per tissue: its weight in the body's senescent fraction (scale factor
     ``cells_in_body / n_slots`` over the body's weighted slots; 0 for a tissue outside
     ``immune.tissues``) and whether its clearance saturates (1) or not (0); then the
-    body's half-saturation fraction."""
+    body's half-saturation fraction.
+
+    Args:
+        params: the model's parameters (its ``immune`` block and tissues).
+        n_slots: each tissue's slots (cells), in the order of ``params.tissues``.
+
+    Returns:
+        ``(weight, saturates, K)`` (arrays of one entry per tissue, and the body's
+        half-saturation fraction), or None.
+    """
     immune = params.immune
     if not immune.shared or len(params.tissues) == 1:
         return None  # a body of one tissue: its own burden is the body's (see __init__)
@@ -186,7 +195,14 @@ class AgingModel(mesa.Model):
         end of the step that contains ``day`` (k = ceil((day - start) / dt)). An age within
         ``EVENT_TOLERANCE_DAYS`` of a boundary counts as on it (float rounding: 25567.5 +
         3 * 0.1 is a boundary); an age at or before the start gives 0 (before the first
-        step)."""
+        step).
+
+        Args:
+            day: organism age (days).
+
+        Returns:
+            The step count after which an event at ``day`` fires.
+        """
         start = self.params.run.start_age_days
         if day <= start + EVENT_TOLERANCE_DAYS:
             return 0
@@ -202,7 +218,14 @@ class AgingModel(mesa.Model):
         """Mesa time of an event at organism age ``day``: ``step_of_day(day) + 0.5``. Step k
         runs at Mesa time k, so the event fires after step k (the end of the step that
         contains ``day``) and before step k + 1: it acts on the tissue as it stands at the
-        boundary ``start + k * dt``, before the next step's processes."""
+        boundary ``start + k * dt``, before the next step's processes.
+
+        Args:
+            day: organism age (days).
+
+        Returns:
+            Mesa time (steps + 0.5).
+        """
         return self.step_of_day(day) + 0.5
 
     def step(self) -> None:
@@ -241,7 +264,14 @@ class AgingModel(mesa.Model):
     def day_after(self, steps: int) -> float:
         """Organism age after ``steps`` steps from the start (days): start + steps * dt,
         computed from the count, never summed step by step, so it carries no rounding
-        drift (at dt = 0.1 d, 30000 steps end at day 3000.0, not 3000.1)."""
+        drift (at dt = 0.1 d, 30000 steps end at day 3000.0, not 3000.1).
+
+        Args:
+            steps: steps from the start.
+
+        Returns:
+            Organism age in days.
+        """
         return self.params.run.start_age_days + steps * self.dt_days
 
     def _after_steps(self, n_steps: int) -> None:
@@ -303,6 +333,21 @@ class AgingModel(mesa.Model):
         saved there (atomically, replacing the previous one) every that many simulated
         days and when the run returns; ``AgingModel.load_checkpoint(path).run()`` then ends
         exactly as the uninterrupted run would have.
+
+        Args:
+            until_day: organism age (days) at which to pause (None: run to the stop rule or
+                the horizon).
+            checkpoint: file to save the model to (with ``checkpoint_every_days``).
+            checkpoint_every_days: simulated days between saves.
+
+        Returns:
+            The model itself, so that ``AgingModel(...).run()`` chains.
+
+        Example:
+            >>> from cellsim.engine.model import AgingModel
+            >>> model = AgingModel(rng=1, n_cells=200, lifespan_days=20.0, horizon_days=30.0)
+            >>> model.run().age_days, model.stop_reason
+            (30.0, 'horizon')
         """
         if (checkpoint is None) != (checkpoint_every_days is None):
             raise ValueError("give both checkpoint and checkpoint_every_days, or neither")
@@ -325,7 +370,14 @@ class AgingModel(mesa.Model):
     def save_checkpoint(self, path: str | os.PathLike[str]) -> Path:
         """Save the whole model (cells, Generator state, clock, event days, counters,
         records, interventions' progress) to ``path``, atomically, as numpy arrays and JSON
-        with a checksum (docs/ARCHITECTURE.md "Checkpoints"); see ``load_checkpoint``."""
+        with a checksum (docs/ARCHITECTURE.md "Checkpoints"); see ``load_checkpoint``.
+
+        Args:
+            path: the file to write (replaced atomically).
+
+        Returns:
+            The path written.
+        """
         arrays = self._checkpoint_arrays()
         tissues = [
             {
@@ -365,7 +417,14 @@ class AgingModel(mesa.Model):
         the saved model would have given. Loading runs no code from the file: the checksum
         is verified first, then the model is rebuilt from its parameters, its pending
         interventions re-scheduled by replaying Mesa's clock to the saved time, and the
-        saved state put in place. Any problem is a one-line ``CheckpointError``."""
+        saved state put in place. Any problem is a one-line ``CheckpointError``.
+
+        Args:
+            path: the checkpoint file written by ``save_checkpoint``.
+
+        Returns:
+            The restored model, ready to ``run()`` on.
+        """
         meta, arrays = read_checkpoint(path)
         where = f"checkpoint = {str(path)!r}"
         if meta.get("kind") != cls.__name__:
@@ -507,12 +566,27 @@ class AgingModel(mesa.Model):
         return {t.name: dict(t.event_days) for t in self.tissues}
 
     def cells_frame(self, tissue: str | None = None) -> pd.DataFrame:
-        """The cells of one tissue (default: the first) as a DataFrame."""
+        """The cells of one tissue (default: the first) as a DataFrame.
+
+        Args:
+            tissue: a tissue's name (None: the primary tissue).
+
+        Returns:
+            One row per occupied slot: ``slot``, ``state``, ``telomere_bp``, ``divisions``,
+            ``epigenetic_age_days``, ``clone`` (``CellPopulation.frame``).
+        """
         t = self.by_name[tissue] if tissue else self.primary
         return t.cells.frame(self.age_days)
 
     def tissue_params(self, name: str) -> TissueParams:
-        """The parameters of the tissue called ``name``."""
+        """The parameters of the tissue called ``name``.
+
+        Args:
+            name: the tissue's name.
+
+        Returns:
+            Its ``TissueParams``.
+        """
         return self.by_name[name].params
 
     @property

@@ -77,7 +77,25 @@ TISSUE_NAME_RULE = (
 
 def safe_name(value: str, pattern: re.Pattern[str] = NAME_PATTERN, rule: str = NAME_RULE) -> str:
     """``value`` if it is a safe name (it becomes a folder, a file name or a figure label),
-    else ValueError saying which characters are allowed."""
+    else ValueError saying which characters are allowed.
+
+    Args:
+        value: the name.
+        pattern: the characters allowed (default: arm, scenario and sweep names).
+        rule: the text of the error, saying what is allowed.
+
+    Returns:
+        ``value`` unchanged.
+
+    Example:
+        >>> from cellsim.engine.params import safe_name
+        >>> safe_name("senolytics+partial")
+        'senolytics+partial'
+        >>> safe_name("../etc")
+        Traceback (most recent call last):
+        ...
+        ValueError: not a valid name; allowed: 1-64 characters, ...
+    """
     if not pattern.fullmatch(value):
         raise ValueError(f"not a valid name; {rule}")
     return value
@@ -224,7 +242,9 @@ class LatticeParams(_Strict):
     """
 
     width: int = Field(ge=1, le=MAX_CELLS)
+    """Slots per row (cells)."""
     height: int = Field(ge=1, le=MAX_CELLS)
+    """Rows (cells); ``width * height`` is the tissue's ``n_cells``."""
     torus: bool = True
     """Wrap the edges (every slot has 8 neighbours); False: bounded, edge slots have 3-5."""
     bystander_per_day: float = Field(1e-4, ge=0, le=MAX_RATE_PER_DAY)
@@ -308,6 +328,7 @@ class TissueParams(_Strict):
     """One compartment: its size, turnover and the cell-level processes within it."""
 
     name: str = "tissue"
+    """The tissue's name (heads dotted parameter paths: ``skin.lifespan_days``)."""
     kind: Literal["somatic", "stem"] = "somatic"
     """Somatic tissues start CYCLING; stem compartments start STEM (telomerase-positive)."""
     n_cells: int = Field(10_000, ge=1, le=MAX_CELLS)
@@ -321,11 +342,17 @@ class TissueParams(_Strict):
     """Cell lifespan, turnover = 1/lifespan: dermal fibroblast 140 d, a rodent value
     (Sender & Milo 2021)."""
     telomere: TelomereParams = Field(default_factory=TelomereParams)
+    """Telomere lengths at birth and their loss per division (bp)."""
     stress: StressParams = Field(default_factory=StressParams)
+    """Stress-induced senescence of CYCLING cells (hazards per day)."""
     clearance: ClearanceParams = Field(default_factory=ClearanceParams)
+    """Immune clearance of SENESCENT cells (hazard per day, saturating)."""
     transformation: TransformationParams = Field(default_factory=TransformationParams)
+    """Escape from the division limit (per division)."""
     failure: FailureParams = Field(default_factory=FailureParams)
+    """When the tissue counts as failed or neoplastic (fractions of slots)."""
     pluripotency: PluripotencyParams = Field(default_factory=PluripotencyParams)
+    """What becomes of cells made PLURIPOTENT by reprogramming."""
     supply_from: str | None = None
     """Name of a stem compartment (a tissue of kind "stem") that supplies this tissue."""
     supply_share: float = Field(0.0, ge=0, le=1)
@@ -414,9 +441,11 @@ class RunParams(_Strict):
     step ends; within a step every process runs in continuous time, so the dynamics do
     not depend on it (docs/MODEL.md, "Numerics")."""
     horizon_days: float = Field(100 * DAYS_PER_YEAR, gt=0, le=MAX_DAYS)
+    """How long a run may last (days from ``start_age_days``; default 100 years)."""
     start_age_days: float = Field(0.0, ge=0, le=MAX_DAYS)
     """Organism age at the start; cells start with this epigenetic age."""
     record_interval_days: float = Field(30.0, gt=0, le=MAX_DAYS)
+    """Days between trajectory records (the DataCollector's rows)."""
     stop_at: Literal["first_event", "all_events", "horizon"] = "first_event"
     """Stop at the first failure, once exhaustion, failure and neoplasia were all seen, or
     run to the horizon."""
@@ -457,13 +486,21 @@ class Senolytic(_Intervention):
     """
 
     kind: Literal["senolytic"] = "senolytic"
+    """The intervention's kind (the TOML ``kind`` key)."""
     cause: Literal["drug", "genetic"] = "drug"
+    """``"drug"`` or ``"genetic"`` (clearance by a suicide gene): counted apart."""
     start_age_days: float = Field(0.0, ge=0, le=MAX_DAYS)
+    """Organism age (days) of the first course."""
     end_age_days: float | None = Field(None, ge=0, le=MAX_DAYS)
+    """Organism age (days) after which no course starts (None: never ends)."""
     interval_days: float = Field(30.0, gt=0, le=MAX_DAYS)
+    """Days between the starts of two courses."""
     course_days: int = Field(1, ge=1, le=MAX_DAYS)
+    """Daily doses per course."""
     efficacy_per_dose: float = Field(0.5, ge=0, le=1)
+    """Probability that a dose kills a senescent cell."""
     off_target_kill_per_dose: float = Field(0.0, ge=0, le=1)
+    """Probability that a dose kills a CYCLING or STEM cell."""
 
 
 class Insult(_Intervention):
@@ -471,8 +508,11 @@ class Insult(_Intervention):
     each competent (CYCLING or STEM) cell becomes SENESCENT with probability ``fraction``."""
 
     kind: Literal["insult"] = "insult"
+    """The intervention's kind (the TOML ``kind`` key)."""
     age_days: float = Field(ge=0, le=MAX_DAYS)
+    """Organism age (days) of the insult."""
     fraction: float = Field(ge=0, le=1)
+    """Probability that a competent cell becomes SENESCENT."""
 
 
 class FullReprogramming(_Intervention):
@@ -482,10 +522,15 @@ class FullReprogramming(_Intervention):
     epigenetic age to 0 (Horvath 2013); see PluripotencyParams for what follows."""
 
     kind: Literal["full_reprogramming"] = "full_reprogramming"
+    """The intervention's kind (the TOML ``kind`` key)."""
     start_age_days: float = Field(0.0, ge=0, le=MAX_DAYS)
+    """Organism age (days) of the first course."""
     end_age_days: float | None = Field(None, ge=0, le=MAX_DAYS)
+    """Organism age (days) after which no course starts (None: never ends)."""
     interval_days: float = Field(DAYS_PER_YEAR, gt=0, le=MAX_DAYS)
+    """Days between courses (default: yearly)."""
     efficiency_per_course: float = Field(0.001, ge=0, le=1)
+    """Probability that a course makes a cell PLURIPOTENT."""
 
 
 class PartialReprogramming(_Intervention):
@@ -503,14 +548,19 @@ class PartialReprogramming(_Intervention):
     """
 
     kind: Literal["partial_reprogramming"] = "partial_reprogramming"
+    """The intervention's kind (the TOML ``kind`` key)."""
     start_age_days: float = Field(0.0, ge=0, le=MAX_DAYS)
+    """Organism age (days) of the first on-day."""
     end_age_days: float | None = Field(None, ge=0, le=MAX_DAYS)
+    """Organism age (days) after which no cycle starts (None: never ends)."""
     on_days: int = Field(2, ge=1, le=MAX_DAYS)
+    """Days of induction per cycle."""
     off_days: int = Field(5, ge=0, le=MAX_DAYS)
     """0 = continuous induction."""
     epigenetic_setback_days_per_on_day: float = Field(30.0, ge=0, le=MAX_DAYS)
     """Chosen: 2 on-days a week over a year set back ~8 years, in Gill 2022's range."""
     telomere_gain_bp_per_on_day: float = Field(0.0, ge=0, le=MAX_BP)
+    """Telomere added to each occupied cell per on-day (bp; 0: none)."""
     dedifferentiation_probability_per_on_day: float = Field(1e-5, ge=0, le=1)
     """Chosen: small; teratomas are rare under cyclic induction (Ocampo 2016)."""
     identity_loss_days: float = Field(3.0, gt=0, le=MAX_DAYS)
@@ -527,8 +577,11 @@ class TelomeraseTherapy(_Intervention):
     reduction is chosen per scenario."""
 
     kind: Literal["telomerase_therapy"] = "telomerase_therapy"
+    """The intervention's kind (the TOML ``kind`` key)."""
     start_age_days: float = Field(0.0, ge=0, le=MAX_DAYS)
+    """Organism age (days) from which the therapy acts."""
     loss_reduction: float = Field(0.5, ge=0, le=1)
+    """Share of the STEM cells' loss per division removed (0-1)."""
 
 
 class StemCellTransplant(_Intervention):
@@ -538,10 +591,15 @@ class StemCellTransplant(_Intervention):
     divisions, epigenetic age 0, a new clone; STEM in a stem compartment, else CYCLING."""
 
     kind: Literal["transplant"] = "transplant"
+    """The intervention's kind (the TOML ``kind`` key)."""
     age_days: float = Field(ge=0, le=MAX_DAYS)
+    """Organism age (days) of the transplant."""
     fraction: float = Field(1.0, gt=0, le=1)
+    """Probability that a slot holds a donor cell afterwards (engraftment)."""
     donor_telomere_mean_bp: float = Field(gt=0, le=MAX_BP)
+    """Mean telomere of the donor cells (bp)."""
     donor_telomere_sd_bp: float = Field(500.0, ge=0, le=MAX_BP)
+    """Spread of the donor cells' telomeres (bp)."""
 
 
 Intervention = Annotated[
@@ -582,9 +640,13 @@ class ModelParams(_Strict):
     """Everything an AgingModel needs: tissues, interventions and the run settings."""
 
     tissues: list[TissueParams] = Field(default_factory=lambda: [TissueParams()], min_length=1)
+    """The organism's compartments; the first somatic one is the primary tissue."""
     interventions: list[Intervention] = Field(default_factory=list)
+    """Senolytics, insults, reprogramming, therapies, transplants."""
     run: RunParams = Field(default_factory=RunParams)
+    """Clock, horizon, recording and stop rule."""
     immune: ImmuneParams = Field(default_factory=ImmuneParams)
+    """One immune system for the whole body (off by default)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelParams:
@@ -612,7 +674,11 @@ class ModelParams(_Strict):
         return self
 
     def somatic_tissues(self) -> list[str]:
-        """Names of the somatic tissues."""
+        """Names of the somatic tissues.
+
+        Returns:
+            The names, in order.
+        """
         return [t.name for t in self.tissues if t.kind == "somatic"]
 
 
@@ -630,7 +696,20 @@ def _check_several_tissues(tissues: list[TissueParams]) -> None:
 
 
 def probability(rate_per_day: float, dt_days: float) -> float:
-    """Probability of an event of constant hazard over one step: ``1 - exp(-rate * dt)``."""
+    """Probability of an event of constant hazard over one step: ``1 - exp(-rate * dt)``.
+
+    Args:
+        rate_per_day: the hazard (per cell per day).
+        dt_days: the step (days).
+
+    Returns:
+        The probability (0-1).
+
+    Example:
+        >>> from cellsim.engine.params import probability
+        >>> round(probability(0.30, 1.0), 4)
+        0.2592
+    """
     import math
 
     return -math.expm1(-rate_per_day * dt_days)
@@ -644,6 +723,22 @@ def with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParam
     or a bare field name, looked up in the run, then the first tissue, then that tissue's
     parameter groups (``lifespan_days``, ``loss_mean_bp``) -- the form ``mesa.batch_run``
     passes. Raises ``KeyError`` for a path that names no field.
+
+    Args:
+        params: the parameters to copy.
+        overrides: dotted path (or bare field name) -> new value.
+
+    Returns:
+        The validated copy (pydantic's ``ValidationError`` for a value out of range).
+
+    Example:
+        >>> from cellsim.engine.params import ModelParams, with_overrides
+        >>> p = with_overrides(ModelParams(), {"lifespan_days": 360.0, "run.dt_days": 0.5})
+        >>> p.tissues[0].lifespan_days, p.run.dt_days
+        (360.0, 0.5)
+        >>> q = with_overrides(ModelParams(), {"tissue.telomere.loss_mean_bp": 50.0})
+        >>> q.tissues[0].telomere.loss_mean_bp
+        50.0
     """
     if not overrides:
         return params
@@ -669,7 +764,20 @@ def with_overrides(params: ModelParams, overrides: dict[str, Any]) -> ModelParam
 
 
 def value_at_path(data: dict[str, Any], key: str) -> Any:
-    """The value at a dotted path of ``with_overrides`` in a ``ModelParams.model_dump()``."""
+    """The value at a dotted path of ``with_overrides`` in a ``ModelParams.model_dump()``.
+
+    Args:
+        data: a ``ModelParams.model_dump()``.
+        key: a dotted path (``tissue.lifespan_days``, ``run.horizon_days``) or a bare name.
+
+    Returns:
+        The value there.
+
+    Example:
+        >>> from cellsim.engine.params import ModelParams, value_at_path
+        >>> value_at_path(ModelParams().model_dump(), "tissue.telomere.initial_mean_bp")
+        9500.0
+    """
     parts = key.split(".")
     names = {t["name"]: i for i, t in enumerate(data["tissues"])}
     if len(parts) > 1 and parts[0] in names:
@@ -684,7 +792,15 @@ def value_at_path(data: dict[str, Any], key: str) -> Any:
 
 def list_index(part: str, items: list[Any]) -> int:
     """A dotted path's list index: plain ASCII digits below ``len(items)``; ``-1``, ``+1``,
-    ``1_0`` or an index past the end raise IndexError (Python's ``int`` would take them)."""
+    ``1_0`` or an index past the end raise IndexError (Python's ``int`` would take them).
+
+    Args:
+        part: one part of a dotted path.
+        items: the list it indexes.
+
+    Returns:
+        The index.
+    """
     if not (part.isascii() and part.isdigit()) or int(part) >= len(items):
         raise IndexError(part)
     return int(part)

@@ -54,7 +54,11 @@ class CellPopulation:
 
     @classmethod
     def empty(cls, n: int) -> CellPopulation:
-        """``n`` slots in one record array (fields zero, index unset): 28 bytes per slot."""
+        """``n`` slots in one record array (fields zero, index unset): 28 bytes per slot.
+
+        Args:
+            n: slots.
+        """
         records = np.zeros(n, dtype=CELL_RECORD)
         return cls(
             state=records["state"],
@@ -76,7 +80,19 @@ class CellPopulation:
         start_day: float = 0.0,
         start_age_days: float = 0.0,
     ) -> CellPopulation:
-        """A full tissue of fresh cells: telomeres ~ Normal(initial mean, sd), one clone each."""
+        """A full tissue of fresh cells: telomeres ~ Normal(initial mean, sd), one clone each.
+
+        Args:
+            params: the tissue's parameters (``n_cells``, ``kind``, ``telomere``).
+            rng: the Generator that draws the founders' telomeres.
+            start_day: organism age (days) at founding; the founders' epigenetic clocks read
+                ``start_age_days`` then.
+            start_age_days: the founders' epigenetic age (days) at ``start_day``.
+
+        Returns:
+            The population: every slot CYCLING (STEM in a stem compartment), SENESCENT below
+            the threshold, each founder its own clone.
+        """
         n = params.n_cells
         tel = params.telomere
         founder = CellState.STEM if params.kind == "stem" else CellState.CYCLING
@@ -108,7 +124,11 @@ class CellPopulation:
         return {s: int(self.seg[s + 1] - self.seg[s]) for s in CellState}
 
     def count(self, s: CellState) -> int:
-        """Cells in one state."""
+        """Cells in one state.
+
+        Args:
+            s: the state.
+        """
         return int(self.seg[s + 1] - self.seg[s])
 
     def count_competent(self) -> int:
@@ -116,7 +136,11 @@ class CellPopulation:
         return int(self.seg[N_STATES] - self.seg[CellState.CYCLING])
 
     def slots_of(self, s: CellState) -> np.ndarray:
-        """Slot indices of the cells in state ``s`` (a view; do not modify)."""
+        """Slot indices of the cells in state ``s`` (a view; do not modify).
+
+        Args:
+            s: the state.
+        """
         return self.order[self.seg[s] : self.seg[s + 1]]
 
     def arrays(self) -> tuple[np.ndarray, ...]:
@@ -148,6 +172,14 @@ class CellPopulation:
 
         ``field``: ``state`` (int8 CellState codes), ``clone`` (int32, -1 at vacancies), or
         ``telomere_bp``, ``divisions``, ``epigenetic_age_days`` (float64, NaN at vacancies).
+
+        Args:
+            width: slots per row (a lattice's width).
+            field: the per-slot field (see above).
+            day: organism age (days), for ``epigenetic_age_days``.
+
+        Returns:
+            A 2-D array of ``n_slots // width`` rows.
         """
         empty = self.state == CellState.EMPTY
         if field == "state":
@@ -163,7 +195,16 @@ class CellPopulation:
         return values.reshape(-1, width)
 
     def frame(self, day: float, include_empty: bool = False) -> pd.DataFrame:
-        """The cells as a DataFrame (one row per occupied slot unless ``include_empty``)."""
+        """The cells as a DataFrame (one row per occupied slot unless ``include_empty``).
+
+        Args:
+            day: organism age (days) now, for ``epigenetic_age_days``.
+            include_empty: keep the vacancies (state EMPTY).
+
+        Returns:
+            Columns ``slot``, ``state`` (categorical, ``CellState`` names), ``telomere_bp``,
+            ``divisions``, ``epigenetic_age_days``, ``clone``.
+        """
         keep = slice(None) if include_empty else self.state != CellState.EMPTY
         slots = np.arange(self.n_slots)[keep]
         return pd.DataFrame(

@@ -103,7 +103,20 @@ def preset(
     in_whole_body: bool = True,
     rodent_lifespan: bool = False,
 ) -> Callable[[Callable[[], dict[str, Any]]], Callable[[], dict[str, Any]]]:
-    """Register the decorated function (its name, returned fields and docstring) as a preset."""
+    """Register the decorated function (its name, returned fields and docstring) as a preset.
+
+    Args:
+        group: the body group the tissue belongs to (``blood``, ``gut``, ``skin``, ...).
+        cells_in_body: cells of the real tissue in a reference adult (Sender & Milo 2021);
+            None for a compartment not counted.
+        cells_in_body_se: its standard error (cells).
+        lifespan_se_days: the standard error of the cell lifespan (days).
+        in_whole_body: counted in the whole-body sums of ``whole_body_set``.
+        rodent_lifespan: the lifespan is a rodent value (kept out of human sums).
+
+    Returns:
+        The decorator.
+    """
 
     def register(fn: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
         PRESETS[fn.__name__] = Preset(

@@ -28,7 +28,14 @@ if TYPE_CHECKING:
 
 def telomere_parameters(tel: TelomereParams) -> dict[str, float]:
     """The telomere arguments of ``kernels.pack.parameter_vector`` (loss per division,
-    critical length, telomerase activities), shared by tissues and culture dishes."""
+    critical length, telomerase activities), shared by tissues and culture dishes.
+
+    Args:
+        tel: a tissue's (or a dish's) telomere parameters.
+
+    Returns:
+        The keyword arguments of ``kernels.pack.parameter_vector`` for them (bp, fractions).
+    """
     return {
         "loss_mean_bp": tel.loss_mean_bp,
         "loss_sd_bp": tel.loss_sd_bp,
@@ -42,7 +49,15 @@ def telomere_parameters(tel: TelomereParams) -> dict[str, float]:
 
 
 def parameter_vector(params: TissueParams, run: RunParams) -> np.ndarray:
-    """A tissue's parameters as the kernels' float64 vector (``kernels.pack``)."""
+    """A tissue's parameters as the kernels' float64 vector (``kernels.pack``).
+
+    Args:
+        params: the tissue's parameters.
+        run: the run's parameters (the step length).
+
+    Returns:
+        The float64 parameter vector the kernels read (rates per day, lengths in bp).
+    """
     stress, clr, tr = params.stress, params.clearance, params.transformation
     plu = params.pluripotency
     age_slope, epigenetic_slope = stress.slopes_per_day_per_year()
@@ -142,7 +157,11 @@ class Tissue(mesa.Agent):
         amplification losses (the laws of ``kernels.processes.supply_division`` and
         ``amplify``, without changing the stem cells), its divisions plus those, its
         epigenetic clock and its clone plus ``clone_offset``; SENESCENT below the
-        threshold. Without a STEM cell in the source, the founders stay as they are."""
+        threshold. Without a STEM cell in the source, the founders stay as they are.
+
+        Args:
+            rng: the model's Generator.
+        """
         if self.source is None:
             return
         src = self.source.cells
@@ -184,7 +203,11 @@ class Tissue(mesa.Agent):
         """Give the STEM cells in ``slots`` one new driver clone (the next driver id, as an
         asymmetric division with a driver would), so that they are fit from now on; cells
         that carry a driver already keep theirs. Returns the clone id. For experiments and
-        tests: a driver clone of a chosen share at a chosen time."""
+        tests: a driver clone of a chosen share at a chosen time.
+
+        Args:
+            slots: indices of STEM cells of this tissue.
+        """
         slots = np.asarray(slots, dtype=np.int64)
         cells = self.cells
         if np.any(cells.state[slots] != CellState.STEM):
@@ -214,7 +237,11 @@ class Tissue(mesa.Agent):
     def replace(self, n_fill: int | None = None) -> int:
         """Process 6 for the vacancies present now: refill ``n_fill`` (all by default) by
         local divisions (``kernels.day.refill``; on a lattice by Moore neighbours, ring by
-        ring; vacancies without one stay empty). Returns the number filled."""
+        ring; vacancies without one stay empty). Returns the number filled.
+
+        Args:
+            n_fill: vacancies to refill (None: all present).
+        """
         if n_fill is None:
             n_fill = self.cells.count(CellState.EMPTY)
         cells, p, counters, geometry = self.kernel_view()
@@ -226,7 +253,14 @@ class Tissue(mesa.Agent):
         return self.cells.count(CellState.CYCLING) + self.cells.count(CellState.STEM)
 
     def detect_events(self, day: float) -> list[str]:
-        """Process 8: record the first day of each failure; return the ones new today."""
+        """Process 8: record the first day of each failure; return the ones new today.
+
+        Args:
+            day: organism age (days) now.
+
+        Returns:
+            The names of the failures first reached now (``schema.EVENTS``).
+        """
         n = self.cells.n_slots
         fail = self.params.failure
         seg = self.cells.seg.tolist()
@@ -257,7 +291,14 @@ class Tissue(mesa.Agent):
 
     def record(self, day: float) -> dict[str, float]:
         """This tissue's trajectory row now: ``schema.TRAJECTORY_COLUMNS``, in that order,
-        then, for a stem compartment with a division clock, ``schema.CLONE_COLUMNS``."""
+        then, for a stem compartment with a division clock, ``schema.CLONE_COLUMNS``.
+
+        Args:
+            day: organism age (days) of the record.
+
+        Returns:
+            The row (column -> value), also kept as ``last_record``.
+        """
         cells = self.cells
         tel = self.params.telomere
         c = cells.counts()
