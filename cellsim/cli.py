@@ -361,11 +361,17 @@ def validate_biology(
 
 @app.command()
 def viz(
-    scenario: Annotated[
-        str, typer.Argument(help="Scenario TOML file, or the name of a built-in scenario.")
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="SCENARIO_OR_DIR",
+            help="Scenario TOML file or built-in scenario name (a live model), or an output "
+            "folder of `cellsim run`, `sweep`, `sensitivity` or `calibrate` (its results).",
+        ),
     ] = "lattice_bystander",
     arm: Annotated[
-        str | None, typer.Option("--arm", help="Arm to show (default: the control arm).")
+        str | None,
+        typer.Option("--arm", help="Arm to show first (default: the control arm / all arms)."),
     ] = None,
     port: Annotated[int, typer.Option("--port", help="Port to serve on (0: a free one).")] = 8765,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "localhost",
@@ -373,10 +379,11 @@ def viz(
         bool, typer.Option("--open/--no-open", help="Open a browser tab.")
     ] = False,
 ) -> None:
-    """Serve the browser view (Mesa SolaraViz) of a scenario arm's tissue on a lattice.
+    """Serve the browser view: a scenario arm live (the body view for an organism, the
+    lattice view for one tissue), or the results view of a finished output folder.
 
-    Same as `solara run cellsim/viz/app.py` with CELLSIM_VIZ_SCENARIO and CELLSIM_VIZ_ARM
-    set; runs until interrupted (Ctrl-C).
+    Same as `solara run cellsim/viz/app.py` with CELLSIM_VIZ_SCENARIO, CELLSIM_VIZ_ARM or
+    CELLSIM_VIZ_RESULTS set; runs until interrupted (Ctrl-C).
     """
     import importlib.util
     import os
@@ -386,30 +393,49 @@ def viz(
 
     if not 0 <= port <= 65535:
         fail(f"--port = {port}: must be between 0 and 65535")
-    try:
-        sc = load_scenario(scenario)
-    except ScenarioError as exc:
-        fail(str(exc))
-    names = [a.name for a in sc.arms]
-    if arm is not None and arm not in names:
-        fail(f"--arm = {arm!r}: not an arm of scenario {sc.name!r} (arms: {', '.join(names)})")
+    env = {**os.environ, "CELLSIM_VIZ_SCENARIO": "", "CELLSIM_VIZ_ARM": arm or "",
+           "CELLSIM_VIZ_RESULTS": ""}  # fmt: skip
+    path = Path(target)
+    if path.is_dir():
+        from cellsim.viz.results import ResultsError, find_results, open_results
+
+        try:
+            found = [open_results(p) for p in find_results(path)]
+            arms = [a for r in found for a in r.arms]
+            if arm is not None and arm not in arms:
+                found[0].check_arm(arm)  # names the arms (of the only or the first result)
+        except ResultsError as exc:
+            fail(str(exc))
+        env["CELLSIM_VIZ_RESULTS"] = str(path.resolve())
+        what = ", ".join(f"{r.kind} {r.name}" for r in found) + f" ({path})"
+    else:
+        try:
+            sc = load_scenario(target)
+        except ScenarioError as exc:
+            if not path.exists():
+                fail(
+                    f"SCENARIO_OR_DIR = {target!r}: not found (give a scenario file, a "
+                    "built-in scenario name or an output folder of cellsim run, sweep, "
+                    "sensitivity or calibrate)"
+                )
+            fail(str(exc))
+        names = [a.name for a in sc.arms]
+        if arm is not None and arm not in names:
+            fail(f"--arm = {arm!r}: not an arm of scenario {sc.name!r} (arms: {', '.join(names)})")
+        env["CELLSIM_VIZ_SCENARIO"] = str(find_scenario(target).resolve())
+        what = f"{sc.name}, arm {arm or sc.control_arm}"
     if importlib.util.find_spec("solara") is None:
         fail("the browser view needs Solara: pip install 'cellsim[viz]'")
     # Solara's page assets: cache them from the npm registry where its CDN is unreachable
-    # (a subprocess: nothing imports cellsim.viz); without npm the page uses the CDN.
+    # (a subprocess: nothing imports cellsim.viz's page); without npm the page uses the CDN.
     assets = [sys.executable, "-m", "cellsim.viz.assets"]
     if subprocess.run(assets, check=False).returncode != 0:
         err_console.print("cellsim viz: warning: page assets not cached; using Solara's CDN")
     app_file = Path(__file__).resolve().parent / "viz" / "app.py"
-    env = {
-        **os.environ,
-        "CELLSIM_VIZ_SCENARIO": str(find_scenario(scenario).resolve()),
-        "CELLSIM_VIZ_ARM": arm or "",
-    }
     flag = "--open" if open_browser else "--no-open"
     cmd = [sys.executable, "-m", "solara", "run", str(app_file), "--host", host]
     cmd += ["--port", str(port), flag, "--production"]
-    console.print(f"cellsim viz: {sc.name}, arm {arm or sc.control_arm}; Ctrl-C stops the server")
+    console.print(f"cellsim viz: {what}; Ctrl-C stops the server")
     sys.stdout.flush()
     os.execve(sys.executable, cmd, env)  # the server replaces this process
 

@@ -3,10 +3,17 @@
 Uses Debian's chromium (/usr/bin/chromium) through the playwright package; never a
 browser download. Solara's page assets come from its CDN or, where only the npm registry
 is reachable, from `cellsim.viz.assets` (npm pack into Solara's cache).
+
+Three pages: the lattice view of one tissue, the body view of the flagship body at its
+default size (its speed in model days per second is measured and printed, never
+asserted) and the results views of a finished run and of a sweep (made here, in seconds).
+The body and results tests write docs/img/viz_body.png and docs/img/viz_results.png (the
+README's screenshots; ``CELLSIM_SCREENSHOT_DIR`` sends them elsewhere).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -23,11 +30,12 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = Path(
+SCREENSHOT_DIR = Path(os.environ.get("CELLSIM_SCREENSHOT_DIR", ROOT / "docs" / "img"))
+LATTICE_SCREENSHOT = Path(
     os.environ.get("CELLSIM_SCREENSHOT", Path(tempfile.gettempdir()) / "cellsim_viz.png")
 )
-"""Where the screenshot goes: a temporary file, or docs/img/viz.png to refresh the README's
-(``CELLSIM_SCREENSHOT=docs/img/viz.png pytest tests/test_viz_browser.py``)."""
+"""The lattice view's screenshot: a temporary file, or docs/img/viz.png to refresh the
+README's (``CELLSIM_SCREENSHOT=docs/img/viz.png pytest tests/test_viz_browser.py``)."""
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -38,6 +46,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+BAD_TEXT = ("Traceback", "error in step", "error in reset", "Error:")
 # Fast dynamics, so that a few seconds of play show senescent patches.
 SCENARIO = """
 name = "viz_test"
@@ -54,6 +63,44 @@ rate_per_day = 3e-4
 rate_per_day = 0.02
 [[arms]]
 name = "fast"
+"""
+# A tiny finished run (two arms) and a tiny sweep (2 x 2 points), made by the commands.
+TINY = """
+seed = 5
+[base.run]
+horizon_days = 3000.0
+record_interval_days = 30.0
+stop_at = "all_events"
+[[base.tissues]]
+name = "tissue"
+n_cells = 100
+lifespan_days = 10.0
+[base.tissues.telomere]
+loss_mean_bp = 200.0
+"""
+TINY_RUN = f"""name = "tiny_run"
+replicates = 3
+control = "control"
+{TINY}
+[[arms]]
+name = "control"
+[[arms]]
+name = "senolytic"
+interventions = [
+  {{ kind = "senolytic", start_age_days = 30.0, interval_days = 30.0, efficacy_per_dose = 0.9 }},
+]
+"""
+TINY_SWEEP = f"""name = "tiny_sweep"
+replicates = 2
+{TINY}
+[[base.interventions]]
+kind = "senolytic"
+start_age_days = 30.0
+interval_days = 30.0
+efficacy_per_dose = 0.5
+[parameters]
+"interventions.0.interval_days" = [7, 60]
+"interventions.0.efficacy_per_dose" = [0.0, 0.9]
 """
 
 pytestmark = [
@@ -80,107 +127,295 @@ def wait_for_server(url: str, proc: subprocess.Popen, timeout_s: float = 90.0) -
                 if r.status == 200:
                     return
         except OSError:
-            time.sleep(0.5)
+            time.sleep(0.3)
     raise TimeoutError(f"no answer from {url} within {timeout_s:.0f} s")
 
 
-@pytest.fixture
-def server(tmp_path):
-    """`cellsim viz <scenario>` on a free localhost port; yields the URL."""
+def cellsim(*args: str, log: Path) -> subprocess.Popen:
+    """``cellsim ARGS`` as a process of its own group, output into ``log``."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cellsim.cli", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped as a whole below
+            cwd=ROOT,
+        )
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+class Server:
+    """`cellsim viz TARGET` on a free localhost port, started now, waited for in ``url``.
+    Its log must hold no traceback (checked by ``stop``)."""
+
+    def __init__(self, target: str, log: Path) -> None:
+        self.log = log
+        self.port = free_port()
+        self.proc = cellsim("viz", target, "--port", str(self.port), log=log)
+
+    @property
+    def url(self) -> str:
+        url = f"http://127.0.0.1:{self.port}/"
+        wait_for_server(url, self.proc)
+        return url
+
+    def stop(self) -> None:
+        stop(self.proc)
+        text = self.log.read_text()
+        assert "Traceback" not in text, text[-3000:]
+
+
+@pytest.fixture(scope="module")
+def launched(tmp_path_factory):
+    """Everything the tests serve, started at once so that the servers start up and the
+    tiny results are made side by side: the lattice and body views' servers, a finished
+    run and a finished sweep (by `cellsim run` and `cellsim sweep`, seconds) and then,
+    once both are done, the results view of their parent folder."""
+    root = tmp_path_factory.mktemp("viz")
+    (root / "viz_test.toml").write_text(SCENARIO)
+    results = root / "results"
+    results.mkdir()
+    (root / "run.toml").write_text(TINY_RUN)
+    (root / "sweep.toml").write_text(TINY_SWEEP)
+    makers = {
+        "run": cellsim("run", str(root / "run.toml"), "--out", str(results / "tiny_run"),
+                       "--workers", "1", log=root / "run.log"),
+        "sweep": cellsim("sweep", str(root / "sweep.toml"), "--out",
+                         str(results / "tiny_sweep"), "--workers", "1", log=root / "sweep.log"),
+    }  # fmt: skip
+    servers = {
+        "lattice": Server(str(root / "viz_test.toml"), root / "lattice.log"),
+        "body": Server("body", root / "body.log"),
+    }
+
+    def results_server() -> Server:
+        if "results" not in servers:
+            for name, proc in makers.items():
+                assert proc.wait(timeout=120) == 0, (root / f"{name}.log").read_text()[-2000:]
+            servers["results"] = Server(str(results), root / "results.log")
+        return servers["results"]
+
+    try:
+        yield servers, results_server
+    finally:
+        for proc in makers.values():
+            stop(proc)
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium for the module (and Solara's assets cached)."""
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     pytest.importorskip("solara", reason="Solara is not installed (pip install 'cellsim[viz]')")
+    from playwright.sync_api import sync_playwright
+
     from cellsim.viz import assets
 
     try:
         assets.ensure_assets(log=lambda msg: None)
     except RuntimeError as exc:  # the CDN may still be reachable: go on
         print(f"Solara assets not cached: {exc}")
-    scenario = tmp_path / "viz_test.toml"
-    scenario.write_text(SCENARIO)
-    port = free_port()
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cellsim.cli", "viz", str(scenario), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: stopped as a whole below
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for_server(url, proc)
-        yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
-        text = (tmp_path / "server.log").read_text()
-        assert "Traceback" not in text, text[-3000:]
-
-
-def step_of(status_text: str) -> int:
-    match = re.search(r"step (\d+)", status_text)
-    assert match, status_text
-    return int(match.group(1))
-
-
-def test_step_and_play_update_the_page(server):
-    """Step once, then play: the step counter and the charts change, no error shows, and
-    a screenshot is saved (see SCREENSHOT)."""
-    from PIL import Image
-    from playwright.sync_api import expect, sync_playwright
-
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1050})
-            page_errors: list[str] = []
-            page.on("pageerror", lambda e: page_errors.append(str(e)))
-            page.goto(server, wait_until="domcontentloaded")
-            status = page.locator(".cellsim-status")
-            status.wait_for(timeout=45_000)
-            assert step_of(status.inner_text()) == 0
-            page.get_by_text("Time: 0.0").wait_for(timeout=10_000)
-            series = page.locator(".cellsim-series")
-            series.wait_for(timeout=10_000)
-            chart_before = series.screenshot()
-
-            page.get_by_role("button", name="Step").click()
-            page.get_by_text("Time: 1.0").wait_for(timeout=15_000)  # Mesa's counter
-            expect(status).to_contain_text(re.compile(r"step 1 \|"), timeout=15_000)
-
-            # Render interval 1 -> 9 days per frame (the slider moves in steps of 2).
-            render = page.locator(".v-input", has_text="Render Interval").get_by_role("slider")
-            render.focus()
-            for _ in range(4):
-                render.press("ArrowRight")
-            page.get_by_role("button", name="▶").click()
-            deadline = time.monotonic() + 25
-            while step_of(status.inner_text()) < 200 and time.monotonic() < deadline:
-                page.wait_for_timeout(250)
-            page.get_by_role("button", name="❚❚").click()
-            page.wait_for_timeout(500)
-            steps = step_of(status.inner_text())
-            assert steps >= 10, f"play advanced only to step {steps}"
-            assert series.screenshot() != chart_before, "the time series did not change"
-
-            body = page.inner_text("body")
-            for bad in ("Traceback", "error in step", "Error:"):
-                assert bad not in body, body[-2000:]
-            assert not page_errors, page_errors
-
-            png = page.screenshot(full_page=False)
+            yield browser
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def page_of(browser, url: str):
+    """A page at ``url`` that collects JavaScript errors; at the end, none may have
+    happened and the page may show no error."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url, wait_until="domcontentloaded")
+    try:
+        yield page
+        body = page.inner_text("body")
+        for bad in BAD_TEXT:
+            assert bad not in body, body[-2000:]
+        assert not errors, errors
+    finally:
+        page.close()
+
+
+def save_png(png: bytes, path: Path, colours: int = 128) -> None:
+    """A screenshot, quantized to a small PNG."""
+    from PIL import Image
+
     image = Image.open(io.BytesIO(png)).convert("RGB")
-    image = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    image.save(SCREENSHOT, optimize=True)
-    assert SCREENSHOT.stat().st_size < 300_000
+    image = image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, optimize=True)
+    assert path.stat().st_size < 400_000
+
+
+def step_of(text: str) -> int:
+    match = re.search(r"step (\d+)", text)
+    assert match, text
+    return int(match.group(1))
+
+
+def day_of(text: str) -> float:
+    match = re.search(r"Day (\d+)", text)
+    assert match, text
+    return float(match.group(1))
+
+
+def slider(page, label: str):
+    """The slider whose label starts with ``label``."""
+    return page.locator(".v-input", has_text=label).get_by_role("slider")
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose ``option`` in the select labelled ``label``."""
+    page.locator(".v-select", has_text=label).first.click()
+    page.get_by_role("option", name=option).first.click()
+
+
+def changed(locator, before: bytes, timeout_s: float = 10.0) -> bool:
+    """Whether the element's image differs from ``before`` within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if locator.screenshot() != before:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_lattice_view_steps_and_plays(chromium, launched):
+    """The lattice view: controls show their values, Reset says what it builds, Step and
+    play advance the model and the charts change."""
+    from playwright.sync_api import expect
+
+    servers, _ = launched
+    with page_of(chromium, servers["lattice"].url) as page:
+        status = page.locator(".cellsim-status")
+        status.wait_for(timeout=60_000)
+        assert step_of(status.inner_text()) == 0
+        expect(page.locator(".cellsim-reset")).to_contain_text("viz_test: fast from age 0")
+        expect(page.get_by_text("Turnover: cell lifespan: 10 d")).to_be_visible()
+        expect(page.locator(".cellsim-parameters")).to_contain_text("skin (somatic): 10000 cells")
+        # a control changes the Reset text and its own label, not the running model
+        life = slider(page, "Turnover: cell lifespan")
+        life.focus()
+        life.press("ArrowRight")
+        expect(page.get_by_text("Turnover: cell lifespan: 15 d")).to_be_visible(timeout=15_000)
+        expect(page.locator(".cellsim-reset")).to_contain_text("lifespan 15 d")
+        series = page.locator(".cellsim-series")
+        chart_before = series.screenshot()
+
+        page.get_by_role("button", name="Step").click()
+        expect(status).to_contain_text(re.compile(r"step 1 \|"), timeout=15_000)
+        days = slider(page, "Days per frame")
+        days.focus()
+        days.press("End")
+        expect(page.get_by_text("Days per frame (Step, play): 365 d")).to_be_visible(timeout=15_000)
+        page.get_by_role("button", name="▶").click()
+        deadline = time.monotonic() + 20
+        while step_of(status.inner_text()) < 60 and time.monotonic() < deadline:
+            page.wait_for_timeout(250)
+        page.get_by_role("button", name="❚❚").click()
+        page.wait_for_timeout(300)
+        assert step_of(status.inner_text()) >= 10
+        assert series.screenshot() != chart_before, "the time series did not change"
+        page.get_by_role("button", name="Reset").click()
+        expect(status).to_contain_text(re.compile(r"step 0 \|"), timeout=15_000)
+        expect(page.locator(".cellsim-parameters")).to_contain_text("cell lifespan 15 d")
+        save_png(page.screenshot(), LATTICE_SCREENSHOT)
+
+
+def test_body_view_steps_plays_and_switches_interventions(chromium, launched):
+    """The flagship body at its default size: a panel per tissue, Step and play move
+    every panel, a senolytic and reprogramming switched on act on the running model; the
+    page's speed (model days per second) is printed."""
+    from playwright.sync_api import expect
+
+    servers, _ = launched
+    with page_of(chromium, servers["body"].url) as page:
+        status = page.locator(".cellsim-status")
+        status.wait_for(timeout=60_000)
+        tissues = page.locator(".cellsim-tissue")
+        expect(tissues).to_have_count(12)
+        expect(page.locator(".cellsim-reset")).to_contain_text("body: control from age 0")
+        expect(page.locator(".cellsim-parameters")).to_contain_text("hepatocytes (somatic)")
+        hepatocytes = tissues.filter(has_text="hepatocytes").locator(".cellsim-tissue-chart")
+        chart_before = hepatocytes.screenshot()
+
+        # play at the default frame (91 d): model days per second as the page shows them
+        day0, t0 = day_of(status.inner_text()), time.monotonic()
+        page.get_by_role("button", name="▶").click()
+        page.wait_for_timeout(4000)
+        page.get_by_role("button", name="❚❚").click()
+        day1, t1 = day_of(status.inner_text()), time.monotonic()
+        print(
+            f"\nbody view (12 tissues, 2430 cells, 91 d per frame): {day1 - day0:.0f} model "
+            f"days in {t1 - t0:.1f} s = {(day1 - day0) / (t1 - t0):.0f} model days/s in the page"
+        )
+        assert day1 > day0
+        assert hepatocytes.screenshot() != chart_before, "the hepatocytes' panel did not change"
+
+        # a control: days per frame up to its end (53 steps of 7 d), shown on its label
+        days = slider(page, "Days per frame")
+        days.focus()
+        days.press("End")
+        expect(page.get_by_text("Days per frame (Step, play): 371 d")).to_be_visible(timeout=15_000)
+        before = step_of(status.inner_text())
+        page.get_by_role("button", name="Step").click()
+        expect(status).to_contain_text(f"step {before + 53} |", timeout=15_000)
+
+        # interventions act on the running model
+        page.get_by_label("Systemic senolytic (every somatic tissue)").check()
+        expect(page.locator(".cellsim-live")).to_contain_text("senolytic every 30 d, 50% per dose")
+        pick(page, "Reprogramming", "full OSKM, yearly, 0.1% of cells (telomeres reset)")
+        expect(page.locator(".cellsim-live")).to_contain_text("yearly full reprogramming")
+        page.get_by_role("button", name="Step").click()
+        page.get_by_role("button", name="Step").click()
+        expect(page.locator(".cellsim-live")).to_contain_text(re.compile(r"senolytic [1-9]\d*x"))
+        expect(page.locator(".cellsim-live")).to_contain_text(re.compile(r"reprogramming [1-9]"))
+        page.get_by_role("button", name="▶").click()
+        page.wait_for_timeout(3000)
+        page.get_by_role("button", name="❚❚").click()
+        status.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        save_png(page.screenshot(), SCREENSHOT_DIR / "viz_body.png")
+
+
+def test_results_views_switch_selectors(chromium, launched):
+    """A folder of results: a finished run's survival curves switch event, a sweep's
+    figure switches parameter; both drawn from the stored tables."""
+    from playwright.sync_api import expect
+
+    _, results_server = launched
+    with page_of(chromium, results_server().url) as page:
+        figure = page.locator(".cellsim-survival-figure")
+        figure.wait_for(timeout=60_000)
+        expect(page.locator(".cellsim-kind")).to_contain_text("run: tiny_run")
+        before = figure.screenshot()
+        pick(page, "Event", "failure")
+        assert changed(figure, before), "the survival figure did not change"
+        page.locator(".cellsim-kind").scroll_into_view_if_needed()
+        save_png(page.screenshot(), SCREENSHOT_DIR / "viz_results.png")
+
+        pick(page, "Result folder", "tiny_sweep")
+        heatmap = page.locator(".cellsim-heatmap-figure")
+        heatmap.wait_for(timeout=30_000)
+        expect(page.locator(".cellsim-kind")).to_contain_text("sweep: tiny_sweep")
+        before = heatmap.screenshot()
+        pick(page, "Rows (y)", "(none: median against one parameter)")
+        assert changed(heatmap, before), "the sweep figure did not change"

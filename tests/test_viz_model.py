@@ -54,7 +54,8 @@ def test_viz_model_notes_every_step_and_accepts_mesa_reset_arguments():
 
 
 def test_drawing_functions_make_pngs():
-    app = pytest.importorskip("cellsim.viz.app", reason="Solara is not installed")
+    from cellsim.viz import draw as app
+
     model = VizModel(side=20, rng=1)
     for _ in range(5):
         model.step()
@@ -68,6 +69,12 @@ def test_drawing_functions_make_pngs():
     assert series.draw(model).startswith(b"\x89PNG")
     assert histogram.draw(model).startswith(b"\x89PNG")
     assert [app.nice_ceiling(x) for x in (0.07, 1.0, 1.2, 3.0, 7.0)] == [0.1, 1, 2, 5, 10]
+
+
+def test_advance_runs_whole_steps_and_notes_each():
+    model = VizModel(side=20, rng=2)
+    assert model.advance(2.5) == 3.0  # dt = 1 d: three steps, each noted
+    assert model.series()[0].tolist() == [0.0, 1.0, 2.0, 3.0]
 
 
 @pytest.mark.parametrize(

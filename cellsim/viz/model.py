@@ -12,12 +12,10 @@ No Solara here: the model runs and is tested without the page.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
-from cellsim.config.scenario import load_scenario
 from cellsim.engine.model import AgingModel
 from cellsim.engine.params import (
     DAYS_PER_YEAR,
@@ -27,11 +25,10 @@ from cellsim.engine.params import (
     PartialReprogramming,
     Senolytic,
 )
+from cellsim.viz.catalog import choose
+from cellsim.viz.live import REPROGRAMMING
 
-DEFAULT_SCENARIO = "lattice_bystander"
 DEFAULT_SIDE = 100
-REPROGRAMMING = ("none", "partial", "full")
-"""Reprogramming control: none, cyclic partial (Ocampo 2016) or full OSKM courses."""
 FIELDS = {
     "state": "cell state",
     "telomere_bp": "telomere length (bp)",
@@ -61,14 +58,8 @@ def scenario_arm(scenario: str | None = None, arm: str | None = None) -> tuple[M
     ``scenario`` and ``arm`` default to the environment variables ``CELLSIM_VIZ_SCENARIO``
     and ``CELLSIM_VIZ_ARM`` (set by ``cellsim viz``), then to ``lattice_bystander``.
     """
-    scenario = scenario or os.environ.get("CELLSIM_VIZ_SCENARIO") or DEFAULT_SCENARIO
-    arm = arm or os.environ.get("CELLSIM_VIZ_ARM") or None
-    sc = load_scenario(scenario)
-    arms = sc.resolved()
-    name = arm or sc.control_arm
-    if name not in arms:
-        raise ValueError(f"arm = {name!r}: not an arm of {sc.name!r} (arms: {', '.join(arms)})")
-    return arms[name], f"{sc.name}: {name}"
+    choice = choose(scenario, arm)
+    return choice.params, choice.title
 
 
 def _primary_index(params: ModelParams) -> int:
@@ -190,9 +181,17 @@ class VizModel(AgingModel):
         self._note()
 
     def step(self) -> None:
-        """One day, then note the counts."""
+        """One step, then note the counts."""
         super().step()
         self._note()
+
+    def advance(self, days: float) -> float:
+        """Step until ``days`` more of organism age have passed (at least one step; to
+        the horizon at most), noting every step; returns the days advanced."""
+        start = self.age_days
+        while self.running and (self.age_days == start or self.age_days < start + days - 1e-9):
+            self.step()
+        return self.age_days - start
 
     def _note(self) -> None:
         seg = self.primary.cells.seg
