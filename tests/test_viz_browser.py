@@ -4,11 +4,13 @@ Uses Debian's chromium (/usr/bin/chromium) through the playwright package; never
 browser download. Solara's page assets come from its CDN or, where only the npm registry
 is reachable, from `cellsim.viz.assets` (npm pack into Solara's cache).
 
-Three pages: the lattice view of one tissue, the body view of the flagship body at its
-default size (its speed in model days per second is measured and printed, never
-asserted) and the results views of a finished run and of a sweep (made here, in seconds).
-The body and results tests write docs/img/viz_body.png and docs/img/viz_results.png (the
-README's screenshots; ``CELLSIM_SCREENSHOT_DIR`` sends them elsewhere).
+Two servers: `cellsim viz` of a small lattice scenario, whose page shows the lattice view
+and, once the scenario picker chooses the built-in ``body``, the body view of the flagship
+body at its default size (its speed in model days per second is measured and printed,
+never asserted); and `cellsim viz` of a folder holding a finished run and a sweep (made
+here, in seconds), whose page shows their results views. The body and results tests
+write docs/img/viz_body.png and docs/img/viz_results.png (the README's screenshots;
+``CELLSIM_SCREENSHOT_DIR`` sends them elsewhere).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -176,10 +179,11 @@ class Server:
 
 @pytest.fixture(scope="module")
 def launched(tmp_path_factory):
-    """Everything the tests serve, started at once so that the servers start up and the
-    tiny results are made side by side: the lattice and body views' servers, a finished
-    run and a finished sweep (by `cellsim run` and `cellsim sweep`, seconds) and then,
-    once both are done, the results view of their parent folder."""
+    """Everything the tests serve, started at once so that the server starts up and the
+    tiny results are made side by side: the live view's server (the lattice scenario;
+    the body is picked on the page), a finished run and a finished sweep (by `cellsim
+    run` and `cellsim sweep --no-report`, seconds) and then, once both are done and
+    while the live view is tested, the results view of their parent folder."""
     root = tmp_path_factory.mktemp("viz")
     (root / "viz_test.toml").write_text(SCENARIO)
     results = root / "results"
@@ -190,18 +194,22 @@ def launched(tmp_path_factory):
         "run": cellsim("run", str(root / "run.toml"), "--out", str(results / "tiny_run"),
                        "--workers", "1", log=root / "run.log"),
         "sweep": cellsim("sweep", str(root / "sweep.toml"), "--out",
-                         str(results / "tiny_sweep"), "--workers", "1", log=root / "sweep.log"),
+                         str(results / "tiny_sweep"), "--workers", "1", "--no-report",
+                         log=root / "sweep.log"),
     }  # fmt: skip
-    servers = {
-        "lattice": Server(str(root / "viz_test.toml"), root / "lattice.log"),
-        "body": Server("body", root / "body.log"),
-    }
+    servers = {"live": Server(str(root / "viz_test.toml"), root / "live.log")}
+
+    def start_results() -> None:
+        if all(proc.wait(timeout=120) == 0 for proc in makers.values()):
+            servers["results"] = Server(str(results), root / "results.log")
+
+    starter = threading.Thread(target=start_results, name="results-server", daemon=True)
+    starter.start()  # while the live view is tested
 
     def results_server() -> Server:
-        if "results" not in servers:
-            for name, proc in makers.items():
-                assert proc.wait(timeout=120) == 0, (root / f"{name}.log").read_text()[-2000:]
-            servers["results"] = Server(str(results), root / "results.log")
+        starter.join()
+        for name, proc in makers.items():
+            assert proc.returncode == 0, (root / f"{name}.log").read_text()[-2000:]
         return servers["results"]
 
     try:
@@ -209,6 +217,7 @@ def launched(tmp_path_factory):
     finally:
         for proc in makers.values():
             stop(proc)
+        starter.join()
         for server in servers.values():
             server.stop()
 
@@ -236,11 +245,15 @@ def chromium():
             browser.close()
 
 
+VIEWPORT = {"width": 1400, "height": 1000}
+
+
 @contextlib.contextmanager
 def page_of(browser, url: str):
     """A page at ``url`` that collects JavaScript errors; at the end, none may have
-    happened and the page may show no error."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    happened, the page may show no error and nothing on it may be wider than the window
+    (a wider page slides its main column under the sidebar when it scrolls)."""
+    page = browser.new_page(viewport=VIEWPORT)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url, wait_until="domcontentloaded")
@@ -250,8 +263,19 @@ def page_of(browser, url: str):
         for bad in BAD_TEXT:
             assert bad not in body, body[-2000:]
         assert not errors, errors
+        assert_fits(page)
     finally:
         page.close()
+
+
+def assert_fits(page) -> None:
+    """The page is no wider than the window and the main column starts right of the
+    sidebar."""
+    width = page.evaluate("() => document.scrollingElement.scrollWidth")
+    assert width <= VIEWPORT["width"], f"the page is {width} px wide"
+    sidebar = page.locator(".v-navigation-drawer").first.bounding_box()
+    main = page.locator(".v-main .v-card").first.bounding_box()
+    assert main["x"] >= sidebar["x"] + sidebar["width"], (sidebar, main)
 
 
 def save_png(png: bytes, path: Path, colours: int = 128) -> None:
@@ -277,25 +301,45 @@ def day_of(text: str) -> float:
     return float(match.group(1))
 
 
+def settled(status, quiet_ms: int = 400, timeout_s: float = 15.0) -> str:
+    """The status text once it stops changing (a frame may still land after a pause)."""
+    text, deadline = status.inner_text(), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status.page.wait_for_timeout(quiet_ms)
+        now = status.inner_text()
+        if now == text:
+            return text
+        text = now
+    raise AssertionError(f"the status still changes {timeout_s:.0f} s after a pause: {text}")
+
+
 def slider(page, label: str):
     """The slider whose label starts with ``label``."""
     return page.locator(".v-input", has_text=label).get_by_role("slider")
 
 
 def pick(page, label: str, option: str) -> None:
-    """Choose ``option`` in the select labelled ``label``."""
+    """Choose ``option`` in the select labelled ``label`` (and wait for its list to close)."""
+    from playwright.sync_api import expect
+
     page.locator(".v-select", has_text=label).first.click()
-    page.get_by_role("option", name=option).first.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+    expect(page.get_by_role("listbox")).to_have_count(0)
 
 
-def changed(locator, before: bytes, timeout_s: float = 10.0) -> bool:
-    """Whether the element's image differs from ``before`` within ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if locator.screenshot() != before:
-            return True
-        time.sleep(0.2)
-    return False
+def src_of(page, selector: str) -> str:
+    """The src of the ``<img>`` at ``selector`` (a new one each time its picture is replaced)."""
+    return page.locator(selector).get_attribute("src") or ""
+
+
+def wait_replaced(page, selector: str, before: str, timeout_s: float = 30.0) -> None:
+    """Wait until the ``<img>`` at ``selector`` shows a new picture (its src changes)."""
+    page.wait_for_function(
+        "([selector, before]) => { const img = document.querySelector(selector);"
+        " return img !== null && img.getAttribute('src') !== before; }",
+        arg=[selector, before],
+        timeout=timeout_s * 1000,
+    )
 
 
 def test_lattice_view_steps_and_plays(chromium, launched):
@@ -304,7 +348,7 @@ def test_lattice_view_steps_and_plays(chromium, launched):
     from playwright.sync_api import expect
 
     servers, _ = launched
-    with page_of(chromium, servers["lattice"].url) as page:
+    with page_of(chromium, servers["live"].url) as page:
         status = page.locator(".cellsim-status")
         status.wait_for(timeout=60_000)
         assert step_of(status.inner_text()) == 0
@@ -331,8 +375,7 @@ def test_lattice_view_steps_and_plays(chromium, launched):
         while step_of(status.inner_text()) < 60 and time.monotonic() < deadline:
             page.wait_for_timeout(250)
         page.get_by_role("button", name="❚❚").click()
-        page.wait_for_timeout(300)
-        assert step_of(status.inner_text()) >= 10
+        assert step_of(settled(status)) >= 10
         assert series.screenshot() != chart_before, "the time series did not change"
         page.get_by_role("button", name="Reset").click()
         expect(status).to_contain_text(re.compile(r"step 0 \|"), timeout=15_000)
@@ -341,17 +384,19 @@ def test_lattice_view_steps_and_plays(chromium, launched):
 
 
 def test_body_view_steps_plays_and_switches_interventions(chromium, launched):
-    """The flagship body at its default size: a panel per tissue, Step and play move
-    every panel, a senolytic and reprogramming switched on act on the running model; the
-    page's speed (model days per second) is printed."""
+    """The flagship body at its default size, picked on the page: a panel per tissue,
+    Step and play move every panel, a senolytic and reprogramming switched on act on the
+    running model; the page's speed (model days per second) is printed."""
     from playwright.sync_api import expect
 
     servers, _ = launched
-    with page_of(chromium, servers["body"].url) as page:
+    with page_of(chromium, servers["live"].url) as page:
         status = page.locator(".cellsim-status")
         status.wait_for(timeout=60_000)
+        expect(page.locator(".cellsim-reset")).to_contain_text("viz_test: fast")
+        pick(page, "Scenario", "body")
         tissues = page.locator(".cellsim-tissue")
-        expect(tissues).to_have_count(12)
+        expect(tissues).to_have_count(12, timeout=60_000)
         expect(page.locator(".cellsim-reset")).to_contain_text("body: control from age 0")
         expect(page.locator(".cellsim-parameters")).to_contain_text("hepatocytes (somatic)")
         hepatocytes = tissues.filter(has_text="hepatocytes").locator(".cellsim-tissue-chart")
@@ -362,7 +407,8 @@ def test_body_view_steps_plays_and_switches_interventions(chromium, launched):
         page.get_by_role("button", name="▶").click()
         page.wait_for_timeout(4000)
         page.get_by_role("button", name="❚❚").click()
-        day1, t1 = day_of(status.inner_text()), time.monotonic()
+        t1 = time.monotonic()
+        day1 = day_of(settled(status))
         print(
             f"\nbody view (12 tissues, 2430 cells, 91 d per frame): {day1 - day0:.0f} model "
             f"days in {t1 - t0:.1f} s = {(day1 - day0) / (t1 - t0):.0f} model days/s in the page"
@@ -392,7 +438,11 @@ def test_body_view_steps_plays_and_switches_interventions(chromium, launched):
         page.wait_for_timeout(3000)
         page.get_by_role("button", name="❚❚").click()
         status.scroll_into_view_if_needed()
-        page.wait_for_timeout(500)
+        page.evaluate(  # the sidebar back to its top (picking a select scrolled it)
+            "() => document.querySelectorAll('.v-navigation-drawer, .v-navigation-drawer *')"
+            ".forEach((e) => { e.scrollTop = 0; })"
+        )
+        settled(status)
         save_png(page.screenshot(), SCREENSHOT_DIR / "viz_body.png")
 
 
@@ -403,19 +453,27 @@ def test_results_views_switch_selectors(chromium, launched):
 
     _, results_server = launched
     with page_of(chromium, results_server().url) as page:
-        figure = page.locator(".cellsim-survival-figure")
+        survival = ".cellsim-survival-figure"
+        figure = page.locator(survival)
         figure.wait_for(timeout=60_000)
         expect(page.locator(".cellsim-kind")).to_contain_text("run: tiny_run")
-        before = figure.screenshot()
+        # a median or CI bound the curves never reach is said so, not shown as NaN
+        table = page.locator(".cellsim-table")
+        expect(table).to_contain_text("not reached")
+        expect(table).not_to_contain_text("NaN")
+        before, src = figure.screenshot(), src_of(page, survival)
         pick(page, "Event", "failure")
-        assert changed(figure, before), "the survival figure did not change"
-        page.locator(".cellsim-kind").scroll_into_view_if_needed()
+        wait_replaced(page, survival, src)
+        assert figure.screenshot() != before, "the survival figure did not change"
+        assert_fits(page)
         save_png(page.screenshot(), SCREENSHOT_DIR / "viz_results.png")
 
         pick(page, "Result folder", "tiny_sweep")
-        heatmap = page.locator(".cellsim-heatmap-figure")
+        sweep = ".cellsim-heatmap-figure"
+        heatmap = page.locator(sweep)
         heatmap.wait_for(timeout=30_000)
         expect(page.locator(".cellsim-kind")).to_contain_text("sweep: tiny_sweep")
-        before = heatmap.screenshot()
+        before, src = heatmap.screenshot(), src_of(page, sweep)
         pick(page, "Rows (y)", "(none: median against one parameter)")
-        assert changed(heatmap, before), "the sweep figure did not change"
+        wait_replaced(page, sweep, src)
+        assert heatmap.screenshot() != before, "the sweep figure did not change"

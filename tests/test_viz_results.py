@@ -123,3 +123,25 @@ def test_folders_that_hold_no_result(tmp_path):
     manifest(tmp_path / "pending", kind="calibration", name="c", status="running")
     with pytest.raises(ResultsError, match=r"no posterior\.parquet yet"):
         open_results(tmp_path / "pending")
+
+
+def test_the_table_says_not_reached_where_a_median_or_bound_is_unbounded():
+    """An empty median or CI bound (the curve never came that far down) reads "not
+    reached"; another empty cell is blank; never "NaN"."""
+    pytest.importorskip("solara")
+    from cellsim.viz.results_page import table_html
+
+    table = pd.DataFrame(
+        {
+            "arm": ["control", "senolytic"],
+            "n_runs": [3, 3],
+            "exhaustion_median_years": [0.41341, np.nan],
+            "exhaustion_ci_high_years": [np.nan, np.nan],
+            "exhaustion_logrank_p": [np.nan, 0.56249],
+        }
+    )
+    html = table_html(table)
+    assert "NaN" not in html and "nan" not in html
+    assert html.count("not reached") == 3
+    assert "<td>0.4134</td>" in html and "<td>0.5625</td>" in html and "<td>3</td>" in html
+    assert html.count("<td></td>") == 1

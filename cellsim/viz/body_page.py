@@ -164,7 +164,9 @@ def Interventions(runner: Runner, tick: solara.Reactive[int], switches: dict, st
             apply(lambda m: m.live.set_senolytic(True, interval.value, v))
 
     stem_values = list(STEM_SUPPORT) if stems else ["none"]
-    with solara.Card("Interventions (act now, on the running model)", margin=0):
+    with solara.Card(
+        "Interventions", subtitle="act now, on the running model from its next step", margin=0
+    ):
         solara.Checkbox(
             label="Systemic senolytic (every somatic tissue)",
             value=bool(switches["senolytic"]),

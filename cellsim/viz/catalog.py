@@ -71,11 +71,19 @@ def choose(scenario: str | None = None, arm: str | None = None) -> ArmChoice:
     return _choose(path, path.stat().st_mtime_ns, arm)
 
 
+@functools.lru_cache(maxsize=8)
+def _load(path: Path, mtime_ns: int) -> tuple[Scenario, dict[str, ModelParams]]:
+    """A scenario file and its resolved arms, read once while the file is unchanged (a
+    scenario with a posterior takes seconds to read)."""
+    sc = load_scenario(path)
+    return sc, sc.resolved()
+
+
 @functools.lru_cache(maxsize=32)
 def _choose(path: Path, mtime_ns: int, arm: str | None) -> ArmChoice:
-    """``choose`` of a resolved file, cached while the file is unchanged."""
-    sc = load_scenario(path)
-    arms = sc.resolved()
+    """``choose`` of a resolved file, cached while the file is unchanged (by arm as
+    asked: None and the control arm's name share ``_load``)."""
+    sc, arms = _load(path, mtime_ns)
     name = arm or sc.control_arm
     if name not in arms:
         raise ValueError(

@@ -9,6 +9,8 @@ and the folder's headline table.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import solara
 
@@ -18,12 +20,27 @@ CARD = {"flex": "1 1 520px", "max-width": "900px"}
 LINES = "(none: median against one parameter)"
 
 
+UNBOUNDED = re.compile(r"_(median|ci_low|ci_high)_")
+"""Columns of a Kaplan-Meier estimate: empty there means the curve never came down so
+far (median or CI bound not reached), not a missing number."""
+
+
 def table_html(table: pd.DataFrame, max_rows: int = 60) -> str:
-    """A stored table as a small HTML table (numbers to 4 significant digits)."""
-    shown = table.head(max_rows)
-    return shown.to_html(
-        index=False, float_format=lambda v: f"{v:.4g}", classes="cellsim-table", border=0
-    )
+    """A stored table as a small HTML table: numbers to 4 significant digits, an empty
+    median or CI bound as "not reached", any other empty cell blank (never "NaN")."""
+    shown = table.head(max_rows).astype(object)
+    for column in shown.columns:
+        empty = "not reached" if UNBOUNDED.search(str(column)) else ""
+        shown[column] = [_cell(v, empty) for v in shown[column]]
+    return shown.to_html(index=False, classes="cellsim-table", border=0)
+
+
+def _cell(value: object, empty: str) -> object:
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return empty
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return value
 
 
 @solara.component

@@ -30,7 +30,9 @@ PAGE_CSS = """
 .cellsim-small { color: #555; font-size: 0.85em; }
 .cellsim-params { font-size: 0.8em; color: #444; margin: 0; padding-left: 1.1em; }
 .cellsim-figure { width: 100%; max-width: 860px; }
-.cellsim-table-box { max-width: calc(100vw - 420px); overflow-x: auto; font-size: 0.8em; }
+/* a wide table scrolls in its box instead of widening the page (which then slides
+   under the sidebar) */
+.cellsim-table-box { contain: inline-size; overflow-x: auto; font-size: 0.8em; }
 .cellsim-block { display: block; }
 .cellsim-tissue-lattice { image-rendering: pixelated; width: 100%; max-width: 300px; }
 """
