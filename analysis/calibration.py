@@ -225,6 +225,44 @@ def predictive_bands(
     return pd.DataFrame(rows)
 
 
+def percentile_misses(bands: pd.DataFrame, level: float = 0.95) -> tuple[int, int, float]:
+    """How many simulated percentiles of ``predictive_bands`` fall outside the data's
+    intervals, and how surprising that many would be for a model equal to the truth.
+
+    Each of the ``n`` percentiles (3 per age bin and observable) misses its ``level``
+    interval with probability ``1 - level`` even when the model is right, so "every
+    percentile within" is a strict test (72 percentiles at 95%: a right model passes it
+    with probability 0.95^72 = 2.5%). Treating the intervals as independent, the number of
+    misses of a right model is Binomial(n, 1 - level).
+
+    Args:
+        bands: the table of ``predictive_bands`` (``sim_p10`` ... ``data_p90_high``).
+        level: the level of the data's intervals in ``bands``.
+
+    Returns:
+        ``(misses, n, p)``: the percentiles outside their interval, the percentiles
+        compared, and P(at least ``misses`` misses) under Binomial(n, 1 - level).
+
+    Example:
+        >>> b = pd.DataFrame({"sim_p10": [1.0], "data_p10_low": [0.0], "data_p10_high": [2.0],
+        ...                   "sim_p50": [5.0], "data_p50_low": [2.0], "data_p50_high": [4.0],
+        ...                   "sim_p90": [6.0], "data_p90_low": [5.0], "data_p90_high": [7.0]})
+        >>> misses, n, p = percentile_misses(b)
+        >>> misses, n, round(p, 4)
+        (1, 3, 0.1426)
+    """
+    from scipy.stats import binom
+
+    misses, n = 0, 0
+    for k in ("p10", "p50", "p90"):
+        sim = bands[f"sim_{k}"].to_numpy(dtype=float)
+        low = bands[f"data_{k}_low"].to_numpy(dtype=float)
+        high = bands[f"data_{k}_high"].to_numpy(dtype=float)
+        misses += int(((sim < low) | (sim > high)).sum())
+        n += len(sim)
+    return misses, n, float(binom.sf(misses - 1, n, 1.0 - level))
+
+
 # --------------------------------------------------------------------------------------
 # figures
 # --------------------------------------------------------------------------------------

@@ -176,6 +176,33 @@ def test_bootstrap_interval_of_a_quantile_covers_it_at_its_level():
     assert list(off["within_ci"]) == [False, False]  # shifted by 2 SD
 
 
+def test_percentile_misses_of_a_right_model_follow_the_binomial():
+    """A model equal to the truth: 30 data sets of 12 bins x 80 people drawn from a
+    standard normal (fixed seed), the model's percentiles the normal's own. They miss the
+    data's 95% intervals in 5-12% of comparisons (measured 8.9%: the percentile bootstrap
+    undercovers the 10th and 90th percentiles of 80 people), and the reported chance of at
+    least that many misses is the binomial tail at the nominal level."""
+    from scipy.stats import binom, norm
+
+    from analysis.calibration import percentile_misses
+
+    rng = np.random.default_rng(5)
+    ages = np.repeat(np.arange(12.0), 80)
+    rates = []
+    for k in range(30):
+        data = rng.normal(size=len(ages))
+        b = predictive_bands(ages, [data], list(range(13)), data, ["x"], n_boot=200, seed=k)
+        for q, x in (("p10", norm.ppf(0.1)), ("p50", 0.0), ("p90", norm.ppf(0.9))):
+            b[f"sim_{q}"] = x
+        misses, n, p = percentile_misses(b)
+        assert n == 36
+        assert p == pytest.approx(binom.sf(misses - 1, 36, 0.05))
+        rates.append(misses / n)
+    assert 0.05 <= np.mean(rates) <= 0.12
+    none_missed = predictive_bands(ages, [data], list(range(13)), data, ["x"], n_boot=200)
+    assert percentile_misses(none_missed)[::2] == (0, 1.0)
+
+
 CALIBRATION = """
 name = "two"
 seed = 3
