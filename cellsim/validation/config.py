@@ -110,7 +110,7 @@ class BloodPopulationCheckConfig(_Cfg):
     people without a mutation (``people``, the control arm of the population scenario)
     and the HSC clonal structure (``clonal_people`` per arm of the clonal scenario)."""
 
-    calibration: str = "../blood/calibration.toml"
+    calibration: str = "../blood/calibration/calibration.toml"
     posterior: str = "../blood/calibration/posterior.parquet"
     population_scenario: str = "../blood/blood_population.toml"
     syndrome_scenario: str = "../blood/telomere_syndrome.toml"
