@@ -149,15 +149,27 @@ class KaplanMeier:
     """
 
     times_years: np.ndarray
+    """The step times (years): 0, then every distinct observed time, increasing."""
     survival: np.ndarray
+    """S: the fraction of runs still without the event, from each time to the next (0-1)."""
     ci_low: np.ndarray
+    """Lower bound of the pointwise 95% log-log band of ``survival`` at each time (0-1)."""
     ci_high: np.ndarray
+    """Upper bound of that band at each time (0-1; NaN where S = 0)."""
     median_years: float
+    """The first time at which S <= 0.5 (years); NaN if S never gets there."""
     median_ci_low_years: float
+    """Lower end of the median's 95% CI: where ``ci_low`` first reaches 0.5 (years; NaN if
+    it never does)."""
     median_ci_high_years: float
+    """Upper end of the median's 95% CI: where ``ci_high`` first reaches 0.5 (years; NaN if
+    it never does)."""
     n: int
+    """Number of observations (runs) with a finite time."""
     n_events: int
+    """Number of them in which the event was observed (the rest are right-censored)."""
     censor_times_years: np.ndarray = field(default_factory=lambda: np.empty(0))
+    """The right-censored times (years), sorted (for the tick marks of a plot)."""
 
     @property
     def n_censored(self) -> int:

@@ -92,16 +92,27 @@ class StemMeanField:
     (``lifespan_days``; ``math.inf``: none)."""
 
     initial_mean_bp: float
+    """The stem cells' mean telomere at the start (bp)."""
     loss_bp: float
+    """Mean telomere lost by a stem daughter per division, net of telomerase (bp; see
+    ``expected_loss_bp``)."""
     interval_days: float
+    """Days between two asymmetric divisions of a stem cell in adults (the clock's rate is
+    its inverse, per day)."""
     childhood_factor: float = 1.0
+    """The division rate at birth relative to the adult's (1: no faster childhood)."""
     childhood_timescale_years: float = 1.0
+    """The e-folding time (years) of the childhood excess in division rate and of the
+    pool's growth to its adult size."""
     pool_at_birth_fraction: float = 1.0
+    """The stem pool's size at birth as a fraction of its adult size (0-1]."""
     lifespan_days: float = math.inf
+    """Mean lifespan of a stem cell under turnover (days; ``math.inf``: no turnover)."""
     loss_slope_per_bp: float = 0.0
     """Length-dependent loss, net of telomerase: ``loss_bp`` at ``reference_bp``, plus
     this much per bp above it (0: a constant loss)."""
     reference_bp: float = 0.0
+    """The telomere length (bp) at which a division loses ``loss_bp``."""
 
     def loss_at_bp(self, length_bp: np.ndarray | float) -> np.ndarray | float:
         """Mean loss of a division of a cell of ``length_bp``.
@@ -119,13 +130,22 @@ class PoolMeanField:
     and its telomere at the start (None: founded from supply, ``H(t0) - c``)."""
 
     lifespan_days: float
+    """Mean lifespan of a pool cell (days): a death is refilled every ``lifespan_days``
+    per cell."""
     supply_share: float
+    """The share (0-1) of the pool's deaths refilled by the stem compartment; the rest by
+    a local division."""
     loss_bp: float
+    """Mean telomere lost by a pool daughter per division, local or amplification (bp)."""
     amplification_divisions: int = 0
+    """Progenitor divisions between a supplied stem daughter and the pool."""
     initial_mean_bp: float | None = None
+    """The pool's mean telomere at the start (bp); None: founded from supply,
+    ``H(t0) - c``."""
     loss_slope_per_bp: float = 0.0
     """Length-dependent loss of the pool's divisions (as ``StemMeanField``'s)."""
     reference_bp: float = 0.0
+    """The telomere length (bp) at which a pool division loses ``loss_bp``."""
 
     def amplified_bp(self, length_bp: np.ndarray) -> np.ndarray:
         """The length after the ``amplification_divisions`` of a cell of ``length_bp``.

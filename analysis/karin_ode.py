@@ -80,12 +80,19 @@ class KarinParams:
     """
 
     stress_rate_per_day: float = 0.0
+    """The stress-senescence hazard of a CYCLING cell at age 0 (per day)."""
     age_slope_per_day_per_year: float = 0.0
+    """Its rise per year of organism age (per day per year)."""
     epigenetic_slope_per_day_per_year: float = 0.0
+    """Its rise per year of the cells' epigenetic age (per day per year)."""
     epi_origin_day: float = 0.0
+    """The organism age (days) at which every cell's epigenetic clock reads 0."""
     clearance_rate_per_day: float = 0.30
+    """r0: the immune clearance hazard of a SENESCENT cell at a low burden (per day)."""
     half_saturation_fraction: float = 0.5
+    """K: the senescent fraction of the slots at which clearance per cell is halved."""
     saturating: bool = True
+    """Whether clearance saturates with the burden (False: removal at r0 whatever it is)."""
 
     def __post_init__(self) -> None:
         rates = (

@@ -106,20 +106,35 @@ class MeanFieldParams:
     """
 
     n_cells: float = 10_000
+    """The tissue's slots (cells)."""
     lifespan_days: float = 140.0
+    """Mean lifespan of a CYCLING cell under turnover (days)."""
     initial_mean_bp: float = 9500.0
+    """Mean telomere length of the founders (bp)."""
     initial_sd_bp: float = 700.0
+    """Standard deviation of the founders' telomere length (bp)."""
     loss_mean_bp: float = 100.0
+    """Mean of the normal draw of a daughter's telomere loss per division (bp)."""
     loss_sd_bp: float = 30.0
+    """Its standard deviation (bp); the loss is ``max(0, Normal(mean, sd))``."""
     senescence_threshold_bp: float = 5000.0
+    """A cell whose telomere falls below this becomes SENESCENT (bp)."""
     stress_rate_per_day: float = 1e-5
+    """The stress-senescence hazard of a CYCLING cell at age 0 (per day)."""
     stress_age_slope_per_day_per_year: float = 0.0
+    """Its rise per year of organism age (per day per year)."""
     stress_epigenetic_slope_per_day_per_year: float = 1e-6
+    """Its rise per year of epigenetic age, here equal to organism age (per day per year)."""
     clearance_rate_per_day: float = 0.30
+    """The immune clearance hazard of a SENESCENT cell at a low burden (per day)."""
     clearance_half_saturation_fraction: float = 0.5
+    """The senescent fraction of the slots at which clearance per cell is halved."""
     dt_days: float = 1.0
+    """Step length (days)."""
     start_age_days: float = 0.0
+    """The organism's age at the start (days)."""
     functional_fraction_min: float = 0.5
+    """Tissue failure: the functional fraction of the slots below this (0-1)."""
 
     def __post_init__(self) -> None:
         if self.n_cells <= 0 or self.lifespan_days <= 0 or self.dt_days <= 0:
@@ -273,6 +288,14 @@ class MeanField:
     def __init__(
         self, params: MeanFieldParams, *, bin_bp: float = 10.0, tail_cells: float = 0.0
     ) -> None:
+        """Place the founders on a grid of telomere bins, at ``params.start_age_days``.
+
+        Args:
+            params: the tissue.
+            bin_bp: the width of a telomere bin (bp).
+            tail_cells: expected cells below which the top bins are moved down (0: none;
+                see the class docstring).
+        """
         p = self.params = params
         w = self.bin_bp = float(bin_bp)
         N = self.N = float(p.n_cells)

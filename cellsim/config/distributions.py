@@ -27,11 +27,20 @@ class Distribution(_Strict):
     whole numbers with ``integer = true``."""
 
     distribution: Literal["uniform", "loguniform", "normal", "truncnormal"] = "uniform"
+    """The family: ``uniform``, ``loguniform``, ``normal`` or ``truncnormal``."""
     low: float | None = None
+    """Lower bound of ``uniform``, ``loguniform`` (> 0) and ``truncnormal``, in the unit of
+    the parameter it varies; not allowed for ``normal``."""
     high: float | None = None
+    """Upper bound of ``uniform``, ``loguniform`` and ``truncnormal`` (above ``low``), in
+    the unit of the parameter it varies; not allowed for ``normal``."""
     mean: float | None = None
+    """Mean of ``normal`` and of the uncut ``truncnormal``, in the unit of the parameter."""
     sd: float | None = Field(None, gt=0)
+    """Standard deviation of ``normal`` and of the uncut ``truncnormal``, in the unit of the
+    parameter."""
     integer: bool = False
+    """Round every value to the nearest whole number (for counts)."""
 
     @model_validator(mode="after")
     def _complete(self) -> Distribution:

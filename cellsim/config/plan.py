@@ -42,10 +42,15 @@ class RunSpec:
     """
 
     arm: str
+    """The arm's name (a sweep point's id, ``p00012``, in a sweep)."""
     replicate: int
+    """The replicate's number within the arm, from 0."""
     params: ModelParams
+    """The run's resolved model parameters."""
     entropy: int
-    extra: dict[str, Any] = field(default_factory=dict)  # columns copied into the runs row
+    """The root seed of the file (its ``seed``), the entropy of the run's SeedSequence."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Columns copied into the run's ``runs`` row (a sweep point's number and values)."""
     stream: str | None = None
     """The name whose key seeds the run instead of ``arm``: runs that share it (and the
     replicate number) share their random numbers (common random numbers)."""

@@ -48,11 +48,19 @@ class Design:
     ``values`` (the inputs' values at those quantiles), one row per point."""
 
     names: list[str]
+    """The inputs' parameter paths (dotted), in file order: the columns of ``unit`` and
+    ``values``."""
     unit: np.ndarray
+    """The sample in the unit cube, shape (points, inputs), each coordinate in [0, 1]."""
     values: np.ndarray
+    """The inputs' values at those quantiles (``Distribution.ppf``), shape (points,
+    inputs), each in its parameter's unit."""
     method: str
+    """``sobol`` (Saltelli sample) or ``morris`` (Morris trajectories)."""
     second_order: bool = False
+    """Sobol only: the sample also has the BA mixes, for the second-order indices."""
     levels: int = 4
+    """Morris only: the number of grid levels per input."""
 
     @property
     def group_size(self) -> int:
@@ -96,8 +104,11 @@ class SensitivityPlan:
     """A loaded study: the file, its design and the sweep plan that runs the design."""
 
     study: Sensitivity
+    """The validated study file."""
     design: Design
+    """The sample drawn from it (unit cube and values)."""
     sweep: SweepPlan
+    """The sweep plan whose point ``i`` is design point ``i``."""
 
 
 def load_sensitivity(path: str | Path) -> SensitivityPlan:

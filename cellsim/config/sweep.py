@@ -58,12 +58,18 @@ class SweepPlan:
     """A loaded sweep: base parameters, the validated points and how to make their runs."""
 
     sweep: Sweep
+    """The validated sweep file."""
     path: Path | None
+    """The file it was read from; None for a plan built in memory."""
     base: ModelParams
+    """The resolved base parameters that every point overrides."""
     points: pd.DataFrame
     """One row per point: ``point``, ``point_id``, then one column per parameter."""
     grid_parameters: list[str]
+    """The parameters of the grid (``[parameters]``), dotted paths in file order."""
     sample_parameters: list[str]
+    """The parameters of the space-filling sample (``[sample.bounds]``), dotted paths in
+    file order."""
     streams: list[str] | None = None
     """Per point, the random-number stream its runs use (``RunSpec.stream``); None: each
     point its own (its id). Points that share a stream share random numbers."""

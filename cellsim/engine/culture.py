@@ -79,7 +79,10 @@ class CultureParams(_Strict):
     """Step length: passages and records happen within or at the end of a step; growth,
     stress and death run in continuous time, so the dynamics do not depend on it."""
     record_interval_days: float = Field(1.0, gt=0, le=MAX_DAYS)
+    """Days between two rows of the growth curve (chosen: daily)."""
     telomere: TelomereParams = Field(default_factory=TelomereParams)
+    """The strain's telomeres: length at seeding, loss per division (bp) and critical
+    length (the tissue defaults)."""
 
     def tissue(self) -> TissueParams:
         """The dish as TissueParams (its slots and telomeres), for ``CellPopulation``."""
@@ -135,7 +138,10 @@ class CultureModel(mesa.Model):
         self.last_doubling_day = 0.0
         self.senescent = False
         self.passages: list[dict[str, float]] = []
-        self.early_telomere_bp: float | None = None  # strain's mean at its first passage
+        """One record per passage: its number, day, cumulative PD, PD gained, cells seeded
+        and harvested, non-dividing fraction and mean telomere length (bp)."""
+        self.early_telomere_bp: float | None = None
+        """The strain's mean telomere length at its first passage (bp); None before it."""
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "day": "day",
@@ -288,14 +294,27 @@ class CultureResult:
     """What one strain's culture returns."""
 
     strain: str
+    """The strain's name."""
     initial_mean_bp: float
+    """Mean telomere length of the seeded cells (bp): ``telomere.initial_mean_bp``."""
     pd_at_senescence: float
+    """Cumulative population doublings when the culture stopped (at senescence, or at
+    ``max_days`` if ``senescent`` is False)."""
     senescent: bool
+    """True when the strain stopped doubling; False when ``max_days`` (or an empty dish)
+    ended the culture first (censored)."""
     days: float
+    """Days in culture when it stopped."""
     early_telomere_bp: float
+    """Mean telomere length at the first passage (bp); NaN without a passage."""
     final_telomere_bp: float
+    """Mean telomere length of the cells in the dish at the end (bp)."""
     growth: pd.DataFrame
+    """The growth curve, one row per recording (``CultureModel.growth_curve``), with a
+    ``strain`` column first."""
     passages: pd.DataFrame
+    """One row per passage (``CultureModel.passages_frame``), with a ``strain`` column
+    first."""
 
     def row(self) -> dict[str, Any]:
         """A summary row (no tables)."""

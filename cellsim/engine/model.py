@@ -137,6 +137,7 @@ class AgingModel(mesa.Model):
         """Why the run stopped (``schema.STOP_REASONS``); None while it can go on."""
         self.end_day = run.start_age_days + run.horizon_days
         self.tissues: list[Tissue] = [Tissue(self, tp) for tp in self.params.tissues]
+        """The organism's tissues (Mesa agents), in the order of ``params.tissues``."""
         self.by_name = {t.name: t for t in self.tissues}
         self._last_record_day = self.age_days
         somatic = [t for t in self.tissues if t.params.kind == "somatic"]

@@ -29,11 +29,19 @@ class CellState(IntEnum):
 
     # the codes are the kernels' (kernels/layout.py), so both sides read the same arrays
     PLURIPOTENT = layout.PLURIPOTENT
+    """Fully reprogrammed, waiting to redifferentiate; does not divide, dies by
+    turnover."""
     SENESCENT = layout.SENESCENT
+    """Permanently arrested; does not divide, leaves only by immune clearance."""
     EMPTY = layout.EMPTY
+    """A vacancy, refilled by division."""
     CYCLING = layout.CYCLING
+    """A somatic cell able to divide (until its telomere reaches the threshold)."""
     STEM = layout.STEM
+    """A telomerase-positive stem cell; divides."""
     TRANSFORMED = layout.TRANSFORMED
+    """Escaped the division limit; divides (weighted by its fitness), dies at its own
+    rate."""
 
 
 N_STATES = len(CellState)

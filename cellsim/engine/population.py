@@ -43,14 +43,24 @@ class CellPopulation:
     """
 
     state: np.ndarray  # int8, CellState
+    """Each slot's ``CellState`` code (int8; ``EMPTY`` for a vacancy)."""
     telomere_bp: np.ndarray  # float32
+    """Each slot's length of the telomere that limits division (bp, float32)."""
     divisions: np.ndarray  # int32, divisions since founding or last reset
+    """Each slot's divisions since founding or since the last reprogramming (int32)."""
     epi_origin_day: np.ndarray  # float32
+    """Each slot's day (organism age, days) at which its epigenetic clock reads zero
+    (float32)."""
     clone: np.ndarray  # int32, founding lineage
+    """Each slot's clone id: the founder it descends from (int32)."""
     order: np.ndarray  # int32
+    """The slots grouped by state: state ``s`` holds ``order[seg[s]:seg[s + 1]]`` (int32)."""
     pos: np.ndarray  # int32
+    """Each slot's place in ``order`` (int32): ``order[pos[i]] == i``."""
     seg: np.ndarray  # int64, N_STATES + 1 boundaries
+    """The ``N_STATES + 1`` boundaries of the states' segments in ``order`` (int64)."""
     records: np.ndarray | None = None  # the CELL_RECORD array the per-slot arrays view
+    """The ``CELL_RECORD`` array that the per-slot arrays view (None: separate arrays)."""
 
     @classmethod
     def empty(cls, n: int) -> CellPopulation:

@@ -55,13 +55,20 @@ class Preset:
     """A named set of TissueParams values and the real tissue it samples."""
 
     name: str
+    """The preset's name (the name of the function that registers it)."""
     fields: dict[str, Any]
+    """The TissueParams values it sets (``lifespan_days`` in days, rates per day, ...)."""
     doc: str
+    """The real tissue it samples and the sources of its numbers, as one line."""
     group: str = "other"
     """Sender & Milo's class: blood, gut, skin, lung, liver, vessel, stem."""
     cells_in_body: float | None = None
+    """Cells of the real tissue in a reference adult (Sender & Milo 2021); None for a
+    compartment not counted."""
     cells_in_body_se: float = 0.0
+    """Standard error of ``cells_in_body`` (cells)."""
     lifespan_se_days: float = 0.0
+    """Standard error of the cell lifespan (days)."""
     in_whole_body: bool = False
     """Counted in the whole-body turnover (False for the blood/hsc pair, which would count
     neutrophils twice)."""
@@ -348,10 +355,15 @@ class BodyTurnover:
     """Whole-body turnover computed from presets."""
 
     per_preset: dict[str, float] = field(default_factory=dict)
+    """Cells replaced per day in the whole body, by preset name."""
     total_per_day: float = 0.0
+    """Cells replaced per day in the whole body, summed over the presets."""
     total_se_per_day: float = 0.0
+    """Standard error of ``total_per_day`` (cells per day)."""
     blood_share: float = 0.0
+    """The blood group's share of ``total_per_day`` (0-1)."""
     blood_share_se: float = 0.0
+    """Standard error of ``blood_share`` (first order)."""
 
 
 def body_turnover(

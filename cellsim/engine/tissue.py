@@ -125,9 +125,14 @@ class Tissue(mesa.Agent):
         )
         self.counters = np.zeros(N_COUNTER_SLOTS, dtype=np.int64)
         self.event_days: dict[str, float | None] = dict.fromkeys(EVENTS)
+        """The organism age (days) at which each failure (``schema.EVENTS``) was first
+        detected; None until then."""
         self.last_record: dict[str, float] = {}
+        """The latest trajectory row (``record``): column -> value, in the schema's
+        units."""
         self._divisions_at_last_record = 0
         self.source: Tissue | None = None  # stem compartment supplying this tissue
+        """The stem compartment that supplies this tissue's new cells (None: none)."""
         self.clone_offset = 0  # clone ids of supplied cells: offset + the stem cell's clone
         self.lattice = params.lattice  # None: well-mixed
         lat = self.lattice

@@ -151,6 +151,19 @@ def restore_attribute_docs(
     lines.extend(["", extra])
 
 
+def skip_textless_members(
+    app: Any, what: str, name: str, obj: Any, skip: bool, options: Any
+) -> bool | None:
+    """Leave out class members that would be reference entries without text: an
+    ``__init__`` without a docstring (a dataclass's generated one: the class and its fields
+    say it all) and Mesa's ``observables`` (its signal table, set on every Model subclass)."""
+    if what == "class" and name == "__init__" and not getattr(obj, "__doc__", None):
+        return True
+    if what == "class" and name == "observables":
+        return True
+    return None
+
+
 def anchors_to_targets(app: Any, docname: str, source: list[str]) -> None:
     """``## Heading\\n<a id="x"></a>`` -> ``(x)=\\n## Heading`` in the validation report."""
     if docname == "validation/report":
@@ -160,6 +173,7 @@ def anchors_to_targets(app: Any, docname: str, source: list[str]) -> None:
 def setup(app: Any) -> dict[str, Any]:
     app.add_directive("cellsim-schema", SchemaTable)
     app.connect("source-read", anchors_to_targets)
+    app.connect("autodoc-skip-member", skip_textless_members)
     app.setup_extension("sphinx.ext.napoleon")
     app.connect("autodoc-process-docstring", keep_attribute_docs, priority=100)
     app.connect("autodoc-process-docstring", restore_attribute_docs, priority=900)
