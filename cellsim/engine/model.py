@@ -73,18 +73,36 @@ def immune_coupling(
     immune = params.immune
     if not immune.shared or len(params.tissues) == 1:
         return None  # a body of one tissue: its own burden is the body's (see __init__)
-    counted = set(immune.tissues or [t.name for t in params.tissues])
+    weight = burden_weights(params, n_slots, immune.tissues)
+    saturates = np.array([1.0 if t.clearance.saturating else 0.0 for t in params.tissues])
+    return weight, saturates, float(immune.half_saturation_fraction)
+
+
+def burden_weights(
+    params: ModelParams, n_slots: list[int], counted: list[str] | None = None
+) -> np.ndarray:
+    """Per tissue, the weight of one senescent slot in the body's senescent fraction: its
+    scale factor ``cells_in_body / n_slots`` (1 without a real size) over the body's
+    scaled slots, 0 for a tissue outside ``counted`` (None: every tissue).
+
+    Args:
+        params: the model's parameters (its tissues, in order).
+        n_slots: each tissue's slots (cells), in the order of ``params.tissues``.
+        counted: the tissues in the burden (None: all).
+
+    Returns:
+        One weight per tissue (1 / cells; the weighted senescent counts sum to a fraction).
+    """
+    names = set(counted or [t.name for t in params.tissues])
     scale = np.array(
         [
             (t.cells_in_body / n if t.cells_in_body is not None else 1.0)
-            if t.name in counted
+            if t.name in names
             else 0.0
             for t, n in zip(params.tissues, n_slots, strict=True)
         ]
     )
-    weight = scale / float(np.dot(scale, np.asarray(n_slots, dtype=np.float64)))
-    saturates = np.array([1.0 if t.clearance.saturating else 0.0 for t in params.tissues])
-    return weight, saturates, float(immune.half_saturation_fraction)
+    return scale / float(np.dot(scale, np.asarray(n_slots, dtype=np.float64)))
 
 
 def _primary_value(model: AgingModel, key: str) -> Any:

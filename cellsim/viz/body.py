@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from cellsim.config.scenario import load_scenario
-from cellsim.engine.model import AgingModel, immune_coupling
+from cellsim.engine.model import AgingModel, burden_weights, immune_coupling
 from cellsim.engine.params import DAYS_PER_YEAR, CellState, ModelParams
 from cellsim.engine.tissue import Tissue
 from cellsim.viz.catalog import ArmChoice, choose
@@ -73,17 +73,8 @@ class BodyModel(AgingModel):
         n_slots = [t.cells.n_slots for t in self.tissues]
         coupling = immune_coupling(self.params, n_slots)
         self.shared_immune = coupling is not None
-        if coupling is None:  # each tissue's own immune system: weigh every tissue
-            scale_f = np.array(
-                [
-                    (t.cells_in_body / n) if t.cells_in_body is not None else 1.0
-                    for t, n in zip(self.params.tissues, n_slots, strict=True)
-                ]
-            )
-            weight = scale_f / float(np.dot(scale_f, n_slots))
-        else:
-            weight = coupling[0]
-        self.burden_weight = weight
+        # each tissue's own immune system (no coupling): weigh every tissue
+        self.burden_weight = coupling[0] if coupling else burden_weights(self.params, n_slots)
         self.half_saturation = float(self.params.immune.half_saturation_fraction)
         self.considered = [n for n in self.choice.considered if n in self.by_name]
         self.live = LiveInterventions(self)
