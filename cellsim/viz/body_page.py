@@ -23,7 +23,7 @@ from cellsim.viz.body import BodyModel
 from cellsim.viz.catalog import ArmChoice
 from cellsim.viz.draw import BurdenFigure, TissueFigure, field_rgb, png
 from cellsim.viz.live import REPROGRAMMING, STEM_SUPPORT
-from cellsim.viz.widgets import ParameterList, RunControls, Runner, ValueSlider
+from cellsim.viz.widgets import LabelSelect, ParameterList, RunControls, Runner, ValueSlider
 
 STEM_LABELS = {
     "none": "none",
@@ -176,25 +176,19 @@ def Interventions(runner: Runner, tick: solara.Reactive[int], switches: dict, st
         ValueSlider(
             "Senolytic efficacy per dose", "%", efficacy.value, set_efficacy, 0.0, 1.0, 0.05
         )
-        solara.Select(
+        LabelSelect(
             "Stem-cell support",
-            values=[STEM_LABELS[v] for v in stem_values],
-            value=STEM_LABELS[switches["stem"]],
-            on_value=lambda label: apply(
-                lambda m: m.live.set_stem_support(
-                    next(k for k, v in STEM_LABELS.items() if v == label)
-                )
-            ),
+            STEM_LABELS,
+            stem_values,
+            switches["stem"],
+            lambda key: apply(lambda m: m.live.set_stem_support(key)),
         )
-        solara.Select(
+        LabelSelect(
             "Reprogramming",
-            values=[REPROGRAMMING_LABELS[v] for v in REPROGRAMMING],
-            value=REPROGRAMMING_LABELS[switches["reprogramming"]],
-            on_value=lambda label: apply(
-                lambda m: m.live.set_reprogramming(
-                    next(k for k, v in REPROGRAMMING_LABELS.items() if v == label)
-                )
-            ),
+            REPROGRAMMING_LABELS,
+            list(REPROGRAMMING),
+            switches["reprogramming"],
+            lambda key: apply(lambda m: m.live.set_reprogramming(key)),
         )
         if not stems:
             solara.Text("This body has no stem compartment.", classes=["cellsim-small"])

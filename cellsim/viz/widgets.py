@@ -102,6 +102,19 @@ def fmt_value(value: float, unit: str) -> str:
     return f"{text} {unit}" if unit else text
 
 
+def LabelSelect(
+    title: str, labels: dict[str, str], keys: list[str], key: str, on_key: Callable[[str], None]
+) -> None:
+    """A select over ``keys`` shown by their ``labels``; ``on_key`` gets the chosen key."""
+    by_label = {labels[k]: k for k in keys}
+    solara.Select(
+        title,
+        values=list(by_label),
+        value=labels[key],
+        on_value=lambda label: on_key(by_label[label]),
+    )
+
+
 @solara.component
 def ValueSlider(
     label: str,
