@@ -9,6 +9,7 @@ import pandas as pd
 
 from cellsim.engine.params import N_STATES, CellState, TissueParams
 from cellsim.kernels import segments
+from cellsim.kernels.layout import SEG_SIZE
 
 CELL_RECORD = np.dtype(
     [
@@ -57,8 +58,10 @@ class CellPopulation:
     """The slots grouped by state: state ``s`` holds ``order[seg[s]:seg[s + 1]]`` (int32)."""
     pos: np.ndarray  # int32
     """Each slot's place in ``order`` (int32): ``order[pos[i]] == i``."""
-    seg: np.ndarray  # int64, N_STATES + 1 boundaries
-    """The ``N_STATES + 1`` boundaries of the states' segments in ``order`` (int64)."""
+    seg: np.ndarray  # int64, N_STATES + 1 boundaries and a flag
+    """The ``N_STATES + 1`` boundaries of the states' segments in ``order``, then a flag,
+    1 while ``order`` is the identity (the cells stored at their places:
+    kernels/segments.py) (int64)."""
     records: np.ndarray | None = None  # the CELL_RECORD array the per-slot arrays view
     """The ``CELL_RECORD`` array that the per-slot arrays view (None: separate arrays)."""
 
@@ -78,7 +81,7 @@ class CellPopulation:
             clone=records["clone"],
             order=np.empty(n, dtype=np.int32),
             pos=records["pos"],
-            seg=np.zeros(N_STATES + 1, dtype=np.int64),
+            seg=np.zeros(SEG_SIZE, dtype=np.int64),
             records=records,
         )
 
@@ -128,6 +131,10 @@ class CellPopulation:
     def n_slots(self) -> int:
         """Number of slots (cells plus vacancies)."""
         return int(self.state.size)
+
+    def state_counts(self) -> np.ndarray:
+        """Cells per state code, ``N_STATES`` entries (int64)."""
+        return np.diff(self.seg[: N_STATES + 1])
 
     def counts(self) -> dict[CellState, int]:
         """Cells per state, from the segment boundaries (O(1))."""

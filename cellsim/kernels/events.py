@@ -83,6 +83,7 @@ from .layout import (
     P_STEM_DIVISION_RATE_PER_DAY,
     P_TRANSFORMED_DEATH_RATE_PER_DAY,
     PLURIPOTENT,
+    SEG_PLACED,
     SENESCENT,
     STEM,
     TRANSFORMED,
@@ -96,7 +97,7 @@ from .processes import (
     stress_hazard_per_day,
     supply_division,
 )
-from .segments import count, move, randint
+from .segments import count, move, move_record, place_in_order, randint
 
 
 def _borrow(context, builder, ty, value):
@@ -390,15 +391,23 @@ def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0
     """``tissue_events`` for a well-mixed tissue, as one flat loop over arrays held in
     local variables (the fast path: issue 14, benchmarks/README.md).
 
-    The chain is that of ``event`` and ``continuous_events``' vacancy filling, with one
-    difference of bookkeeping, not of law: a cell that dies or is cleared is replaced
-    *in place*, its slot taking the new daughter's fields, instead of moving to EMPTY
-    and back; a slot changes segment only when the daughter's state differs from the
-    dead cell's. The parent is drawn among the competent cells other than the dead one
-    (rejection of the dead cell itself, exact), as when the dead cell had left its
-    segment first. With no other competent cell the slot becomes EMPTY, a vacancy that
-    stays.
+    The cells are kept stored at their places (``segments.place_in_order`` first if
+    anything has reordered ``order`` since the last call): a cell of a state is the
+    record at a random place of its segment, and a change of state moves the record
+    (``segments.move_record``). Slots are only storage in a well-mixed tissue, so this
+    is the chain of ``event`` and ``continuous_events``' vacancy filling with the same
+    draws (a place drawn here is the place ``order`` would have been read at).
+
+    One difference of bookkeeping, not of law: a cell that dies or is cleared is
+    replaced *in place*, its slot taking the new daughter's fields, instead of moving
+    to EMPTY and back; a slot changes segment only when the daughter's state differs
+    from the dead cell's. The parent is drawn among the competent cells other than the
+    dead one (rejection of the dead cell itself, exact), as when the dead cell had left
+    its segment first. With no other competent cell the slot becomes EMPTY, a vacancy
+    that stays.
     """
+    if seg[SEG_PLACED] == 0:
+        place_in_order(state, tel, div, epi, clone, order, pos, seg)
     n_slots = state.shape[0]
     bound = stress_bound_per_day(p, t0, t1, False)
     death = p[P_DEATH_RATE_PER_DAY]
@@ -425,30 +434,30 @@ def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0
         u = rng.random() * total
         if u < r_death:  # death of a PLURIPOTENT, CYCLING or STEM cell
             j = randint(rng, n_pluri + n_norm)
-            child = order[seg[PLURIPOTENT] + j if j < n_pluri else seg[CYCLING] + j - n_pluri]
+            child = seg[PLURIPOTENT] + j if j < n_pluri else seg[CYCLING] + j - n_pluri
             counters[C_DEATHS] += 1
         elif u < r_death + r_tr:
-            child = order[seg[TRANSFORMED] + randint(rng, n_tr)]
+            child = seg[TRANSFORMED] + randint(rng, n_tr)
             counters[C_DEATHS] += 1
         elif u < r_death + r_tr + r_stress or n_sen == 0:
             if n_cyc > 0:  # a stress candidate (rounding lands here too)
-                i = order[seg[CYCLING] + randint(rng, n_cyc)]
+                i = seg[CYCLING] + randint(rng, n_cyc)
                 if rng.random() * bound < stress_hazard_per_day(p, t, t - epi[i]):
-                    move(order, pos, seg, state, i, SENESCENT)
+                    move_record(state, tel, div, epi, clone, seg, i, SENESCENT, -1)
                     counters[C_STRESS] += 1
             continue
         else:  # immune clearance
-            child = order[seg[SENESCENT] + randint(rng, n_sen)]
+            child = seg[SENESCENT] + randint(rng, n_sen)
             counters[C_CLEARED_IMMUNE] += 1
         # the parent: a competent cell other than the dead one (drawn before the dead
         # cell's fields are read, so that the two cells' cache misses overlap)
         n_competent = n_norm + n_tr
         if n_competent < 2 and (n_competent == 0 or state[child] >= CYCLING):
-            move(order, pos, seg, state, child, EMPTY)  # nothing can divide: a vacancy
+            move_record(state, tel, div, epi, clone, seg, child, EMPTY, -1)  # a vacancy
             continue
         parent = child
         while parent == child:
-            parent = order[draw_parent_place(seg, p, rng)]
+            parent = draw_parent_place(seg, p, rng)
         lineage = np.int64(state[parent])
         base = tel[parent]
         tel[parent] = base - division_loss_bp(p, lineage, base, rng)
@@ -458,13 +467,18 @@ def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0
         epi[child] = epi[parent]
         clone[child] = clone[parent]
         counters[C_DIVISIONS] += 1
-        # each daughter's fate; only a change of state moves it (settle_daughter's counts)
-        for i in (parent, child):
-            fate = daughter_fate(p, lineage, tel[i], rng)
-            counters[C_TRANSFORMATIONS] += (fate == TRANSFORMED) & (lineage != TRANSFORMED)
-            counters[C_REPLICATIVE] += fate == SENESCENT
-            if state[i] != fate:
-                move(order, pos, seg, state, i, fate)
+        # each daughter's fate, the parent's first; only a change of state moves a cell,
+        # and the parent's move may carry the child's record along: follow it
+        fate = daughter_fate(p, lineage, tel[parent], rng)
+        counters[C_TRANSFORMATIONS] += (fate == TRANSFORMED) & (lineage != TRANSFORMED)
+        counters[C_REPLICATIVE] += fate == SENESCENT
+        if state[parent] != fate:
+            child = move_record(state, tel, div, epi, clone, seg, parent, fate, child)
+        fate = daughter_fate(p, lineage, tel[child], rng)
+        counters[C_TRANSFORMATIONS] += (fate == TRANSFORMED) & (lineage != TRANSFORMED)
+        counters[C_REPLICATIVE] += fate == SENESCENT
+        if state[child] != fate:
+            move_record(state, tel, div, epi, clone, seg, child, fate, -1)
 
 
 @njit(cache=True)

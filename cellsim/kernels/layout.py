@@ -18,6 +18,16 @@ EMPTY = 2
 CYCLING = 3
 STEM = 4
 TRANSFORMED = 5
+N_STATES = 6
+
+# A tissue's ``seg`` array: the ``N_STATES + 1`` boundaries of the states' segments in
+# ``order`` (kernels/segments.py), then one flag.
+SEG_PLACED = N_STATES + 1
+"""``seg[SEG_PLACED]`` is 1 while ``order`` is the identity: every cell stored at its
+place in the state order, so a cell of a state is one record read (a well-mixed tissue
+after its event loop, ``segments.place_in_order``); 0 once anything has reordered
+``order``."""
+SEG_SIZE = N_STATES + 2
 
 # Parameter vector (float64), filled by pack.parameter_vector.
 P_DT_DAYS = 0

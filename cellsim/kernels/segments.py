@@ -5,6 +5,14 @@
 another state costs at most ``N_STATES - 1`` swaps, so sampling a cell of a given state, or
 ``k`` distinct ones, costs O(1) per cell and never scans the population. Competent states
 (CYCLING, STEM, TRANSFORMED) are the last codes, so "any competent cell" is one range.
+
+A well-mixed tissue's slots carry no meaning (no neighbours), so its cells may also be
+stored *at their places*: ``order`` the identity, the cells of state ``s`` in slots
+``seg[s]:seg[s + 1]`` themselves, ``seg[SEG_PLACED] == 1``. Its event loop keeps them so
+(``place_in_order`` on entry when anything else has reordered ``order``, then
+``move_record``, which moves the record itself), and so reads one record where the index
+costs two dependent memory accesses (issue 14, benchmarks/README.md). Every other kernel
+works through ``order`` and clears the flag when it reorders it.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import njit
-from .layout import EMPTY
+from .layout import EMPTY, N_STATES, SEG_PLACED
 
 
 @njit(cache=True, inline="always")
@@ -38,6 +46,7 @@ def move(order, pos, seg, state, i, new_state):
     """Move slot ``i`` from its state's segment to ``new_state``'s; sets ``state[i]``."""
     s = np.int64(state[i])
     t = np.int64(new_state)
+    seg[SEG_PLACED] = 0
     # Walk right: at each boundary, put i at the end of its segment, then shift the
     # boundary left so that i becomes the first element of the next segment.
     while s < t:
@@ -63,6 +72,7 @@ def sample_distinct(order, pos, seg, s, k, rng):
     if k > n:
         k = n
     out = np.empty(k, dtype=np.int64)
+    seg[SEG_PLACED] = 0
     for j in range(k):
         r = j + randint(rng, n - j)
         _swap(order, pos, lo + j, lo + r)
@@ -80,9 +90,12 @@ def count(seg, s):
 def check(order, pos, seg, state):
     """Consistency of the bookkeeping (for tests): returns True when it holds."""
     n = order.shape[0]
-    if seg[0] != 0 or seg[seg.shape[0] - 1] != n:
+    if seg[0] != 0 or seg[N_STATES] != n:
         return False
-    for s in range(seg.shape[0] - 1):
+    for j in range(n):
+        if seg[SEG_PLACED] == 1 and order[j] != j:
+            return False
+    for s in range(N_STATES):
         if seg[s + 1] < seg[s]:
             return False
         for j in range(seg[s], seg[s + 1]):
@@ -117,18 +130,95 @@ def remove_fraction(state, order, pos, seg, s, p, rng):
 def index_by_state(state, order, pos, seg):
     """Group the slots by state (a stable counting sort, no temporaries beyond ``seg``):
     ``order`` lists the slots of state 0, then 1, ..., each in increasing slot order;
-    ``pos`` is its inverse and ``seg`` the segment boundaries."""
+    ``pos`` is its inverse, ``seg`` the segment boundaries and its flag
+    ``seg[SEG_PLACED]`` whether ``order`` came out the identity."""
     seg[:] = 0
     for i in range(state.shape[0]):
         seg[state[i] + 1] += 1
-    for s in range(1, seg.shape[0]):
+    for s in range(1, N_STATES + 1):
         seg[s] += seg[s - 1]
-    fill = seg[:-1].copy()
+    fill = seg[:N_STATES].copy()
+    placed = 1
     for i in range(state.shape[0]):
         s = state[i]
         order[fill[s]] = i
         pos[i] = fill[s]
+        if fill[s] != i:
+            placed = 0
         fill[s] += 1
+    seg[SEG_PLACED] = placed
+
+
+@njit(cache=True, inline="always")
+def swap_records(state, tel, div, epi, clone, a, b):
+    """Exchange the cells stored in slots ``a`` and ``b`` (every field but ``pos``)."""
+    s = state[a]
+    state[a] = state[b]
+    state[b] = s
+    x = tel[a]
+    tel[a] = tel[b]
+    tel[b] = x
+    d = div[a]
+    div[a] = div[b]
+    div[b] = d
+    e = epi[a]
+    epi[a] = epi[b]
+    epi[b] = e
+    c = clone[a]
+    clone[a] = clone[b]
+    clone[b] = c
+
+
+@njit(cache=True, inline="always")
+def move_record(state, tel, div, epi, clone, seg, i, new_state, watch):
+    """``move`` for cells stored at their places (``seg[SEG_PLACED] == 1``): the cell in
+    slot ``i`` goes to ``new_state``'s segment by the same boundary swaps, of records
+    instead of index entries, so it and the cells it passes change slots. Returns where
+    the cell that was in slot ``watch`` is now (``watch`` itself if it did not move)."""
+    s = np.int64(state[i])
+    t = np.int64(new_state)
+    while s < t:
+        last = seg[s + 1] - 1
+        swap_records(state, tel, div, epi, clone, i, last)
+        watch = i if watch == last else watch
+        i = last
+        seg[s + 1] -= 1
+        s += 1
+    while s > t:
+        first = seg[s]
+        swap_records(state, tel, div, epi, clone, i, first)
+        watch = i if watch == first else watch
+        i = first
+        seg[s] += 1
+        s -= 1
+    state[i] = new_state
+    return watch
+
+
+@njit(cache=True)
+def place_in_order(state, tel, div, epi, clone, order, pos, seg):
+    """Store every cell at its place in ``order`` (slot ``j`` takes the cell of slot
+    ``order[j]``), in place by following the permutation's cycles; ``order`` and ``pos``
+    become the identity and ``seg[SEG_PLACED]`` 1. O(n) reads of ``order``, plus one
+    record move per cell that changes slot."""
+    n = order.shape[0]
+    for j in range(n):
+        if order[j] == j:
+            continue
+        s0, t0, d0, e0, c0 = state[j], tel[j], div[j], epi[j], clone[j]
+        k = j
+        while True:
+            src = order[k]
+            order[k] = k
+            pos[k] = k
+            if src == j:
+                state[k], tel[k], div[k], epi[k], clone[k] = s0, t0, d0, e0, c0
+                break
+            state[k], tel[k], div[k], epi[k], clone[k] = (
+                state[src], tel[src], div[src], epi[src], clone[src],
+            )  # fmt: skip
+            k = src
+    seg[SEG_PLACED] = 1
 
 
 @njit(cache=True)

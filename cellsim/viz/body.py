@@ -93,7 +93,7 @@ class BodyModel(AgingModel):
         return self.age_days - start
 
     def _note(self) -> None:
-        counts = np.array([np.diff(t.cells.seg) for t in self.tissues], dtype=np.float64)
+        counts = np.array([t.cells.state_counts() for t in self.tissues], dtype=np.float64)
         self.history.append(np.concatenate([[self.age_days, self.burden()], counts.ravel()]))
 
     # --- what the panels show -------------------------------------------------------------

@@ -194,8 +194,7 @@ class VizModel(AgingModel):
         return self.age_days - start
 
     def _note(self) -> None:
-        seg = self.primary.cells.seg
-        self.history.append((self.age_days, *np.diff(seg).tolist()))
+        self.history.append((self.age_days, *self.primary.cells.state_counts().tolist()))
 
     def series(self) -> tuple[np.ndarray, np.ndarray]:
         """(days, counts per state [steps x N_STATES]) noted so far."""
