@@ -150,23 +150,21 @@ def index_by_state(state, order, pos, seg):
 
 
 @njit(cache=True, inline="always")
+def swap_items(a, i, j):
+    """Exchange ``a[i]`` and ``a[j]``."""
+    x = a[i]
+    a[i] = a[j]
+    a[j] = x
+
+
+@njit(cache=True, inline="always")
 def swap_records(state, tel, div, epi, clone, a, b):
     """Exchange the cells stored in slots ``a`` and ``b`` (every field but ``pos``)."""
-    s = state[a]
-    state[a] = state[b]
-    state[b] = s
-    x = tel[a]
-    tel[a] = tel[b]
-    tel[b] = x
-    d = div[a]
-    div[a] = div[b]
-    div[b] = d
-    e = epi[a]
-    epi[a] = epi[b]
-    epi[b] = e
-    c = clone[a]
-    clone[a] = clone[b]
-    clone[b] = c
+    swap_items(state, a, b)
+    swap_items(tel, a, b)
+    swap_items(div, a, b)
+    swap_items(epi, a, b)
+    swap_items(clone, a, b)
 
 
 @njit(cache=True, inline="always")
