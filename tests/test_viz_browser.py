@@ -406,6 +406,10 @@ def test_body_view_steps_plays_and_switches_interventions(chromium, launched):
         day0, t0 = day_of(status.inner_text()), time.monotonic()
         page.get_by_role("button", name="▶").click()
         page.wait_for_timeout(4000)
+        # on a busy machine the first frame may take longer than that: wait for it
+        deadline = time.monotonic() + 60.0
+        while day_of(status.inner_text()) <= day0 and time.monotonic() < deadline:
+            page.wait_for_timeout(250)
         page.get_by_role("button", name="❚❚").click()
         t1 = time.monotonic()
         day1 = day_of(settled(status))
