@@ -41,10 +41,14 @@ competent cell left, vacancies stay empty. Founders: telomeres ``max(0, Normal(m
 sd))`` as float32, SENESCENT below the threshold; epigenetic origin ``start_day -
 start_age_days`` (the engine's ``CellPopulation.founded``).
 
-The draws are the engine's, one for one, except those that pick which SENESCENT cell is
-cleared or which TRANSFORMED cell dies (they are only counted here) and the two telomere
-losses of a TRANSFORMED parent, which the engine draws and never reads: so the comparison
-measures the memory layout and bookkeeping, not a cleverer use of the random stream.
+The draws are those of the chain at each event, as the engine made them before its
+look-ahead (issue 14), except those that pick which SENESCENT cell is cleared or which
+TRANSFORMED cell dies (they are only counted here) and the two telomere losses of a
+TRANSFORMED parent, which the engine draws and never reads. The engine now draws each
+event's four uniforms a few events early (``cellsim.kernels.events.LOOKAHEAD``) and one
+more per stress candidate (a parent uniform it does not use), so it uses a little more of
+the random stream, not less: the comparison measures memory layout, bookkeeping and
+latency hiding, not a cleverer use of the random stream.
 Every kernel takes a ``numpy.random.Generator``.
 """
 

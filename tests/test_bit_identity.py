@@ -9,7 +9,13 @@ to alter results regenerates the fixtures in the same commit
 (``python tests/fixtures/bit_identity/regenerate.py``) and says why. History: written by
 the code before the 2026-12 layered reorganisation (which reproduced them); regenerated
 for the continuous-time step (kernels/events.py), the firing rule "end of the step
-containing an age" and the runs' ``stop_reason`` and failure-rule columns (issue 12).
+containing an age" and the runs' ``stop_reason`` and failure-rule columns (issue 12);
+``wellmixed`` regenerated for the well-mixed loop's look-ahead (issue 14: each event's
+uniforms drawn a few events early, the same law with a different random stream; the
+naive-reference KS tests and the statistical tests checked it), and ``scenario`` for the
+fast-forward's stop on "no cell left that can change" (one run of ``stop_at =
+"all_events"`` had been fast-forwarded 4 days past that step: end day 395, now 391, as
+stepping gives).
 """
 
 from __future__ import annotations

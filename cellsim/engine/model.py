@@ -273,7 +273,10 @@ class AgingModel(mesa.Model):
     def _update_watch(self) -> None:
         """What the day kernels stop on, per tissue (``Tissue.watch``), as arrays; updated
         when a failure is recorded."""
-        watches = [t.watch() for t in self.tissues]
+        # with stop_at "all_events" the run ends when the primary tissue has no cell left
+        # that can change (``_event_stop_reason``): a fast-forward must stop there too
+        ends_on_no_change = self.params.run.stop_at == "all_events"
+        watches = [t.watch(ends_on_no_change and t is self.primary) for t in self.tissues]
         self._watch = (
             np.array([w[0] for w in watches]),
             np.array([w[1] for w in watches], dtype=np.float64),

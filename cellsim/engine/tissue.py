@@ -230,14 +230,20 @@ class Tissue(mesa.Agent):
         """This tissue as the day kernels take it: (cells, parameters, counters, geometry)."""
         return self.cells.arrays(), self.kernel_params, self.counters, self.geometry
 
-    def watch(self) -> tuple[np.ndarray, float, float]:
-        """What the day kernels stop on: the failures not yet recorded, the pool size below
-        which the tissue fails and the transformed count above which it is neoplastic (the
-        rules of ``detect_events``)."""
+    def watch(self, no_change: bool = False) -> tuple[np.ndarray, float, float]:
+        """What the day kernels stop on: the failures not yet recorded, then whether no
+        cell being left that can change (``can_change``) stops them too (``no_change``:
+        the model's stop rule ends on it), the pool size below which the tissue fails and
+        the transformed count above which it is neoplastic (the rules of
+        ``detect_events``)."""
         n = self.cells.n_slots
         fail = self.params.failure
-        flags = np.array([self.event_days[e] is None for e in EVENTS], dtype=np.bool_)
-        return flags, fail.functional_fraction_min * n, fail.neoplasia_fraction * n
+        flags = [self.event_days[e] is None for e in EVENTS] + [no_change]
+        return (
+            np.array(flags, dtype=np.bool_),
+            fail.functional_fraction_min * n,
+            (fail.neoplasia_fraction * n),
+        )
 
     def replace(self, n_fill: int | None = None) -> int:
         """Process 6 for the vacancies present now: refill ``n_fill`` (all by default) by

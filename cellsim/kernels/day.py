@@ -44,7 +44,7 @@ from . import lattice, processes
 from .events import continuous_events
 from .interventions import redifferentiate
 from .jit import njit
-from .layout import CYCLING, EMPTY, TRANSFORMED
+from .layout import CYCLING, EMPTY, PLURIPOTENT, TRANSFORMED
 from .segments import count
 
 
@@ -106,14 +106,16 @@ def one_day(tissues, links, t0, t1, rng, immune=None):
 
 @njit(cache=True)
 def failure_reached(seg, watch, failure_pool_below, neoplasia_above):
-    """Whether a watched failure holds (``watch``: exhaustion, failure, neoplasia): the
-    pool (CYCLING + STEM) is empty, below ``failure_pool_below``, or the TRANSFORMED cells
-    exceed ``neoplasia_above``."""
+    """Whether a watched failure holds (``watch``: exhaustion, failure, neoplasia, no
+    change): the pool (CYCLING + STEM) is empty, below ``failure_pool_below``, the
+    TRANSFORMED cells exceed ``neoplasia_above``, or no cell is left that can change by
+    itself (no CYCLING, STEM, TRANSFORMED or PLURIPOTENT cell: ``Tissue.can_change``)."""
     pool = seg[TRANSFORMED] - seg[CYCLING]
     return (
         (watch[0] and pool == 0)
         or (watch[1] and pool < failure_pool_below)
         or (watch[2] and count(seg, TRANSFORMED) > neoplasia_above)
+        or (watch[3] and pool + count(seg, TRANSFORMED) + count(seg, PLURIPOTENT) == 0)
     )
 
 

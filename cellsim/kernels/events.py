@@ -88,16 +88,18 @@ from .layout import (
     STEM,
     TRANSFORMED,
 )
+from .prefetch import prefetch
 from .processes import (
     daughter_fate,
     divide_into,
     division_loss_bp,
     draw_parent_place,
+    parent_place_at,
     settle_daughter,
     stress_hazard_per_day,
     supply_division,
 )
-from .segments import count, move, move_record, place_in_order, randint
+from .segments import count, move, move_record, place_in_order, randint, uniform_index
 
 
 def _borrow(context, builder, ty, value):
@@ -386,6 +388,33 @@ def wellmixed_events(cells, p, counters, t0, t1, rng):
     wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0, t1, rng)
 
 
+LOOKAHEAD = 4
+"""Events ahead whose uniforms ``wellmixed_loop`` draws and whose records it prefetches
+(benchmarks/README.md: one event ahead is too short to hide a miss at 1e6 cells; 2, 3
+and 4 ahead measured alike at 1e6, 3 and 4 alike at 1e7)."""
+
+
+@njit(cache=True, inline="always")
+def wellmixed_event_place(seg, x, u_cell, r_death, r_tr, r_stress):
+    """The event of a well-mixed tissue that ``x`` (a uniform times the total rate)
+    picks, and the place of the cell the uniform ``u_cell`` picks for it: ``(kind,
+    place)``, kind 0 the death of a PLURIPOTENT, CYCLING or STEM cell, 1 of a TRANSFORMED
+    cell, 2 a stress candidate (a CYCLING cell; place -1 when there is none; rounding
+    lands here too), 3 the clearance of a SENESCENT cell."""
+    n_pluri = seg[PLURIPOTENT + 1] - seg[PLURIPOTENT]
+    n_norm = seg[TRANSFORMED] - seg[CYCLING]  # CYCLING + STEM
+    n_sen = seg[SENESCENT + 1] - seg[SENESCENT]
+    if x < r_death:
+        j = uniform_index(u_cell, n_pluri + n_norm)
+        return 0, seg[PLURIPOTENT] + j if j < n_pluri else seg[CYCLING] + j - n_pluri
+    if x < r_death + r_tr:
+        return 1, seg[TRANSFORMED] + uniform_index(u_cell, seg[TRANSFORMED + 1] - seg[TRANSFORMED])
+    if x < r_death + r_tr + r_stress or n_sen == 0:
+        n_cyc = seg[CYCLING + 1] - seg[CYCLING]
+        return 2, seg[CYCLING] + uniform_index(u_cell, n_cyc) if n_cyc > 0 else -1
+    return 3, seg[SENESCENT] + uniform_index(u_cell, n_sen)
+
+
 @njit(cache=True)
 def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0, t1, rng):
     """``tissue_events`` for a well-mixed tissue, as one flat loop over arrays held in
@@ -395,8 +424,15 @@ def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0
     anything has reordered ``order`` since the last call): a cell of a state is the
     record at a random place of its segment, and a change of state moves the record
     (``segments.move_record``). Slots are only storage in a well-mixed tissue, so this
-    is the chain of ``event`` and ``continuous_events``' vacancy filling with the same
-    draws (a place drawn here is the place ``order`` would have been read at).
+    is the chain of ``event`` and ``continuous_events``' vacancy filling.
+
+    Look-ahead: the four uniforms that decide an event (its waiting time, its kind, its
+    cell, the first draw of its parent) are drawn ``LOOKAHEAD`` events early, and the
+    records they will pick under the counts of then are prefetched (``prefetch``) while
+    the events in between run; the picks themselves are made with the counts at the
+    event. Each uniform is independent of everything that happens before it is used, so
+    the law is that of the chain; the random stream differs from ``event``'s (which draws
+    them at the event), and the uniforms drawn ahead at the end of a call are not used.
 
     One difference of bookkeeping, not of law: a cell that dies or is cleared is
     replaced *in place*, its slot taking the new daughter's fields, instead of moving
@@ -415,6 +451,11 @@ def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0
     r0 = p[P_CLEARANCE_RATE_PER_DAY]
     half = p[P_CLEARANCE_HALF_SATURATION]
     t = t0
+    # the uniforms of the next LOOKAHEAD events (waiting time, kind, cell, parent), a ring
+    # (drawn at the first event: a tissue where nothing can happen draws nothing)
+    ring = np.empty((LOOKAHEAD, 4))
+    primed = False
+    k = 0
     while True:
         n_pluri = seg[PLURIPOTENT + 1] - seg[PLURIPOTENT]
         n_sen = seg[SENESCENT + 1] - seg[SENESCENT]
@@ -428,34 +469,46 @@ def wellmixed_loop(state, tel, div, epi, clone, order, pos, seg, p, counters, t0
         total = r_death + r_tr + r_stress + r_clear
         if total <= 0.0:
             return
-        t += -math.log(1.0 - rng.random()) / total
+        if not primed:
+            for j in range(LOOKAHEAD):
+                for q in range(4):
+                    ring[j, q] = rng.random()
+            primed = True
+        t += -math.log(1.0 - ring[k, 0]) / total
         if t > t1:
             return
-        u = rng.random() * total
-        if u < r_death:  # death of a PLURIPOTENT, CYCLING or STEM cell
-            j = randint(rng, n_pluri + n_norm)
-            child = seg[PLURIPOTENT] + j if j < n_pluri else seg[CYCLING] + j - n_pluri
-            counters[C_DEATHS] += 1
-        elif u < r_death + r_tr:
-            child = seg[TRANSFORMED] + randint(rng, n_tr)
-            counters[C_DEATHS] += 1
-        elif u < r_death + r_tr + r_stress or n_sen == 0:
-            if n_cyc > 0:  # a stress candidate (rounding lands here too)
-                i = seg[CYCLING] + randint(rng, n_cyc)
-                if rng.random() * bound < stress_hazard_per_day(p, t, t - epi[i]):
-                    move_record(state, tel, div, epi, clone, seg, i, SENESCENT, -1)
-                    counters[C_STRESS] += 1
+        kind, child = wellmixed_event_place(
+            seg, ring[k, 1] * total, ring[k, 2], r_death, r_tr, r_stress
+        )
+        u_parent = ring[k, 3]
+        # this slot now holds the uniforms of the event LOOKAHEAD events on; the records
+        # they will most likely pick (under the present counts) load meanwhile
+        for q in range(4):
+            ring[k, q] = rng.random()
+        _, ahead = wellmixed_event_place(
+            seg, ring[k, 1] * total, ring[k, 2], r_death, r_tr, r_stress
+        )
+        if ahead >= 0:
+            prefetch(tel, ahead)
+        ahead = parent_place_at(seg, p, ring[k, 3])
+        if ahead >= 0:
+            prefetch(tel, ahead)
+        k = k + 1 if k + 1 < LOOKAHEAD else 0
+        if kind == 2:  # a stress candidate
+            if child >= 0 and rng.random() * bound < stress_hazard_per_day(p, t, t - epi[child]):
+                move_record(state, tel, div, epi, clone, seg, child, SENESCENT, -1)
+                counters[C_STRESS] += 1
             continue
-        else:  # immune clearance
-            child = seg[SENESCENT] + randint(rng, n_sen)
+        if kind == 3:
             counters[C_CLEARED_IMMUNE] += 1
-        # the parent: a competent cell other than the dead one (drawn before the dead
-        # cell's fields are read, so that the two cells' cache misses overlap)
+        else:
+            counters[C_DEATHS] += 1
+        # the parent: a competent cell other than the dead one
         n_competent = n_norm + n_tr
         if n_competent < 2 and (n_competent == 0 or state[child] >= CYCLING):
             move_record(state, tel, div, epi, clone, seg, child, EMPTY, -1)  # a vacancy
             continue
-        parent = child
+        parent = parent_place_at(seg, p, u_parent)
         while parent == child:
             parent = draw_parent_place(seg, p, rng)
         lineage = np.int64(state[parent])

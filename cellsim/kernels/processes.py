@@ -169,10 +169,11 @@ def divide_into(cells, p, parent, child, rng, counters):
     settle_daughter(state, telomere_bp, order, pos, seg, p, child, s, rng, counters)
 
 
-@njit(cache=True)
-def draw_parent_place(seg, p, rng):
-    """Place in ``order`` of a competent parent: CYCLING/STEM with weight 1, TRANSFORMED
-    with weight fitness. Returns -1 when no cell can divide."""
+@njit(cache=True, inline="always")
+def parent_place_at(seg, p, u):
+    """Place in ``order`` of the competent parent that the uniform ``u`` in [0, 1) picks:
+    CYCLING/STEM with weight 1, TRANSFORMED with weight fitness. -1 when no cell can
+    divide."""
     lo = seg[CYCLING]
     n_norm = seg[TRANSFORMED] - lo
     n_tr = count(seg, TRANSFORMED)
@@ -180,10 +181,20 @@ def draw_parent_place(seg, p, rng):
     total = n_norm + w * n_tr
     if total <= 0.0:
         return -1
-    u = rng.random() * total
-    if u < n_norm:
-        return lo + min(np.int64(u), n_norm - 1)
-    return lo + n_norm + min(np.int64((u - n_norm) / w), n_tr - 1)
+    x = u * total
+    if x < n_norm:
+        return lo + min(np.int64(x), n_norm - 1)
+    return lo + n_norm + min(np.int64((x - n_norm) / w), n_tr - 1)
+
+
+@njit(cache=True)
+def draw_parent_place(seg, p, rng):
+    """Place in ``order`` of a random competent parent (``parent_place_at``; one draw, none
+    when no cell can divide). Returns -1 when no cell can divide."""
+    n_norm = seg[TRANSFORMED] - seg[CYCLING]
+    if n_norm + p[P_TRANSFORMED_FITNESS] * count(seg, TRANSFORMED) <= 0.0:
+        return -1
+    return parent_place_at(seg, p, rng.random())
 
 
 @njit(cache=True)

@@ -34,11 +34,18 @@ def _swap(order, pos, a, b):
 
 
 @njit(cache=True, inline="always")
+def uniform_index(u, n):
+    """The integer in [0, n) that the uniform ``u`` in [0, 1) picks: ``floor(u * n)``
+    (``n - 1`` where rounding reaches ``n``)."""
+    j = np.int64(u * n)
+    return j if j < n else n - 1
+
+
+@njit(cache=True, inline="always")
 def randint(rng, n):
     """Uniform integer in [0, n): one double draw (bias below 2**-53 per draw); several
     times cheaper in Numba than ``Generator.integers``."""
-    j = np.int64(rng.random() * n)
-    return j if j < n else n - 1
+    return uniform_index(rng.random(), n)
 
 
 @njit(cache=True, inline="always")
