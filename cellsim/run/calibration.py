@@ -214,7 +214,8 @@ def hierarchy_stem(params: ModelParams) -> TissueParams | None:
 def check_hierarchy_meanfield(plan: CalibrationPlan) -> None:
     """Refuse the hierarchy mean field where it never holds: the model must have one stem
     compartment with a division clock, the observed tissues must be it or well-mixed
-    tissues it supplies, observed by their mean telomere, and no intervention may act."""
+    tissues it supplies, observed by their mean telomere, and no intervention may act;
+    only supplied tissues may have a childhood turnover."""
     base = plan.base
     stem = hierarchy_stem(base)
     problem = None
@@ -222,6 +223,8 @@ def check_hierarchy_meanfield(plan: CalibrationPlan) -> None:
         problem = "the model needs exactly one stem compartment with stem_divisions"
     elif base.interventions:
         problem = "interventions change the closed form"
+    elif stem.childhood_turnover.active:
+        problem = f"stem compartment {stem.name!r}: childhood_turnover is not in the closed form"
     else:
         for tissue, column in zip(plan.tissues, plan.columns, strict=True):
             t = next(x for x in base.tissues if x.name == tissue)
@@ -262,6 +265,8 @@ def hierarchy_meanfield_model(
             initial_mean_bp=None if t.initial_from_supply else t.telomere.initial_mean_bp,
             loss_slope_per_bp=t.telomere.loss_length_slope,
             reference_bp=t.telomere.loss_reference_bp,
+            childhood_turnover_factor=t.childhood_turnover.factor,
+            childhood_turnover_timescale_years=t.childhood_turnover.timescale_years,
         )
         for t in params.tissues
         if t.supply_from == stem.name
