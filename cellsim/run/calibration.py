@@ -1,4 +1,5 @@
-"""Run a calibration: ABC-SMC (pyabc) over a cellsim model, on Dask, resumable.
+"""Run a calibration: ABC-SMC (pyabc) over a cellsim model, on Dask, resumable (or, for a
+calibration with ``[mcmc]``, MCMC on a likelihood: ``cellsim.run.calibration_mcmc``).
 
 ``run_calibration`` builds pyabc's ``ABCSMC`` from the plan: the priors (scipy
 distributions through ``pyabc.RV``), the simulator (``CohortSimulator``: one cellsim run
@@ -372,7 +373,9 @@ def run_calibration(
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Run (or continue) the calibration into ``out_dir`` and write its outputs (module
-    doc). Returns ``{"posterior", "summary", "populations", "bands", "out_dir"}``."""
+    doc; with ``[mcmc]``, ``cellsim.run.calibration_mcmc``'s, on one core: ``workers``
+    and ``scheduler`` are for ABC). Returns ``{"posterior", "summary", "bands",
+    "out_dir"}`` and ``"populations"`` (ABC) or ``"diagnostics"`` (MCMC)."""
     console = console or Console()
     out_dir = Path(out_dir)
     study = plan.study
@@ -384,8 +387,13 @@ def run_calibration(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / MANIFEST, _manifest(plan, "running"))
     t0 = time.monotonic()
-    history = run_abc(plan, out_dir / "abc.db", resuming, workers, scheduler, client, console)
-    result = write_outputs(plan, out_dir, history, console)
+    if study.mcmc is not None:  # MCMC on a likelihood of the statistics, in this process
+        from cellsim.run.calibration_mcmc import run_mcmc
+
+        result = run_mcmc(plan, out_dir, console)
+    else:
+        history = run_abc(plan, out_dir / "abc.db", resuming, workers, scheduler, client, console)
+        result = write_outputs(plan, out_dir, history, console)
     write_json(
         out_dir / MANIFEST,
         {**_manifest(plan, "complete"), "wall_seconds_last_invocation": time.monotonic() - t0},
