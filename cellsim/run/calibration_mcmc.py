@@ -155,39 +155,52 @@ class PercentileLikelihood:
             self.se[group] = se
             self.precision.append(np.linalg.inv(cov * inflation))
 
-    def _statistics(self, values: np.ndarray) -> np.ndarray:
-        """Rows of ``values`` -> their ``statistics`` (rows x statistics; NaNs left out)."""
+    def _statistics(self, values: np.ndarray, missing: bool = True) -> np.ndarray:
+        """Rows of ``values`` -> their ``statistics`` (rows x statistics; NaNs left out,
+        where ``missing`` says there may be some)."""
+        mean = np.nanmean if missing else np.mean
+        quantile = np.nanquantile if missing else np.quantile
         cols = []
         for stat in self.statistics:
             if stat == "mean":
-                cols.append(np.nanmean(values, axis=1))
+                cols.append(mean(values, axis=1))
             else:
-                cols.append(np.nanquantile(values, STATISTIC_QUANTILES[stat], axis=1))
+                cols.append(quantile(values, STATISTIC_QUANTILES[stat], axis=1))
         return np.column_stack(cols)
 
     def model_statistics(self, pars: dict[str, float]) -> np.ndarray | None:
         """The model's statistics per cell (cells x statistics), or None where the closed
         form does not hold at ``pars``."""
         from cellsim.engine.params import with_overrides
-        from cellsim.run.calibration import hierarchy_meanfield_curves, hierarchy_meanfield_holds
+        from cellsim.run.calibration import (
+            RESPONSE_STEP_BP,
+            hierarchy_meanfield_curves,
+            hierarchy_meanfield_holds,
+            hierarchy_stem,
+        )
 
         sim = self.simulator
         params = with_overrides(sim.base, {k: float(pars[k]) for k in sim.model_parameters})
         means = hierarchy_meanfield_curves(params)
         if not hierarchy_meanfield_holds(params, means):
             return None
-        responses = sim.responses(pars)
-        assert responses is not None
+        # the response to the birth length, as CohortSimulator.responses (exact: linear)
+        stem = hierarchy_stem(params)
+        assert stem is not None
+        path = f"{stem.name}.telomere.initial_mean_bp"
+        shifted = with_overrides(params, {path: stem.telomere.initial_mean_bp + RESPONSE_STEP_BP})
+        higher = hierarchy_meanfield_curves(shifted)
         sd = sim.fixed_sd if sim.fixed_sd is not None else float(pars[COHORT_SD])
         curves = []
-        for tissue, (r_ages, r) in zip(sim.tissues, responses, strict=True):
+        for tissue in sim.tissues:
             ages, m = means[tissue]
-            curves.append((np.interp(self.ages, ages, m), np.interp(self.ages, r_ages, r)))
+            response = (higher[tissue][1] - m) / RESPONSE_STEP_BP
+            curves.append((np.interp(self.ages, ages, m), np.interp(self.ages, ages, response)))
         out = np.empty_like(self.observed)
         for i, (j, mask) in enumerate(self.cells):
             mean, response = curves[j]
             people = mean[mask] + sd * self.z[:, mask] * response[mask]
-            out[i] = self._statistics(people.reshape(1, -1))[0]
+            out[i] = self._statistics(people.reshape(1, -1), missing=False)[0]
         return out
 
     def log_prior(self, x: np.ndarray) -> float:
