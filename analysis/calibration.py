@@ -399,33 +399,40 @@ def format_calibration_report(
     settings: dict[str, Any],
     priors: dict[str, str],
     summary: pd.DataFrame,
-    populations: pd.DataFrame,
+    populations: pd.DataFrame | None,
     bands: pd.DataFrame,
     figures: list[str],
     notes: list[str],
+    header: str | None = None,
 ) -> str:
     """The calibration's report (Markdown).
 
     Args:
         title: the report's title.
-        settings: the calibration's settings, shown as a list.
+        settings: the calibration's settings (ABC: population_size, simulator, distance,
+            n_people, data_file), shown in the first paragraph.
         priors: parameter -> its prior, as text.
         summary: a ``posterior_summary``.
-        populations: the generations' table.
+        populations: the ABC generations' table (None: another method, no such section).
         bands: a ``predictive_bands`` table.
         figures: the figures' file names, relative to the report.
         notes: Markdown lines appended.
+        header: the first paragraph (None: ABC's, from ``settings`` and ``populations``).
 
     Returns:
         The Markdown text.
     """
     lines = [f"# Calibration: {title}", ""]
-    lines.append(
-        f"ABC-SMC (pyabc), {settings['population_size']} particles per generation, "
-        f"{len(populations)} generation(s), {int(populations['samples'].sum())} simulations; "
-        f"simulator: {settings['simulator']}; distance: {settings['distance']}; data: "
-        f"{settings['n_people']} people from {settings['data_file']}."
-    )
+    if header is None:
+        assert populations is not None
+        header = (
+            f"ABC-SMC (pyabc), {settings['population_size']} particles per generation, "
+            f"{len(populations)} generation(s), {int(populations['samples'].sum())} "
+            f"simulations; simulator: {settings['simulator']}; distance: "
+            f"{settings['distance']}; data: {settings['n_people']} people from "
+            f"{settings['data_file']}."
+        )
+    lines.append(header)
     lines += ["", "| parameter | prior | posterior median | 90% credible interval |"]
     lines += ["|---|---|---:|---|"]
     for _, r in summary.iterrows():
@@ -433,13 +440,14 @@ def format_calibration_report(
             f"| `{r['parameter']}` | {priors[r['parameter']]} | {r['median']:.4g} | "
             f"[{r['ci90_low']:.4g}, {r['ci90_high']:.4g}] |"
         )
-    lines += ["", "## Generations", "", "| t | epsilon | simulations | acceptance rate |"]
-    lines += ["|---:|---:|---:|---:|"]
-    for _, r in populations.iterrows():
-        lines.append(
-            f"| {int(r['t'])} | {r['epsilon']:.4g} | {int(r['samples'])} | "
-            f"{r['acceptance_rate']:.3f} |"
-        )
+    if populations is not None:
+        lines += ["", "## Generations", "", "| t | epsilon | simulations | acceptance rate |"]
+        lines += ["|---:|---:|---:|---:|"]
+        for _, r in populations.iterrows():
+            lines.append(
+                f"| {int(r['t'])} | {r['epsilon']:.4g} | {int(r['samples'])} | "
+                f"{r['acceptance_rate']:.3f} |"
+            )
     lines += ["", "## Posterior-predictive check", ""]
     lines += [
         "Simulated percentiles within the data's 95% bootstrap intervals in "

@@ -34,8 +34,13 @@ on average, net of telomerase; ``loss_slope_per_bp`` ``c`` > 0) the equations st
 the lengths reached): the stem mean relaxes, ``H = F + (H(t0) - F) exp(-c D)`` with ``F =
 ref - l / c`` and ``D`` the division-equivalents ``A + 2 G + 2 t / L_s`` since ``t0``; a
 supplied cell's ``k`` amplification divisions follow ``x_{j+1} = x_j - l - c (x_j - ref)``;
-the pool's local divisions cost ``2 (l + c (m - ref))``. Pure functions of numbers and
-arrays; units in the names.
+the pool's local divisions cost ``2 (l + c (m - ref))``.
+
+A pool with a childhood turnover (its rate ``F_p`` times the adult's at birth, the excess
+decaying over ``tau_p``: lymphocytes in infancy) follows the same equation with ``1 / L``
+replaced by ``(1 + (F_p - 1) exp(-t / tau_p)) / L``: exact for ``H`` constant over a step,
+each step's decay integrating the rate over it. Pure functions of numbers and arrays;
+units in the names.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from scipy.signal import lfilter
 from scipy.stats import norm
 
@@ -146,6 +152,23 @@ class PoolMeanField:
     """Length-dependent loss of the pool's divisions (as ``StemMeanField``'s)."""
     reference_bp: float = 0.0
     """The telomere length (bp) at which a pool division loses ``loss_bp``."""
+    childhood_turnover_factor: float = 1.0
+    """The pool's turnover rate at birth relative to adults' (1: no childhood; cellsim's
+    ``TissueParams.childhood_turnover.factor``)."""
+    childhood_turnover_timescale_years: float = 1.0
+    """The e-folding time (years) of that excess."""
+
+    def turnover_integral_days(self, grid_days: np.ndarray) -> np.ndarray:
+        """Per step of the grid (organism ages, days), ``integral of (1 + (F - 1)
+        exp(-t / tau)) dt`` over the step: the step's length in adult turnover time.
+
+        Args:
+            grid_days: the evenly spaced organism ages (days).
+        """
+        t = np.asarray(grid_days, dtype=float)
+        tau = self.childhood_turnover_timescale_years * DAYS_PER_YEAR
+        decay = np.exp(-t / tau)
+        return np.diff(t) + (self.childhood_turnover_factor - 1.0) * tau * (decay[:-1] - decay[1:])
 
     def amplified_bp(self, length_bp: np.ndarray) -> np.ndarray:
         """The length after the ``amplification_divisions`` of a cell of ``length_bp``.
@@ -231,6 +254,11 @@ def pool_mean_bp(
     m0 = supplied[0] if pool.initial_mean_bp is None else pool.initial_mean_bp
     b = s + 2.0 * (1.0 - s) * c  # dm/dt = (s x - 2 (1 - s) (l - c ref) - b m) / L
     source = s * supplied - 2.0 * (1.0 - s) * (loss - c * ref)
+    if pool.childhood_turnover_factor != 1.0:  # time-varying turnover (childhood)
+        steps = pool.turnover_integral_days(grid_days)
+        if b <= 0.0:
+            return m0 + source[0] / life * np.concatenate([[0.0], np.cumsum(steps)])
+        return _varying_recursion(np.exp(-b / life * steps), source[:-1] / b, m0)
     if b <= 0.0:  # no supply, constant loss: a straight line
         return m0 + source[0] / life * (grid_days - grid_days[0])
     a = math.exp(-b / life * dt)
@@ -238,6 +266,17 @@ def pool_mean_bp(
     out = np.empty_like(stem_bp)
     out[0] = m0
     out[1:], _ = lfilter([1.0 - a], [1.0, -a], target[:-1], zi=[a * m0])
+    return out
+
+
+@njit(cache=True)
+def _varying_recursion(a: np.ndarray, target: np.ndarray, m0: float) -> np.ndarray:
+    """``m_{n+1} = a_n m_n + (1 - a_n) target_n`` from ``m_0 = m0`` (a pool with a
+    turnover rate that changes from step to step)."""
+    out = np.empty(a.shape[0] + 1)
+    out[0] = m0
+    for n in range(a.shape[0]):
+        out[n + 1] = a[n] * out[n] + (1.0 - a[n]) * target[n]
     return out
 
 

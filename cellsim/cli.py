@@ -284,7 +284,8 @@ def calibrate(
     ] = False,
 ) -> None:
     """Bayesian calibration by ABC-SMC (pyabc) of model parameters to observed data, on
-    Dask; rerun to continue after a kill."""
+    Dask, or, with an [mcmc] table, by MCMC (emcee) on a likelihood of the statistics;
+    rerun to continue after a kill."""
     from cellsim.config.calibration import CalibrationError, load_calibration
 
     _dask_options(workers, scheduler)
@@ -300,10 +301,14 @@ def calibrate(
     )
     if dry_run:
         return
+    package = "emcee" if study.mcmc is not None else "pyabc"
     try:
-        import pyabc  # noqa: F401
+        __import__(package)
     except ImportError:
-        fail('cellsim calibrate needs pyabc: pip install -e ".[calibrate]" (or pip install pyabc)')
+        fail(
+            f'cellsim calibrate needs {package}: pip install -e ".[calibrate]" (or pip install '
+            f"{package})"
+        )
     from cellsim.run.calibration import run_calibration
 
     out_dir = _out_dir(out, study.name, "calibration")

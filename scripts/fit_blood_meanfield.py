@@ -1,8 +1,9 @@
 """A direct least-squares fit of a hierarchy calibration's mean field (a search, not ABC).
 
-ABC-SMC of the blood calibration (scenarios/blood/calibration.toml: 12 parameters, 72
+ABC-SMC of the blood calibration (scenarios/blood/calibration.toml: 14 parameters, 72
 statistics) takes hours on two cores. This script asks a cheaper question first: can the
-model reproduce Aubert 2012's percentiles at all, and with which parameters? It minimises
+model reproduce Aubert 2012's percentiles at all, and with which parameters? Its optimum
+(``--out``) is where the calibration's MCMC starts (``[mcmc.start]``). It minimises
 
     sum over (cell type, age bin, percentile) of ((model - centre) / half-width)^2
 
@@ -13,7 +14,7 @@ data, the hierarchy's mean field plus each person's birth offset as the model ca
 ``CohortSimulator``'s construction, without its sampling noise). It prints the best
 parameters and, per cell, the model's percentiles against the data's intervals.
 
-    .venv/bin/python scripts/fit_blood_meanfield.py                      # ~10 min on one core
+    .venv/bin/python scripts/fit_blood_meanfield.py --out best.json      # ~4 min on one core
     .venv/bin/python scripts/fit_blood_meanfield.py --maxiter 50 --seed 2
 
 The mean field is used wherever it is evaluated, also where a particle's HSCs near their

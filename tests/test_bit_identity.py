@@ -44,6 +44,7 @@ ADDED_AT_DEFAULT: dict[tuple[str | None, str], object] = {
     ("telomere", "loss_length_slope"): 0.0,  # length-dependent loss (issue 16)
     ("telomere", "loss_reference_bp"): 10000.0,
     (None, "cells_in_body"): None,  # issue 17: the whole body
+    (None, "childhood_turnover"): {"factor": 1.0, "timescale_years": 1.0},  # issue 16
 }
 MODEL_ADDED_AT_DEFAULT: dict[str, object] = {
     "immune": {"half_saturation_fraction": 0.5, "shared": False, "tissues": None},

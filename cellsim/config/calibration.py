@@ -67,7 +67,10 @@ class CalibrationPlan:
             "name": True,
             "description": True,
             "abc": {"max_populations", "min_acceptance_rate", "posterior_predictive_draws"},
+            "mcmc": {"steps", "burn_in_steps", "thin", "checkpoint_steps"},
         }
+        if self.study.mcmc is None:  # an ABC calibration keeps the fingerprint it had
+            exclude["mcmc"] = True
         payload = {
             "study": self.study.model_dump(mode="json", exclude=exclude),
             "base": self.base.model_dump(mode="json"),

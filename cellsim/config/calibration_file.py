@@ -45,6 +45,15 @@ the same ages. Top-level keys::
                                    # each statistic scaled by its spread) or "euclidean"
     posterior_predictive_draws = 40
 
+    # or, instead of [abc], MCMC on a likelihood of the statistics (hierarchy_meanfield
+    # only; cellsim/run/calibration_mcmc.py):
+    # [mcmc]
+    # walkers = 48
+    # steps = 3000
+    # burn_in_steps = 1000
+    # thin = 10
+    # start = { "hsc.telomere.initial_mean_bp" = 11100 }   # e.g. a direct fit's optimum
+
     [parameters]                   # priors (the distributions of sensitivity files)
     "hsc_pool.telomere.initial_mean_bp" = { distribution = "uniform", low = 6000, high = 10000 }
     "hsc_pool.telomere.loss_mean_bp" = { distribution = "uniform", low = 5, high = 80 }
@@ -150,6 +159,43 @@ class ABCSettings(_Strict):
     posterior_predictive_draws: int = Field(40, ge=2, le=10_000)
 
 
+class MCMCSettings(_Strict):
+    """MCMC on a likelihood of the summary statistics (``[mcmc]``, instead of ABC-SMC;
+    ``cellsim.run.calibration_mcmc``): emcee's affine-invariant ensemble sampler."""
+
+    walkers: int = Field(48, ge=4, le=10_000)
+    """Walkers of the ensemble (at least twice the parameters)."""
+    steps: int = Field(3000, ge=2, le=1_000_000)
+    """Steps of each walker (a rerun with more continues the chain)."""
+    burn_in_steps: int = Field(1000, ge=0, le=1_000_000)
+    """Steps of each walker left out of the posterior (the chain's warm-up)."""
+    thin: int = Field(10, ge=1, le=100_000)
+    """Every how many steps a walker's position enters the posterior."""
+    start: dict[str, float] = Field(default_factory=dict)
+    """Where the walkers start: parameter -> value (e.g. a direct fit's optimum); a
+    parameter left out starts at its prior's median."""
+    start_spread: float = Field(0.01, gt=0.0, le=1.0)
+    """The walkers' initial ball: Normal(start, this x the prior's central 98% width),
+    folded into the prior's support."""
+    people_per_person: int = Field(40, ge=1, le=10_000)
+    """Simulated people per person of the data (the same standard normal offsets at every
+    parameter value, so the likelihood is a smooth function of the parameters)."""
+    bootstrap_resamples: int = Field(1000, ge=50, le=100_000)
+    """Bootstrap resamples of the data giving each statistic's standard error."""
+    checkpoint_steps: int = Field(100, ge=1, le=1_000_000)
+    """Steps between saves of the chain (a killed run continues from the last save)."""
+    posterior_predictive_draws: int = Field(100, ge=2, le=10_000)
+    """Posterior draws simulated for the posterior-predictive check."""
+
+    @model_validator(mode="after")
+    def _burn_in(self) -> MCMCSettings:
+        if self.burn_in_steps >= self.steps:
+            raise ValueError(
+                f"burn_in_steps = {self.burn_in_steps} must be fewer than steps = {self.steps}"
+            )
+        return self
+
+
 class Cohort(_Strict):
     """Fixed cohort settings (instead of a prior on ``cohort.between_person_sd_bp``)."""
 
@@ -174,6 +220,8 @@ class Calibration(_Strict):
     observables: list[Observable] | None = Field(None, min_length=1)
     summary: Summary
     abc: ABCSettings = Field(default_factory=ABCSettings)
+    mcmc: MCMCSettings | None = None
+    """MCMC on a likelihood of the statistics instead of ABC-SMC (None: ABC)."""
     cohort: Cohort = Field(default_factory=Cohort)
     parameters: dict[str, Distribution] = Field(min_length=1)
 
@@ -209,7 +257,40 @@ class Calibration(_Strict):
             raise ValueError(f"parameters: {others[0]!r}: the only cohort parameter is {COHORT_SD}")
         if len(self.parameters) == (0 if fixed else 1):
             raise ValueError("parameters: no model parameter to calibrate")
+        if self.mcmc is not None:
+            self._check_mcmc(self.mcmc)
         return self
+
+    def _check_mcmc(self, mcmc: MCMCSettings) -> None:
+        if "abc" in self.model_fields_set:
+            raise ValueError("give [abc] or [mcmc], not both (the method is the table given)")
+        if self.simulator != "hierarchy_meanfield":
+            raise ValueError(
+                f"[mcmc] needs simulator = 'hierarchy_meanfield' (a likelihood needs the "
+                f"deterministic closed form; got {self.simulator!r})"
+            )
+        unknown = [k for k in mcmc.start if k not in self.parameters]
+        if unknown:
+            raise ValueError(f"mcmc.start: {unknown[0]!r} is not a calibrated parameter")
+        if mcmc.walkers < 2 * len(self.parameters):
+            raise ValueError(
+                f"mcmc.walkers = {mcmc.walkers}: need at least 2 x {len(self.parameters)} "
+                "parameters"
+            )
+        bad = [s for s in self.summary.statistics if s not in ("median", "p10", "p90", "mean")]
+        if bad:
+            raise ValueError(
+                f"[mcmc]: summary statistic {bad[0]!r} has no likelihood here (median, p10, "
+                "p90 or mean)"
+            )
+        for name, value in mcmc.start.items():
+            d = self.parameters[name]
+            low = d.low if d.low is not None else -float("inf")
+            high = d.high if d.high is not None else float("inf")
+            if not low <= value <= high:
+                raise ValueError(
+                    f"mcmc.start: {name} = {value:g} is outside its prior ({d.describe()})"
+                )
 
     @property
     def series(self) -> list[Observable]:

@@ -24,7 +24,7 @@ from cellsim.engine.schema import EVENTS
 from cellsim.engine.tissue import Tissue
 from cellsim.io import CheckpointError, read_checkpoint, write_checkpoint
 from cellsim.kernels import day as day_kernels
-from cellsim.kernels.layout import P_CLEARANCE_HALF_SATURATION
+from cellsim.kernels.layout import P_CLEARANCE_HALF_SATURATION, P_DEATH_RATE_PER_DAY
 
 TRAJECTORY_KEYS_PRIMARY = (
     "day",
@@ -195,6 +195,16 @@ class AgingModel(mesa.Model):
                 only.kernel_params[P_CLEARANCE_HALF_SATURATION] = (
                     self.params.immune.half_saturation_fraction
                 )
+        # childhood turnover (TissueParams.childhood_turnover): (tissue, adult death rate)
+        self._childhood = [
+            (t, 1.0 / t.params.lifespan_days)
+            for t in self.tissues
+            if t.params.childhood_turnover.active
+        ]
+        self._childhood_until = max(
+            (t.params.childhood_turnover.active_until_days() for t, _ in self._childhood),
+            default=-math.inf,
+        )
         self._update_watch()
         self.interventions = schedule_interventions(self)
         self._next_record_day = self.age_days
@@ -255,7 +265,10 @@ class AgingModel(mesa.Model):
     def _advance_days(self, n_days: int) -> int:
         """Up to ``n_days`` steps of every tissue in one call of ``kernels.day.advance_days``,
         stopping after a step on which a failure not yet recorded is reached. Returns the
-        steps run; the caller moves the clock."""
+        steps run; the caller moves the clock. While a tissue's childhood turnover is on,
+        one step at a time, at the tissues' death rates averaged over that step."""
+        if self._childhood:
+            n_days = self._set_childhood_rates(n_days)
         return int(
             day_kernels.advance_days(
                 self._kernel_tissues,
@@ -269,6 +282,22 @@ class AgingModel(mesa.Model):
                 self._immune,
             )
         )
+
+    def _set_childhood_rates(self, n_days: int) -> int:
+        """Set the death rate of each tissue with a childhood turnover for the next step
+        (the adult rate times ``ChildhoodTurnoverParams.mean_factor`` over the step, the
+        adult rate itself once past ``active_until_days``); return the steps the next
+        kernel call may run: 1 in childhood (each step its own rate), else ``n_days``."""
+        start = self.age_days
+        if start >= self._childhood_until:
+            for t, adult in self._childhood:
+                t.kernel_params[P_DEATH_RATE_PER_DAY] = adult
+            return n_days
+        end = self.day_after(self.step_count + 1)
+        for t, adult in self._childhood:
+            factor = t.params.childhood_turnover.mean_factor(start, end)
+            t.kernel_params[P_DEATH_RATE_PER_DAY] = adult * factor
+        return min(n_days, 1)
 
     def _update_watch(self) -> None:
         """What the day kernels stop on, per tissue (``Tissue.watch``), as arrays; updated

@@ -332,6 +332,61 @@ class StemDivisionParams(_Strict):
         )
 
 
+CHILDHOOD_EXCESS_TOLERANCE = 1e-6
+"""The childhood excess of a turnover rate below which the engine uses the adult rate
+(``ChildhoodTurnoverParams.active_until_days``)."""
+
+
+class ChildhoodTurnoverParams(_Strict):
+    """Faster turnover of a tissue in childhood (docs/MODEL.md, "Lymphocytes in infancy").
+
+    Its cells die, each death refilled as in adults (by supply or a local division), at
+    ``factor`` times the adult rate ``1 / lifespan_days`` at birth, the excess decaying as
+    ``exp(-age / timescale_years)``: the rate at organism age t is ``(1 + (factor - 1)
+    exp(-t / tau)) / lifespan_days``. For lymphocytes: their counts are highest in
+    infancy (Shearer 2003) and naive T cells proliferate most in the first years
+    (Schonland 2003), when lymphocyte telomeres fall fastest (Zeichner 1999; Rufer 1999;
+    Aubert 2012).
+    The default, factor 1, is no childhood. The engine sets each step's rate to its mean
+    over the step (``mean_factor``); the mean field integrates it exactly.
+    """
+
+    factor: float = Field(1.0, ge=0, le=MAX_FACTOR)
+    """Turnover rate at birth relative to adults' (1: no childhood; calibrated for
+    lymphocytes in scenarios/blood)."""
+    timescale_years: float = Field(1.0, gt=0, le=MAX_DAYS / DAYS_PER_YEAR)
+    """e-folding time (years) of the childhood excess in turnover."""
+
+    @property
+    def active(self) -> bool:
+        """Whether the rate differs from the adult one at all (factor != 1)."""
+        return self.factor != 1.0
+
+    def mean_factor(self, start_day: float, end_day: float) -> float:
+        """The rate's mean over organism ages ``[start_day, end_day]`` relative to adults'.
+
+        Args:
+            start_day: organism age (days) at the start of the interval.
+            end_day: organism age (days) at its end (> ``start_day``).
+
+        Returns:
+            ``1 + (factor - 1) tau (exp(-start / tau) - exp(-end / tau)) / (end - start)``.
+        """
+        tau = self.timescale_years * DAYS_PER_YEAR
+        excess = (self.factor - 1.0) * tau
+        decayed = math.exp(-start_day / tau) - math.exp(-end_day / tau)
+        return 1.0 + excess * decayed / (end_day - start_day)
+
+    def active_until_days(self) -> float:
+        """The organism age (days) after which the excess ``|factor - 1| exp(-t / tau)``
+        stays below ``CHILDHOOD_EXCESS_TOLERANCE`` (0 without a childhood): the engine
+        uses the adult rate from then on."""
+        if not self.active:
+            return 0.0
+        tau = self.timescale_years * DAYS_PER_YEAR
+        return max(0.0, tau * math.log(abs(self.factor - 1.0) / CHILDHOOD_EXCESS_TOLERANCE))
+
+
 class TissueParams(_Strict):
     """One compartment: its size, turnover and the cell-level processes within it."""
 
@@ -373,6 +428,9 @@ class TissueParams(_Strict):
     """Found this tissue's cells as supplied cells (telomeres drawn from the stem
     compartment at the start, less a supply division and the amplification) instead of
     from ``telomere.initial_mean_bp``: a person's pools start from their stem cells."""
+    childhood_turnover: ChildhoodTurnoverParams = Field(default_factory=ChildhoodTurnoverParams)
+    """Faster turnover in childhood (default factor 1: none); for lymphocytes in the blood
+    scenarios (docs/MODEL.md, "Lymphocytes in infancy")."""
     stem_divisions: StemDivisionParams | None = None
     """A stem compartment's own division clock (kind "stem" only); None: it divides only
     when it supplies a cell or replaces one of its own."""

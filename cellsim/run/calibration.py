@@ -1,4 +1,5 @@
-"""Run a calibration: ABC-SMC (pyabc) over a cellsim model, on Dask, resumable.
+"""Run a calibration: ABC-SMC (pyabc) over a cellsim model, on Dask, resumable (or, for a
+calibration with ``[mcmc]``, MCMC on a likelihood: ``cellsim.run.calibration_mcmc``).
 
 ``run_calibration`` builds pyabc's ``ABCSMC`` from the plan: the priors (scipy
 distributions through ``pyabc.RV``), the simulator (``CohortSimulator``: one cellsim run
@@ -214,7 +215,8 @@ def hierarchy_stem(params: ModelParams) -> TissueParams | None:
 def check_hierarchy_meanfield(plan: CalibrationPlan) -> None:
     """Refuse the hierarchy mean field where it never holds: the model must have one stem
     compartment with a division clock, the observed tissues must be it or well-mixed
-    tissues it supplies, observed by their mean telomere, and no intervention may act."""
+    tissues it supplies, observed by their mean telomere, and no intervention may act;
+    only supplied tissues may have a childhood turnover."""
     base = plan.base
     stem = hierarchy_stem(base)
     problem = None
@@ -222,6 +224,8 @@ def check_hierarchy_meanfield(plan: CalibrationPlan) -> None:
         problem = "the model needs exactly one stem compartment with stem_divisions"
     elif base.interventions:
         problem = "interventions change the closed form"
+    elif stem.childhood_turnover.active:
+        problem = f"stem compartment {stem.name!r}: childhood_turnover is not in the closed form"
     else:
         for tissue, column in zip(plan.tissues, plan.columns, strict=True):
             t = next(x for x in base.tissues if x.name == tissue)
@@ -262,6 +266,8 @@ def hierarchy_meanfield_model(
             initial_mean_bp=None if t.initial_from_supply else t.telomere.initial_mean_bp,
             loss_slope_per_bp=t.telomere.loss_length_slope,
             reference_bp=t.telomere.loss_reference_bp,
+            childhood_turnover_factor=t.childhood_turnover.factor,
+            childhood_turnover_timescale_years=t.childhood_turnover.timescale_years,
         )
         for t in params.tissues
         if t.supply_from == stem.name
@@ -367,7 +373,9 @@ def run_calibration(
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Run (or continue) the calibration into ``out_dir`` and write its outputs (module
-    doc). Returns ``{"posterior", "summary", "populations", "bands", "out_dir"}``."""
+    doc; with ``[mcmc]``, ``cellsim.run.calibration_mcmc``'s, on one core: ``workers``
+    and ``scheduler`` are for ABC). Returns ``{"posterior", "summary", "bands",
+    "out_dir"}`` and ``"populations"`` (ABC) or ``"diagnostics"`` (MCMC)."""
     console = console or Console()
     out_dir = Path(out_dir)
     study = plan.study
@@ -379,8 +387,13 @@ def run_calibration(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / MANIFEST, _manifest(plan, "running"))
     t0 = time.monotonic()
-    history = run_abc(plan, out_dir / "abc.db", resuming, workers, scheduler, client, console)
-    result = write_outputs(plan, out_dir, history, console)
+    if study.mcmc is not None:  # MCMC on a likelihood of the statistics, in this process
+        from cellsim.run.calibration_mcmc import run_mcmc
+
+        result = run_mcmc(plan, out_dir, console)
+    else:
+        history = run_abc(plan, out_dir / "abc.db", resuming, workers, scheduler, client, console)
+        result = write_outputs(plan, out_dir, history, console)
     write_json(
         out_dir / MANIFEST,
         {**_manifest(plan, "complete"), "wall_seconds_last_invocation": time.monotonic() - t0},
