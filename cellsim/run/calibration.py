@@ -496,6 +496,21 @@ def posterior_table(history: Any, names: list[str]) -> pd.DataFrame:
     return df.reset_index(drop=True)[names].assign(weight=np.asarray(w) / np.sum(w))
 
 
+def print_posterior_summary(
+    console: Console, summary: pd.DataFrame, out_dir: Path, name_width: int = 40
+) -> None:
+    """Print each parameter's posterior median and 90% credible interval (``summary``'s
+    ``parameter``, ``median``, ``ci90_low``, ``ci90_high``), then where the outputs went."""
+    for _, r in summary.iterrows():
+        console.print(
+            f"  {r['parameter']:<{name_width}} median {r['median']:10.4g}   90% CI "
+            f"[{r['ci90_low']:.4g}, {r['ci90_high']:.4g}]",
+            markup=False,
+            highlight=False,
+        )
+    console.print(f"wrote {out_dir}", markup=False)
+
+
 def write_outputs(
     plan: CalibrationPlan, out_dir: Path, history: Any, console: Console
 ) -> dict[str, Any]:
@@ -567,14 +582,7 @@ def write_outputs(
         [POSTERIOR_NOTE],
     )
     write_text(out_dir / "report.md", text)
-    for _, r in summary.iterrows():
-        console.print(
-            f"  {r['parameter']:<40} median {r['median']:10.4g}   90% CI "
-            f"[{r['ci90_low']:.4g}, {r['ci90_high']:.4g}]",
-            markup=False,
-            highlight=False,
-        )
-    console.print(f"wrote {out_dir}", markup=False)
+    print_posterior_summary(console, summary, out_dir, name_width=40)
     return {
         "posterior": posterior,
         "summary": summary,

@@ -418,7 +418,7 @@ def write_mcmc_outputs(
         posterior_summary,
         predictive_bands,
     )
-    from cellsim.run.calibration import POSTERIOR_NOTE
+    from cellsim.run.calibration import POSTERIOR_NOTE, print_posterior_summary
 
     s = plan.study
     mcmc = s.mcmc
@@ -495,14 +495,7 @@ def write_mcmc_outputs(
         header=header,
     )
     write_text(out_dir / "report.md", text)
-    for _, r in summary.iterrows():
-        console.print(
-            f"  {r['parameter']:<48} median {r['median']:10.4g}   90% CI "
-            f"[{r['ci90_low']:.4g}, {r['ci90_high']:.4g}]",
-            markup=False,
-            highlight=False,
-        )
-    console.print(f"wrote {out_dir}", markup=False)
+    print_posterior_summary(console, summary, out_dir, name_width=48)
     return {
         "posterior": posterior,
         "summary": summary,
