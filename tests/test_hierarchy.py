@@ -347,22 +347,14 @@ def test_run_is_bit_identical_to_stepping_with_a_childhood_turnover():
         years=3.0, n_stem=200, n_pool=100, dt_days=5.0,
         lymph_childhood={"factor": 4.0, "timescale_years": 0.05},
     )  # fmt: skip
-    fast = AgingModel(p, rng=8).run()
-    slow = AgingModel(p, rng=8)
-    while slow.running:
-        slow.step()
-    for tf, ts in zip(fast.tissues, slow.tissues, strict=True):
-        for a, b in zip(tf.cells.arrays(), ts.cells.arrays(), strict=True):
-            assert np.array_equal(a, b)
-    pd.testing.assert_frame_equal(fast.trajectories(), slow.trajectories())
+    assert_run_equals_stepping(p, rng=8)
 
 
-def test_run_is_bit_identical_to_stepping_with_a_clock():
-    """Fast-forward over three linked tissues equals stepping one step at a time."""
-    clock = {"childhood_factor": 5.0, "pool_at_birth_fraction": 0.3}
-    p = hierarchy(years=3.0, n_stem=200, n_pool=100, clock=clock)
-    fast = AgingModel(p, rng=8).run()
-    slow = AgingModel(p, rng=8)
+def assert_run_equals_stepping(p, rng: int) -> None:
+    """``AgingModel.run()`` (fast-forward) and stepping one step at a time give the same
+    cells, counters and trajectories in every tissue."""
+    fast = AgingModel(p, rng=rng).run()
+    slow = AgingModel(p, rng=rng)
     while slow.running:
         slow.step()
     for tf, ts in zip(fast.tissues, slow.tissues, strict=True):
@@ -370,6 +362,12 @@ def test_run_is_bit_identical_to_stepping_with_a_clock():
             assert np.array_equal(a, b)
         assert np.array_equal(tf.counters, ts.counters)
     pd.testing.assert_frame_equal(fast.trajectories(), slow.trajectories())
+
+
+def test_run_is_bit_identical_to_stepping_with_a_clock():
+    """Fast-forward over three linked tissues equals stepping one step at a time."""
+    clock = {"childhood_factor": 5.0, "pool_at_birth_fraction": 0.3}
+    assert_run_equals_stepping(hierarchy(years=3.0, n_stem=200, n_pool=100, clock=clock), rng=8)
 
 
 @settings(max_examples=15, deadline=None)

@@ -496,6 +496,42 @@ def posterior_table(history: Any, names: list[str]) -> pd.DataFrame:
     return df.reset_index(drop=True)[names].assign(weight=np.asarray(w) / np.sum(w))
 
 
+def predictive_outputs(
+    plan: CalibrationPlan,
+    simulator: Any,
+    posterior: pd.DataFrame,
+    names: list[str],
+    n_draws: int,
+    weights: np.ndarray | None,
+    figs: Path,
+) -> tuple[pd.DataFrame, list[Path]]:
+    """The posterior-predictive check of a calibration: ``n_draws`` posterior rows (drawn
+    with ``weights``, uniformly when None, from the study's seed), each a cohort of the
+    data's ages from ``simulator.people``; returns their bands (``predictive_bands``) and
+    the pairs and predictive-check figures written to ``figs``."""
+    from analysis.calibration import plot_pairs, plot_predictive_check, predictive_bands
+
+    s = plan.study
+    rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(stable_key("ppc"),)))
+    idx = rng.choice(len(posterior), size=n_draws, p=weights)
+    draws = [simulator.people(posterior.iloc[i][names].to_dict()) for i in idx]
+    bands = predictive_bands(
+        plan.ages_years, draws, s.summary.age_bins_years, plan.values_bp, plan.names, seed=s.seed
+    )
+    made = [
+        plot_pairs(posterior, names, figs / "pairs.png", seed=s.seed),
+        plot_predictive_check(
+            plan.ages_years,
+            plan.values_bp,
+            bands,
+            figs / "predictive_check.png",
+            ylabel=f"{', '.join(plan.names)}, in bp",
+            title=f"{s.name}: data and posterior-predictive bands",
+        ),
+    ]
+    return bands, made
+
+
 def print_posterior_summary(
     console: Console, summary: pd.DataFrame, out_dir: Path, name_width: int = 40
 ) -> None:
@@ -518,10 +554,7 @@ def write_outputs(
     from analysis.calibration import (
         format_calibration_report,
         plot_epsilon,
-        plot_pairs,
-        plot_predictive_check,
         posterior_summary,
-        predictive_bands,
     )
 
     s = plan.study
@@ -539,26 +572,17 @@ def write_outputs(
     )
     populations["acceptance_rate"] = populations["particles"] / populations["samples"]
     summary = posterior_summary(posterior, names)
-    sim = CohortSimulator(plan)
-    rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(stable_key("ppc"),)))
-    idx = rng.choice(len(posterior), size=s.abc.posterior_predictive_draws, p=posterior["weight"])
-    draws = [sim.people(posterior.iloc[i][names].to_dict()) for i in idx]
-    bands = predictive_bands(
-        plan.ages_years, draws, s.summary.age_bins_years, plan.values_bp, plan.names, seed=s.seed
-    )
     figs = out_dir / "figures"
-    made = [
-        plot_pairs(posterior, names, figs / "pairs.png", seed=s.seed),
-        plot_predictive_check(
-            plan.ages_years,
-            plan.values_bp,
-            bands,
-            figs / "predictive_check.png",
-            ylabel=f"{', '.join(plan.names)}, in bp",
-            title=f"{s.name}: data and posterior-predictive bands",
-        ),
-        plot_epsilon(populations, figs / "epsilon.png"),
-    ]
+    bands, made = predictive_outputs(
+        plan,
+        CohortSimulator(plan),
+        posterior,
+        names,
+        s.abc.posterior_predictive_draws,
+        posterior["weight"].to_numpy(),
+        figs,
+    )
+    made.append(plot_epsilon(populations, figs / "epsilon.png"))
     write_parquet(out_dir / "posterior.parquet", posterior)
     write_csv(out_dir / "posterior_summary.csv", summary)
     write_csv(out_dir / "populations.csv", populations)

@@ -413,12 +413,13 @@ def write_mcmc_outputs(
     """Posterior, diagnostics, posterior-predictive check, figures and report."""
     from analysis.calibration import (
         format_calibration_report,
-        plot_pairs,
-        plot_predictive_check,
         posterior_summary,
-        predictive_bands,
     )
-    from cellsim.run.calibration import POSTERIOR_NOTE, print_posterior_summary
+    from cellsim.run.calibration import (
+        POSTERIOR_NOTE,
+        predictive_outputs,
+        print_posterior_summary,
+    )
 
     s = plan.study
     mcmc = s.mcmc
@@ -427,25 +428,17 @@ def write_mcmc_outputs(
     posterior = posterior_from_chain(chain, names, mcmc.burn_in_steps, mcmc.thin)
     summary = posterior_summary(posterior, names)
     diagnostics = chain_diagnostics(chain, names, mcmc.burn_in_steps)
-    rng = np.random.default_rng(np.random.SeedSequence(s.seed, spawn_key=(stable_key("ppc"),)))
-    idx = rng.choice(len(posterior), size=mcmc.posterior_predictive_draws)
-    draws = [likelihood.simulator.people(posterior.iloc[i][names].to_dict()) for i in idx]
-    bands = predictive_bands(
-        plan.ages_years, draws, s.summary.age_bins_years, plan.values_bp, plan.names, seed=s.seed
-    )
     figs = out_dir / "figures"
-    made = [
-        plot_pairs(posterior, names, figs / "pairs.png", seed=s.seed),
-        plot_predictive_check(
-            plan.ages_years,
-            plan.values_bp,
-            bands,
-            figs / "predictive_check.png",
-            ylabel=f"{', '.join(plan.names)}, in bp",
-            title=f"{s.name}: data and posterior-predictive bands",
-        ),
-        plot_trace(chain, log_prob, names, mcmc.burn_in_steps, figs / "trace.png"),
-    ]
+    bands, made = predictive_outputs(
+        plan,
+        likelihood.simulator,
+        posterior,
+        names,
+        mcmc.posterior_predictive_draws,
+        None,
+        figs,
+    )
+    made.append(plot_trace(chain, log_prob, names, mcmc.burn_in_steps, figs / "trace.png"))
     write_parquet(out_dir / "posterior.parquet", posterior)
     write_csv(out_dir / "posterior_summary.csv", summary)
     write_csv(out_dir / "diagnostics.csv", diagnostics)
