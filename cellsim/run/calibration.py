@@ -138,6 +138,18 @@ class CohortSimulator:
         the curves at a birth length ``RESPONSE_STEP_BP`` longer, less the curves, over
         the step (1 at every age without length-dependent loss, for pools founded from
         their stem cells; below 1 and falling with a ``loss_length_slope``)."""
+        pair = self.meanfield_pair(pars)
+        if pair is None:
+            return None
+        means, higher = pair
+        return [
+            (means[t][0], (higher[t][1] - means[t][1]) / RESPONSE_STEP_BP) for t in self.tissues
+        ]
+
+    def meanfield_pair(self, pars: dict[str, float]) -> tuple[dict, dict] | None:
+        """The hierarchy's mean-field curves at ``pars`` (``hierarchy_meanfield_curves``)
+        and at a stem-cell birth length ``RESPONSE_STEP_BP`` longer; None for another
+        simulator or where the mean field does not hold."""
         if self.simulator != "hierarchy_meanfield":
             return None
         params = with_overrides(self.base, {k: float(pars[k]) for k in self.model_parameters})
@@ -148,10 +160,7 @@ class CohortSimulator:
         assert stem is not None
         path = f"{stem.name}.telomere.initial_mean_bp"
         shifted = with_overrides(params, {path: stem.telomere.initial_mean_bp + RESPONSE_STEP_BP})
-        higher = hierarchy_meanfield_curves(shifted)
-        return [
-            (means[t][0], (higher[t][1] - means[t][1]) / RESPONSE_STEP_BP) for t in self.tissues
-        ]
+        return means, hierarchy_meanfield_curves(shifted)
 
     def people(self, pars: dict[str, float]) -> np.ndarray:
         """The simulated values of every person of the data (their ages), people x

@@ -171,25 +171,14 @@ class PercentileLikelihood:
     def model_statistics(self, pars: dict[str, float]) -> np.ndarray | None:
         """The model's statistics per cell (cells x statistics), or None where the closed
         form does not hold at ``pars``."""
-        from cellsim.engine.params import with_overrides
-        from cellsim.run.calibration import (
-            RESPONSE_STEP_BP,
-            hierarchy_meanfield_curves,
-            hierarchy_meanfield_holds,
-            hierarchy_stem,
-        )
+        from cellsim.run.calibration import RESPONSE_STEP_BP
 
         sim = self.simulator
-        params = with_overrides(sim.base, {k: float(pars[k]) for k in sim.model_parameters})
-        means = hierarchy_meanfield_curves(params)
-        if not hierarchy_meanfield_holds(params, means):
-            return None
         # the response to the birth length, as CohortSimulator.responses (exact: linear)
-        stem = hierarchy_stem(params)
-        assert stem is not None
-        path = f"{stem.name}.telomere.initial_mean_bp"
-        shifted = with_overrides(params, {path: stem.telomere.initial_mean_bp + RESPONSE_STEP_BP})
-        higher = hierarchy_meanfield_curves(shifted)
+        pair = sim.meanfield_pair(pars)
+        if pair is None:
+            return None
+        means, higher = pair
         sd = sim.fixed_sd if sim.fixed_sd is not None else float(pars[COHORT_SD])
         curves = []
         for tissue in sim.tissues:
