@@ -100,11 +100,11 @@ def test_mcmc_recovers_the_truth_writes_a_posterior_and_resumes_exactly(tmp_path
     prior's width) around the truth (the people's spread for the between-person SD):
     within 4 posterior SDs of the median (the maximum-likelihood estimate scatters by ~1
     SD over data sets: 6 tried, 2026-12-04); the posterior has the columns
-    the scenarios read; a run stopped after 120 steps and continued to 240 gives the same
-    chain as one of 240."""
+    the scenarios read; a run stopped after 120 steps and continued to 240, both on two
+    worker processes, gives the same chain as one of 240 in one process."""
     path = _study(tmp_path)
     plan = load_calibration(path)
-    run_calibration(plan, tmp_path / "out")
+    run_calibration(plan, tmp_path / "out", workers=1)
     post = pd.read_parquet(tmp_path / "out" / "posterior.parquet")
     assert list(post.columns) == [*plan.study.parameters, "weight"]
     assert len(post) == (240 - 80) // 4 * 8
@@ -121,9 +121,9 @@ def test_mcmc_recovers_the_truth_writes_a_posterior_and_resumes_exactly(tmp_path
     again = tmp_path / "resume"
     again.mkdir()
     half = CALIBRATION.replace("steps = 240", "steps = 120")
-    run_calibration(load_calibration(_study(again, half)), again / "out")
+    run_calibration(load_calibration(_study(again, half)), again / "out", workers=2)
     (again / "cal.toml").write_text(CALIBRATION)  # more steps: the chain continues
-    run_calibration(load_calibration(again / "cal.toml"), again / "out")
+    run_calibration(load_calibration(again / "cal.toml"), again / "out", workers=2)
     with (
         np.load(tmp_path / "out" / "chain.npz") as whole,
         np.load(again / "out" / "chain.npz") as resumed,

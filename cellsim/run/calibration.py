@@ -382,9 +382,10 @@ def run_calibration(
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Run (or continue) the calibration into ``out_dir`` and write its outputs (module
-    doc; with ``[mcmc]``, ``cellsim.run.calibration_mcmc``'s, on one core: ``workers``
-    and ``scheduler`` are for ABC). Returns ``{"posterior", "summary", "bands",
-    "out_dir"}`` and ``"populations"`` (ABC) or ``"diagnostics"`` (MCMC)."""
+    doc; with ``[mcmc]``, ``cellsim.run.calibration_mcmc``'s, on ``workers`` local
+    processes (None: all CPUs); a ``scheduler`` or ``client`` is for ABC). Returns
+    ``{"posterior", "summary", "bands", "out_dir"}`` and ``"populations"`` (ABC) or
+    ``"diagnostics"`` (MCMC)."""
     console = console or Console()
     out_dir = Path(out_dir)
     study = plan.study
@@ -392,14 +393,19 @@ def run_calibration(
         check_linear_meanfield(plan)
     if study.simulator == "hierarchy_meanfield":
         check_hierarchy_meanfield(plan)
+    if study.mcmc is not None and (scheduler is not None or client is not None):
+        raise CalibrationError(
+            "calibrate: --scheduler is for ABC; an [mcmc] calibration runs on local "
+            "processes (--workers)"
+        )
     resuming = _check_folder(plan, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / MANIFEST, _manifest(plan, "running"))
     t0 = time.monotonic()
-    if study.mcmc is not None:  # MCMC on a likelihood of the statistics, in this process
+    if study.mcmc is not None:  # MCMC on a likelihood of the statistics, on local processes
         from cellsim.run.calibration_mcmc import run_mcmc
 
-        result = run_mcmc(plan, out_dir, console)
+        result = run_mcmc(plan, out_dir, console, workers=workers or os.cpu_count() or 1)
     else:
         history = run_abc(plan, out_dir / "abc.db", resuming, workers, scheduler, client, console)
         result = write_outputs(plan, out_dir, history, console)

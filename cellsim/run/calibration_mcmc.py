@@ -26,7 +26,8 @@ The posterior is sampled by emcee's affine-invariant ensemble sampler (Foreman-M
 al. 2013), the walkers starting in a small ball around ``mcmc.start`` (a direct fit's
 optimum: scripts/fit_blood_meanfield.py). The chain is saved every ``checkpoint_steps``
 steps to ``DIR/chain.npz``; rerunning the same command continues from the last save up to
-``mcmc.steps``. Written to ``DIR`` (as ``cellsim.run.calibration`` writes for ABC)::
+``mcmc.steps``. The walkers' posteriors are evaluated on ``--workers`` local
+processes (the same chain as on one). Written to ``DIR`` (as ``cellsim.run.calibration`` writes for ABC)::
 
     posterior.parquet      after burn-in, every ``thin``-th position of every walker,
                            equal weights (the columns the scenarios read)
@@ -291,13 +292,34 @@ def _random_state(saved: dict[str, Any]) -> tuple:
     return (str(saved["rng_name"]), saved["rng_keys"], int(pos), int(has_gauss), float(cached))
 
 
+_WORKER_LIKELIHOOD: PercentileLikelihood | None = None
+"""In a worker process of ``run_mcmc``'s pool: the likelihood, built once per process."""
+
+
+def _init_worker(plan: CalibrationPlan) -> None:
+    global _WORKER_LIKELIHOOD
+    _WORKER_LIKELIHOOD = PercentileLikelihood(plan)
+
+
+def _worker_log_prob(x: np.ndarray) -> float:
+    assert _WORKER_LIKELIHOOD is not None
+    return _WORKER_LIKELIHOOD(x)
+
+
 def run_mcmc(
-    plan: CalibrationPlan, out_dir: Path, console: Console | None = None
+    plan: CalibrationPlan,
+    out_dir: Path,
+    console: Console | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Run (or continue) the MCMC into ``out_dir``: the chain (``chain.npz``), then the
     outputs (module doc). Returns ``{"posterior", "summary", "bands", "diagnostics",
-    "out_dir"}``."""
-    import emcee
+    "out_dir"}``.
+
+    ``workers`` > 1 evaluates the walkers' posteriors on that many local processes (each
+    builds its own likelihood, which is deterministic given the plan): the chain is the
+    same as with one."""
+    import multiprocessing
 
     console = console or Console(quiet=True)
     s = plan.study
@@ -326,7 +348,40 @@ def run_mcmc(
         console.print(
             f"{s.name}: resuming after {chain.shape[0]} of {mcmc.steps} steps", markup=False
         )
-    sampler = emcee.EnsembleSampler(mcmc.walkers, len(likelihood.names), likelihood)
+    pool = None
+    if workers > 1:
+        pool = multiprocessing.get_context("spawn").Pool(
+            workers, initializer=_init_worker, initargs=(plan,)
+        )
+    try:
+        chain, log_prob = _sample(
+            plan, path, likelihood, chain, log_prob, start, moves, pool, console
+        )
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    return write_mcmc_outputs(plan, likelihood, out_dir, chain, log_prob, console)
+
+
+def _sample(
+    plan: CalibrationPlan,
+    path: Path,
+    likelihood: PercentileLikelihood,
+    chain: np.ndarray,
+    log_prob: np.ndarray,
+    start: np.ndarray,
+    moves: np.random.RandomState,
+    pool: Any,
+    console: Console,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Extend ``chain`` to ``mcmc.steps``, saving it every ``checkpoint_steps``."""
+    import emcee
+
+    mcmc = plan.study.mcmc
+    assert mcmc is not None
+    fn = likelihood if pool is None else _worker_log_prob
+    sampler = emcee.EnsembleSampler(mcmc.walkers, len(likelihood.names), fn, pool=pool)
     t0 = time.monotonic()
     state = emcee.State(
         start,
@@ -346,7 +401,7 @@ def run_mcmc(
             f"{float(log_prob.max()):.1f} ({time.monotonic() - t0:.0f} s)",
             markup=False,
         )
-    return write_mcmc_outputs(plan, likelihood, out_dir, chain, log_prob, console)
+    return chain, log_prob
 
 
 def posterior_from_chain(
