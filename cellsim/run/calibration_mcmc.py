@@ -27,7 +27,8 @@ al. 2013), the walkers starting in a small ball around ``mcmc.start`` (a direct 
 optimum: scripts/fit_blood_meanfield.py). The chain is saved every ``checkpoint_steps``
 steps to ``DIR/chain.npz``; rerunning the same command continues from the last save up to
 ``mcmc.steps``. The walkers' posteriors are evaluated on ``--workers`` local
-processes (the same chain as on one). Written to ``DIR`` (as ``cellsim.run.calibration`` writes for ABC)::
+processes (the same chain as on one). Written to ``DIR`` (as ``cellsim.run.calibration``
+writes for ABC)::
 
     posterior.parquet      after burn-in, every ``thin``-th position of every walker,
                            equal weights (the columns the scenarios read)
