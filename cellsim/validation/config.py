@@ -123,8 +123,14 @@ class BloodPopulationCheckConfig(_Cfg):
     oligoclonal_age_years: float = Field(80.0, gt=0)
     oligoclonal_clones_for_half_max: int = Field(30, ge=1)
     """Chosen: Mitchell's 12-18 clones holding 30-60% means half within a few tens."""
-    predictive_draws: int = Field(40, ge=1)
+    predictive_draws: int | None = Field(None, ge=1)
+    """Posterior draws in the predictive check (None: every draw of the posterior, so the
+    check judges the posterior, not a random subset of it)."""
     families: int = Field(40, ge=1)
+    anticipation_min_share: float = Field(0.25, gt=0, le=1)
+    """Chosen: a generation's median age at marrow failure is judged when at least this
+    share of the families reach that generation (a parent whose HSCs fail before the
+    conception age has no child, so late generations can hold a handful of people)."""
     people: int = Field(120, ge=1)
     normal_failure_age_years: float = Field(100.0, gt=0)
     normal_failure_fraction_max: float = Field(0.01, ge=0, le=1)
