@@ -344,9 +344,9 @@ class ChildhoodTurnoverParams(_Strict):
     ``factor`` times the adult rate ``1 / lifespan_days`` at birth, the excess decaying as
     ``exp(-age / timescale_years)``: the rate at organism age t is ``(1 + (factor - 1)
     exp(-t / tau)) / lifespan_days``. For lymphocytes: their counts are highest in
-    infancy (Shearer 2003) and naive T cells proliferate most in the first years
-    (Schonland 2003), when lymphocyte telomeres fall fastest (Zeichner 1999; Rufer 1999;
-    Aubert 2012).
+    infancy (Shearer 2003), neonates' T cells are in high proliferative turnover
+    (Schonland 2003) and lymphocyte telomeres fall fastest in the first years (Zeichner
+    1999; Rufer 1999; Aubert 2012).
     The default, factor 1, is no childhood. The engine sets each step's rate to its mean
     over the step (``mean_factor``); the mean field integrates it exactly.
     """
