@@ -2,8 +2,8 @@
 
 - ``population_fit_check``: the posterior-predictive 10th/50th/90th percentiles of
   lymphocyte and granulocyte telomere length (every draw of the committed posterior, the
-  calibration's simulator) fall within the 95% bootstrap intervals of Aubert 2012's percentiles in every
-  age bin;
+  calibration's simulator) fall within the 95% bootstrap intervals of Aubert 2012's
+  percentiles in every age bin;
 - ``syndrome_check``: families of heterozygous telomerase-mutation carriers
   (scenarios/blood/telomere_syndrome.toml, four generations) show anticipation: the median
   age at marrow failure falls from each generation to the next (among the generations a
