@@ -131,7 +131,7 @@ class BloodPopulationCheckConfig(_Cfg):
     """Chosen: a generation's median age at marrow failure is judged when at least this
     share of the families reach that generation (a parent whose HSCs fail before the
     conception age has no child, so late generations can hold a handful of people)."""
-    people: int = Field(120, ge=1)
+    people: int = Field(600, ge=1)
     normal_failure_age_years: float = Field(100.0, gt=0)
     normal_failure_fraction_max: float = Field(0.01, ge=0, le=1)
     """Chosen: "a small fraction" of people without a mutation with marrow failure by
