@@ -225,6 +225,31 @@ def predictive_bands(
     return pd.DataFrame(rows)
 
 
+def person_at_ages(
+    trajectories: pd.DataFrame, tissues: list[str], ages_years: np.ndarray
+) -> np.ndarray:
+    """One simulated person's mean telomere (bp) of each of ``tissues`` at ``ages_years``
+    (ages x tissues), interpolated linearly between the person's records: a followed
+    person as ``predictive_bands`` takes a cohort's values.
+
+    Args:
+        trajectories: the person's records (``tissue``, ``age_years``, ``telomere_mean_bp``).
+        tissues: the tissues, in the order of the columns returned.
+        ages_years: the ages wanted (years; held at the first or last record outside them).
+
+    Example:
+        >>> t = pd.DataFrame({"tissue": ["a", "a"], "age_years": [0.0, 10.0],
+        ...                   "telomere_mean_bp": [10000.0, 9000.0]})
+        >>> person_at_ages(t, ["a"], np.array([5.0])).tolist()
+        [[9500.0]]
+    """
+    columns = []
+    for tissue in tissues:
+        d = trajectories[trajectories["tissue"] == tissue].sort_values("age_years")
+        columns.append(np.interp(ages_years, d["age_years"], d["telomere_mean_bp"]))
+    return np.column_stack(columns)
+
+
 def percentile_misses(bands: pd.DataFrame, level: float = 0.95) -> tuple[int, int, float]:
     """How many simulated percentiles of ``predictive_bands`` fall outside the data's
     intervals, and how surprising that many would be for a model equal to the truth.

@@ -37,14 +37,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.calibration import percentile_misses, predictive_bands
+from analysis.calibration import percentile_misses, person_at_ages, predictive_bands
 from cellsim.config.calibration import load_calibration
 from cellsim.config.scenario import load_scenario
 from cellsim.run.calibration import CohortSimulator, hierarchy_meanfield_curves
 from cellsim.run.single import run_many
 
 BLOOD = Path(__file__).resolve().parent.parent / "scenarios" / "blood"
-TISSUE_OF = {"lymphocyte_kb": "lymphocytes", "granulocyte_kb": "granulocytes"}
 PERSON_AGES_YEARS = np.array([1.0, 5.0, 20.0, 40.0, 60.0, 80.0, 100.0])
 
 
@@ -80,16 +79,6 @@ def engine_people(
     return people, pd.DataFrame(gaps)
 
 
-def at_ages(person: pd.DataFrame, ages_years: np.ndarray, names: list[str]) -> np.ndarray:
-    """One person's mean telomere (bp) of each observable at ``ages_years`` (ages x
-    observables), interpolated between their records."""
-    columns = []
-    for name in names:
-        d = person[person["tissue"] == TISSUE_OF[name]].sort_values("age_years")
-        columns.append(np.interp(ages_years, d["age_years"], d["telomere_mean_bp"]))
-    return np.column_stack(columns)
-
-
 def main() -> None:
     """Run the people, print the comparison, write it to ``--out`` (CSV) if given."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -110,7 +99,11 @@ def main() -> None:
     people, gaps = engine_people(args.people, args.workers, args.lymphocyte_threshold_bp)
     print(f"{len(people)} people run in {time.monotonic() - t0:.0f} s")
     engine = predictive_bands(
-        ages, [at_ages(p, ages, names) for p in people], bins, plan.values_bp, names
+        ages,
+        [person_at_ages(p, list(plan.tissues), ages) for p in people],
+        bins,
+        plan.values_bp,
+        names,
     )
     posterior = pd.read_parquet(BLOOD / "calibration" / "posterior.parquet")
     sim = CohortSimulator(plan)

@@ -114,6 +114,8 @@ def _write_folder(
     write_csv(folder / "turnover.csv", ttable)
     write_csv(folder / "blood_trajectories.csv", results["blood"].trajectories)
     write_csv(folder / "blood_population_predictive.csv", population.bands)
+    if population.engine_bands is not None:
+        write_csv(folder / "blood_population_engine.csv", population.engine_bands)
     write_csv(
         folder / "telomere_syndrome_runs.csv",
         population.families.drop(columns=["params_json"], errors="ignore"),
