@@ -90,14 +90,14 @@ def run_blood_population(cfg: ValidationConfig, workers: int) -> BloodPopulation
         idx = np.random.default_rng(ss).choice(len(posterior), size=size, p=w / w.sum())
     sim = CohortSimulator(plan)
     draws = [sim.people(posterior.iloc[i][names].to_dict()) for i in idx]
-    bands = predictive_bands(
-        plan.ages_years,
-        draws,
-        plan.study.summary.age_bins_years,
-        plan.values_bp,
-        plan.names,
-        seed=cfg.seed,
-    )
+
+    def against_data(people: list[np.ndarray]) -> pd.DataFrame:
+        bins = plan.study.summary.age_bins_years
+        return predictive_bands(
+            plan.ages_years, people, bins, plan.values_bp, plan.names, seed=cfg.seed
+        )
+
+    bands = against_data(draws)
     syndrome = load_scenario(cfg.folder / bp.syndrome_scenario)
     chain = run_chain(expand(syndrome), [a.name for a in syndrome.arms], bp.families, workers)
     families = pd.DataFrame([r.row for _, r, _ in chain if r is not None])
@@ -111,14 +111,7 @@ def run_blood_population(cfg: ValidationConfig, workers: int) -> BloodPopulation
                 person_at_ages(result.trajectories, list(plan.tissues), plan.ages_years)
             )
     normals = pd.DataFrame(rows)
-    engine_bands = predictive_bands(
-        plan.ages_years,
-        followed,
-        plan.study.summary.age_bins_years,
-        plan.values_bp,
-        plan.names,
-        seed=cfg.seed,
-    )
+    engine_bands = against_data(followed)
     clonal = load_scenario(cfg.folder / bp.clonal_scenario)
     frames = []
     for spec, result, _ in run_many(clonal.run_specs(bp.clonal_people), workers=workers):
